@@ -1,0 +1,85 @@
+"""Hanoi portal of digitized results of administrative procedures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from portal import config as config_module
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Models every area defines, imported so that metadata (and Alembic) sees all tables.
+MODEL_MODULES = (
+    "portal.units.models",
+    "portal.procedures.models",
+    "portal.records.models",
+    "portal.imports.models",
+    "portal.outbox",
+    "portal.audit",
+)
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config → extensions → areas → errors → security → cli."""
+    app = Flask(
+        __name__,
+        root_path=str(ROOT),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(config_module.Config)
+    app.config.from_prefixed_env("PORTAL")
+    app.config.update(overrides or {})
+    config_module.finalize(app.config)
+    _refuse_unsafe_config(app)
+    Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    from portal import errors, i18n, security
+    from portal.extensions import csrf, db, migrate
+
+    for module in MODEL_MODULES:
+        __import__(module)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    i18n.init_app(app)
+
+    from portal import jobs, search
+    from portal.demo.cli import demo_cli
+    from portal.imports.cli import records_cli
+    from portal.records.views import bp as records_bp
+    from portal.search.api import bp as search_api_bp
+    from portal.search.cli import search_cli
+    from portal.refdata import refdata_command
+    from portal.views import bp as main_bp
+
+    search.init_app(app)
+    jobs.init_app(app)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(records_bp)
+    app.register_blueprint(search_api_bp)
+
+    errors.register_error_handlers(app)
+    security.init_app(app)
+
+    for command in (records_cli, demo_cli, search_cli, refdata_command):
+        app.cli.add_command(command)
+    return app
+
+
+def _refuse_unsafe_config(app: Flask) -> None:
+    development = app.config["ENV"] == "development" or app.testing
+    if not app.config["SECRET_KEY"]:
+        if not development:
+            raise RuntimeError(
+                "PORTAL_SECRET_KEY is not set. Set it to a long random value "
+                "(python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+        app.config["SECRET_KEY"] = os.urandom(32).hex()
+    if development:
+        # Served over plain http on localhost in development: a Secure cookie would never come back.
+        app.config["SESSION_COOKIE_SECURE"] = False

@@ -1,0 +1,76 @@
+"""Configuration: safe defaults here, overridden by ``PORTAL_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class Config:
+    #: Where files, the search index and the job queue live when nothing else is configured.
+    DATA_DIR = os.path.abspath("var")
+    #: SQLAlchemy URL; empty means SQLite under DATA_DIR.
+    DATABASE_URL = ""
+    #: Required outside development and tests: create_app refuses to start without it.
+    SECRET_KEY = ""
+    #: "production" refuses development shortcuts; "development" allows them.
+    ENV = "production"
+
+    #: Provinces whose units are loaded by `flask units sync` (statistics-office codes; 1 = Hà Nội).
+    UNIT_PROVINCES = "1"
+
+    #: Root of the content-addressed file store; empty means DATA_DIR/files.
+    FILES_ROOT = ""
+    #: Scans below this resolution are refused at import (Circular 01/2023/TT-VPCP asks ≥ 200 dpi).
+    MIN_SCAN_DPI = 200
+    #: Largest single file accepted in a batch, in bytes.
+    MAX_FILE_BYTES = 200 * 1024 * 1024
+
+    #: "embedded" (tantivy, default) or "meilisearch".
+    SEARCH_BACKEND = "embedded"
+    #: Directory of the embedded index; empty means DATA_DIR/index.
+    SEARCH_INDEX_DIR = ""
+    #: Meilisearch server and key, used when SEARCH_BACKEND == "meilisearch".
+    MEILI_URL = ""
+    MEILI_KEY = ""
+    MEILI_INDEX = "results"
+    #: Hits per search page.
+    SEARCH_PER_PAGE = 20
+
+    #: huey queue: SQLite file under DATA_DIR unless a Redis URL is given.
+    REDIS_URL = ""
+    #: Run background tasks inline (tests, single-process demo).
+    HUEY_IMMEDIATE = False
+
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_ENABLED = True
+    #: Largest request body; batch uploads come through the CLI, so pages stay small.
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+
+def finalize(config: dict) -> None:
+    """Derive paths and the database URL from DATA_DIR once all overrides are in."""
+    data_dir = Path(config["DATA_DIR"]).resolve()
+    config["DATA_DIR"] = str(data_dir)
+    config.setdefault("FILES_ROOT", "")
+    if not config["FILES_ROOT"]:
+        config["FILES_ROOT"] = str(data_dir / "files")
+    if not config["SEARCH_INDEX_DIR"]:
+        config["SEARCH_INDEX_DIR"] = str(data_dir / "index")
+    url = config["DATABASE_URL"] or f"sqlite:///{data_dir / 'portal.sqlite3'}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        # psycopg 3 is the driver we ship; plain URLs would ask for psycopg2.
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    config["DATABASE_URL"] = url
+    config["SQLALCHEMY_DATABASE_URI"] = url
+    if url.startswith("sqlite"):
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    else:
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})

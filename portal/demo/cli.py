@@ -1,0 +1,3 @@
+from flask.cli import AppGroup
+
+demo_cli = AppGroup("demo")

@@ -1,0 +1,47 @@
+"""Domain exceptions and the pages people see when something goes wrong (never a bare 500)."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+
+class PortalError(Exception):
+    status = 400
+
+
+class NotFound(PortalError):
+    status = 404
+
+
+class Forbidden(PortalError):
+    status = 403
+
+
+class InvalidInput(PortalError):
+    status = 400
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _render(status: int, message: str | None = None):
+    if _wants_json():
+        return jsonify({"error": status, "message": message or ""}), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(PortalError)
+    def portal_error(error: PortalError):
+        return _render(error.status, str(error) or None)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return _render(error.code or 500, None)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        app.logger.exception("unhandled error")
+        return _render(500, None)

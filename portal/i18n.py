@@ -1,0 +1,36 @@
+"""Vietnamese first, English second: the language comes from ?lang=, then the cookie, then Accept-Language."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_babel import format_date, format_datetime
+
+from portal.extensions import babel
+
+COOKIE = "lang"
+
+
+def select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.args.get("lang") or request.cookies.get(COOKIE)
+    if chosen in languages:
+        return chosen
+    # Vietnamese unless the browser prefers English over it.
+    best = request.accept_languages.best_match(languages)
+    return best if best == "en" and request.accept_languages["en"] > request.accept_languages["vi"] else "vi"
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(
+        app.root_path + "/portal/translations"))
+    app.jinja_env.globals.update(format_date=format_date, format_datetime=format_datetime)
+
+    @app.after_request
+    def remember_language(response):
+        chosen = request.args.get("lang")
+        if chosen in app.config["LANGUAGES"]:
+            response.set_cookie(COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax",
+                                secure=app.config["SESSION_COOKIE_SECURE"], httponly=True)
+        return response

@@ -1,0 +1,61 @@
+"""Durable side effects: rows written in the caller's transaction, applied after commit.
+
+A crash between commit and apply loses nothing: the row stays until a drain applies it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from sqlalchemy import JSON, String, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from portal.db import Base, UTCDateTime, utcnow
+
+
+class OutboxItem(Base):
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: What to do: "search.upsert" (key = record id), "search.remove" (key = source_id)…
+    topic: Mapped[str] = mapped_column(String(40), index=True)
+    key: Mapped[str] = mapped_column(String(120))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+def add(session: Session, topic: str, key: str | int, payload: dict | None = None) -> None:
+    session.add(OutboxItem(topic=topic, key=str(key), payload=payload or {}))
+
+
+def drain(session: Session, topic: str, apply: Callable[[list[OutboxItem]], None], batch_size: int = 1000) -> int:
+    """Apply pending items of one topic in id order, oldest first; returns how many were applied.
+
+    Items are deleted only after ``apply`` returned, so a crash means they are applied again:
+    appliers must be idempotent (an index upsert is).
+    """
+    done = 0
+    last_id = 0
+    while True:
+        items = session.scalars(
+            select(OutboxItem).where(OutboxItem.topic == topic, OutboxItem.id > last_id)
+            .order_by(OutboxItem.id).limit(batch_size)
+        ).all()
+        if not items:
+            return done
+        apply(items)
+        ids = [item.id for item in items]
+        session.execute(delete(OutboxItem).where(OutboxItem.id.in_(ids)))
+        session.commit()
+        done += len(items)
+        last_id = ids[-1]
+
+
+def pending(session: Session, topics: Iterable[str] | None = None) -> int:
+    from sqlalchemy import func
+
+    query = select(func.count()).select_from(OutboxItem)
+    if topics is not None:
+        query = query.where(OutboxItem.topic.in_(list(topics)))
+    return session.scalar(query) or 0

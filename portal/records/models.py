@@ -1,0 +1,166 @@
+"""Digitized results, their subjects, their files and their status history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base, TimestampMixin, UTCDateTime, utcnow
+from portal.procedures.models import Procedure
+from portal.units.models import AdminUnit
+
+
+class ResultStatus(StrEnum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    REPLACED = "replaced"
+    ANNULLED = "annulled"
+
+
+class Access(StrEnum):
+    PERSONAL = "personal"  # only the subject, their representatives and staff
+    PUBLIC = "public"  # public registers: anyone sees the public fields
+
+
+class SubjectKind(StrEnum):
+    INDIVIDUAL = "individual"
+    ORGANIZATION = "organization"
+
+
+class Subject(Base, TimestampMixin):
+    """The person or organization a result is about. id_number is personal data."""
+
+    __tablename__ = "subject"
+    __table_args__ = (UniqueConstraint("kind", "id_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    #: 12-digit personal id, or a 10-digit (or 10-3) enterprise/tax code.
+    id_number: Mapped[str] = mapped_column(String(14))
+    name: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+
+
+class Document(Base):
+    """A stored file, addressed by its content: the same scan sent twice is stored once."""
+
+    __tablename__ = "document"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(40))
+    pages: Mapped[int] = mapped_column(Integer)
+    #: Lowest resolution over the pages; None for born-digital pages with no raster image.
+    dpi: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Record(Base, TimestampMixin):
+    """One digitized result (kết quả giải quyết TTHC), every field of the import format v1."""
+
+    __tablename__ = "record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The sender's stable id: the import key.
+    source_id: Mapped[str] = mapped_column(String(120), unique=True)
+    procedure_code: Mapped[str] = mapped_column(ForeignKey("procedure.code"), index=True)
+    result_type_code: Mapped[str | None] = mapped_column(String(20))
+    dossier_code: Mapped[str | None] = mapped_column(String(80))
+    doc_type_name: Mapped[str] = mapped_column(String(100))
+    doc_number: Mapped[str] = mapped_column(String(11))
+    doc_notation: Mapped[str | None] = mapped_column(String(30))
+    issued_date: Mapped[date] = mapped_column(Date, index=True)
+    issuer_name: Mapped[str] = mapped_column(String(200))
+    #: The unit that issued it, as it was then (legacy or current).
+    issuing_unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    signer_name: Mapped[str | None] = mapped_column(String(120))
+    signer_title: Mapped[str | None] = mapped_column(String(120))
+    summary: Mapped[str] = mapped_column(String(500))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), index=True)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    scope: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: source_id of the result this one replaces; kept as text so the order of arrival doesn't matter.
+    replaces_source_id: Mapped[str | None] = mapped_column(String(120), index=True)
+    access: Mapped[str] = mapped_column(String(10))
+
+    # Circular 02/2019/TT-BNV archive fields.
+    archive_fonds_code: Mapped[str | None] = mapped_column(String(40))
+    archive_file_code: Mapped[str | None] = mapped_column(String(80))
+    archive_doc_seq: Mapped[int | None] = mapped_column(Integer)
+    archive_language: Mapped[str | None] = mapped_column(String(20))
+    archive_pages: Mapped[int | None] = mapped_column(Integer)
+    archive_physical_condition: Mapped[str | None] = mapped_column(String(200))
+    archive_keywords: Mapped[str | None] = mapped_column(String(300))
+
+    digitized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    digitization_operator: Mapped[str | None] = mapped_column(String(60))
+    digitization_source_form: Mapped[str | None] = mapped_column(String(10))
+    digitization_dpi: Mapped[int | None] = mapped_column(Integer)
+
+    #: Folded identifiers for exact lookups in any spacing or case ("123/GPXD" → "123gpxd").
+    number_key: Mapped[str] = mapped_column(String(60), index=True)
+    dossier_key: Mapped[str | None] = mapped_column(String(80), index=True)
+    #: Hash of the line as imported: the same line sent again is "unchanged".
+    content_hash: Mapped[str] = mapped_column(String(64))
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+
+    procedure: Mapped[Procedure] = relationship(lazy="joined")
+    issuing_unit: Mapped[AdminUnit] = relationship(lazy="joined")
+    subject: Mapped[Subject] = relationship(lazy="joined")
+    files: Mapped[list[RecordFile]] = relationship(
+        back_populates="record", cascade="all, delete-orphan", order_by="RecordFile.position",
+        lazy="selectin",
+    )
+    status_history: Mapped[list[StatusChange]] = relationship(
+        back_populates="record", cascade="all, delete-orphan", order_by="StatusChange.id"
+    )
+
+    @property
+    def number_display(self) -> str:
+        return f"{self.doc_number}/{self.doc_notation}" if self.doc_notation else self.doc_number
+
+    def effective_status(self, today: date) -> str:
+        """The status as of today: a valid result past its end date has expired."""
+        if self.status == ResultStatus.VALID and self.valid_to is not None and self.valid_to < today:
+            return ResultStatus.EXPIRED
+        return self.status
+
+
+class RecordFile(Base):
+    __tablename__ = "record_file"
+    __table_args__ = (UniqueConstraint("record_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"), index=True)
+    document_sha256: Mapped[str] = mapped_column(ForeignKey("document.sha256"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(12))  # "result" or "attachment"
+    #: Path as the batch named it, for tracing back to the sender.
+    original_path: Mapped[str] = mapped_column(String(300))
+
+    record: Mapped[Record] = relationship(back_populates="files")
+    document: Mapped[Document] = relationship(lazy="joined")
+
+
+class StatusChange(Base):
+    """Who changed a result's status, when and why. Never updated, only appended."""
+
+    __tablename__ = "status_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"), index=True)
+    old_status: Mapped[str | None] = mapped_column(String(10))
+    new_status: Mapped[str] = mapped_column(String(10))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: "import:<batch id>", "staff:<id>", "system"…
+    actor: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+
+    record: Mapped[Record] = relationship(back_populates="status_history")
