@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, request
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_locale
 
 from portal.extensions import babel
 
@@ -25,7 +25,8 @@ def select_locale() -> str:
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(
         app.root_path + "/portal/translations"))
-    app.jinja_env.globals.update(format_date=format_date, format_datetime=format_datetime)
+    app.jinja_env.globals.update(format_date=format_date, format_datetime=format_datetime,
+                                 get_locale=get_locale)
 
     @app.after_request
     def remember_language(response):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, Response, g
+from flask import Flask, Response, request
 
 #: Pages may load only our own files; inline scripts only with the request's nonce.
 CSP = (
@@ -21,9 +21,8 @@ HEADERS = {
 
 
 def csp_nonce() -> str:
-    if "csp_nonce" not in g:
-        g.csp_nonce = secrets.token_urlsafe(16)
-    return g.csp_nonce
+    # Kept on the request, not on `g`: an app context can outlive one request (tests, CLI).
+    return request.environ.setdefault("portal.csp_nonce", secrets.token_urlsafe(16))
 
 
 def init_app(app: Flask) -> None:

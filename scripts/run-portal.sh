@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# One command for a newcomer: installs what it needs, loads demo data, serves the portal.
+#   bash scripts/run-portal.sh            → http://127.0.0.1:8000
+# Embedded defaults: SQLite and the search index under ./var, files on local disk.
+set -euo pipefail
+source "$(dirname "$0")/setup.sh"
+
+export PORTAL_ENV=development
+export PORTAL_DATA_DIR="${PORTAL_DATA_DIR:-$PWD/var}"
+export FLASK_APP=app
+results="${DEMO_RESULTS:-2000}"
+port="${PORT:-8000}"
+
+echo "==> Cơ sở dữ liệu / database: $PORTAL_DATA_DIR"
+flask db upgrade
+flask refdata
+echo "==> Dữ liệu mẫu / demo data: $results results"
+flask demo seed --results "$results"
+flask search drain
+
+# Index writes go through one huey worker (the embedded engine allows one writer).
+huey_consumer portal.jobs.huey --workers 1 --logfile "$PORTAL_DATA_DIR/huey.log" >/dev/null 2>&1 &
+consumer=$!
+trap 'kill $consumer 2>/dev/null || true' EXIT
+
+echo "==> Cổng đang chạy tại / portal running at http://127.0.0.1:$port  (Ctrl+C để dừng / to stop)"
+gunicorn app:app --workers 2 --bind "127.0.0.1:$port" --access-logfile - --error-logfile -
