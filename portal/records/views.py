@@ -1,3 +1,101 @@
-from flask import Blueprint
+"""Public pages of results: search, the result page and previews of its scanned pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask_babel import lazy_gettext as _l
+
+from portal.extensions import db
+from portal.files.store import FileStore
+from portal.records import previews, services
+from portal.records.models import ResultStatus
+from portal.search.service import search_records
+from portal.units.services import successors
 
 bp = Blueprint("records", __name__)
+
+#: Deep pages cost the engine the whole window before them; nobody reads page 500.
+MAX_PAGE = 500
+#: Longer queries are cut: no one types 200 characters, and the engine pays for each word.
+MAX_QUERY = 200
+#: How many pages of each file the result page shows as thumbnails.
+THUMBNAIL_PAGES = 3
+
+
+def _page_arg() -> int:
+    raw = request.args.get("page", "")
+    return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_PAGE else 1
+
+
+def _search_filters() -> dict[str, str]:
+    # Unknown values are dropped, not refused: a hand-edited URL still gets a page of results.
+    filters = {}
+    status = request.args.get("status", "")
+    if status in set(ResultStatus):
+        filters["status"] = status
+    year = request.args.get("year", "")
+    if year.isdigit() and len(year) == 4:
+        filters["year"] = year
+    return filters
+
+
+@bp.get("/search")
+def search():
+    text = request.args.get("q", "").strip()[:MAX_QUERY]
+    filters = _search_filters()
+    per_page = current_app.config["SEARCH_PER_PAGE"]
+    today = services.today_in_hanoi()
+    results = None
+    if text:
+        page = _page_arg()
+        results = search_records(db.session, text, filters=filters, page=page, per_page=per_page, today=today)
+        if page > 1 and not results.hits:  # past the last page: show the first one instead
+            results = search_records(db.session, text, filters=filters, page=1, per_page=per_page, today=today)
+    return render_template("records/search.html", q=text, filters=filters, results=results, today=today,
+                           statuses=list(ResultStatus), successors=successors)
+
+
+@bp.get("/results/<source_id>")
+def detail(source_id: str):
+    page = services.view_record(db.session, source_id)
+    return render_template("records/detail.html", page=page, thumbnail_pages=THUMBNAIL_PAGES)
+
+
+@bp.get("/results/<source_id>/files/<int:position>/pages/<int:page>")
+def page_view(source_id: str, position: int, page: int):
+    """A larger view of one scanned page, with links to the neighbouring pages (no JavaScript)."""
+    document = services.get_preview_document(db.session, source_id, position, page)
+    record = services.get_record(db.session, source_id)
+    return render_template("records/page.html", record=record, position=position, page=page,
+                           pages=document.pages, width=previews.WIDTHS[-1])
+
+
+@bp.get("/results/<source_id>/files/<int:position>/pages/<int:page>.png")
+def preview(source_id: str, position: int, page: int):
+    document = services.get_preview_document(db.session, source_id, position, page)
+    width = previews.snap_width(request.args.get("w", type=int))
+    cache = previews.preview_path(current_app.config["DATA_DIR"], document.sha256, page, width)
+    source = FileStore.from_config(current_app.config).path_for(document.sha256)
+    try:
+        path = previews.get_preview(source, document.media_type, cache, page, width)
+    except (FileNotFoundError, EOFError, ValueError):
+        current_app.logger.warning("no preview for %s page %s", document.sha256, page)
+        abort(404)
+    # The content behind this URL only changes if the result's files change: cache for a day.
+    return send_file(path, mimetype="image/png", etag=f"{document.sha256[:16]}-{page}-{width}",
+                     max_age=86400, conditional=True)
+
+
+#: What each status is called on the pages; the badge colour comes from the status code itself.
+STATUS_LABELS = {
+    ResultStatus.VALID: _l("Valid"),
+    ResultStatus.EXPIRED: _l("Expired"),
+    ResultStatus.REVOKED: _l("Revoked"),
+    ResultStatus.REPLACED: _l("Replaced"),
+    ResultStatus.ANNULLED: _l("Annulled"),
+}
+
+
+@bp.app_template_global()
+def status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(status, status))

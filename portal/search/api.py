@@ -1,3 +1,94 @@
-from flask import Blueprint
+"""JSON search API: the same search as the pages, public fields only."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, jsonify, request
+
+from portal.extensions import db
+from portal.records.models import Access, Record
+from portal.search.service import RecordHit, search_records
+from portal.units.services import successors
 
 bp = Blueprint("search_api", __name__, url_prefix="/api/v1")
+
+#: Deep pages cost the engine as much as the whole window before them; nobody reads page 500.
+MAX_PAGE = 500
+MAX_PER_PAGE = 100
+#: Query parameter → service filter.
+FILTER_PARAMS = {"status": "status", "procedure": "procedure_code", "procedure_code": "procedure_code",
+                 "unit": "unit", "current_unit": "current_unit", "year": "year"}
+
+
+def _bad_request(vi: str, en: str):
+    return jsonify({"error": 400, "message": f"{vi} / {en}", "messages": {"vi": vi, "en": en}}), 400
+
+
+def _int_arg(name: str, default: int, maximum: int) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        return None
+    return int(raw)
+
+
+@bp.get("/search")
+def search():
+    page = _int_arg("page", 1, MAX_PAGE)
+    if page is None:
+        return _bad_request(f"Số trang phải là số nguyên từ 1 đến {MAX_PAGE}.",
+                            f"page must be a whole number from 1 to {MAX_PAGE}.")
+    per_page = _int_arg("per_page", current_app.config["SEARCH_PER_PAGE"], MAX_PER_PAGE)
+    if per_page is None:
+        return _bad_request(f"per_page phải là số nguyên từ 1 đến {MAX_PER_PAGE}.",
+                            f"per_page must be a whole number from 1 to {MAX_PER_PAGE}.")
+    filters = {FILTER_PARAMS[k]: v for k, v in request.args.items() if k in FILTER_PARAMS and v}
+    if "year" in filters and not (filters["year"].isdigit() and len(filters["year"]) == 4):
+        return _bad_request("Năm phải gồm 4 chữ số.", "year must be 4 digits.")
+    text = request.args.get("q", "")[:200]
+    today = datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+    results = search_records(db.session, text, filters=filters, page=page, per_page=per_page, today=today)
+    return jsonify({
+        "query": results.query,
+        "total": results.total,
+        "page": results.page,
+        "per_page": results.per_page,
+        "pages": results.pages,
+        "degraded": results.degraded,
+        "hits": [hit_json(hit, today) for hit in results.hits],
+    })
+
+
+def _unit_json(unit) -> dict:
+    return {"code": unit.code, "name": unit.name, "system": unit.system}
+
+
+def hit_json(hit: RecordHit, today: date) -> dict:
+    """Public fields of one hit; a restricted (personal) hit shows only type, unit and status."""
+    record: Record = hit.record
+    unit = record.issuing_unit
+    base = {
+        "restricted": hit.restricted,
+        "doc_type_name": record.doc_type_name,
+        "issuing_unit": _unit_json(unit),
+        "successor_units": [_unit_json(link.new_unit) for link in successors(unit)],
+        "status": str(record.effective_status(today)),
+    }
+    if hit.restricted:
+        return base
+    return {
+        "source_id": record.source_id,
+        **base,
+        "number": record.number_display,
+        "issued_date": record.issued_date.isoformat(),
+        "issuer_name": record.issuer_name,
+        "procedure": {"code": record.procedure_code,
+                      "name": record.procedure.name if record.procedure is not None else None},
+        "summary": record.summary,
+        # Defence in depth: only a public result names its holder, whatever the hit says.
+        "holder": record.subject.name if record.access == Access.PUBLIC and record.subject else None,
+        "highlights": hit.highlights,
+    }

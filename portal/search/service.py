@@ -13,9 +13,21 @@ INTERFACE (implemented by the search work; the pages rely on it):
 
 from __future__ import annotations
 
+import logging
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from portal.records.models import Record
+from sqlalchemy import and_, false, func, not_, or_, select
+from sqlalchemy.orm import Session, joinedload, lazyload
+
+from portal.records.documents import load_by_source_ids
+from portal.records.models import Access, Record, ResultStatus
+from portal.search.port import SearchQuery, SearchUnavailable
+from portal.search.text import fold, ident_key
+from portal.units.models import AdminUnit, UnitSuccession, UnitSystem
 
 
 @dataclass(frozen=True)
@@ -40,3 +52,175 @@ class ResultsPage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
+
+
+# -- implementation ------------------------------------------------------------------------------
+
+_log = logging.getLogger(__name__)
+#: Filters a page may pass; "access" is not one of them: the service decides what is public.
+FILTERS = ("status", "procedure_code", "unit", "current_unit", "year")
+_VI = "àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ"
+_VI_FOLDED = "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyyd"
+
+
+def search_records(session: Session, text: str, *, filters: Mapping[str, str] | None = None, page: int = 1,
+                   per_page: int = 20, today: date | None = None) -> ResultsPage:
+    """Identifier matches first (personal ones restricted), then public results from the engine.
+
+    Never raises because the engine is down: the database answers instead (``degraded=True``).
+    Raises ValueError for a page below 1 or an unknown filter.
+    """
+    if page < 1 or per_page < 1:
+        raise ValueError("page and per_page start at 1")
+    filters = {k: str(v) for k, v in (filters or {}).items() if v not in (None, "")}
+    unknown = set(filters) - set(FILTERS)
+    if unknown:
+        raise ValueError(f"unknown search filters: {sorted(unknown)}")
+    text = unicodedata.normalize("NFC", text or "").strip()
+    if not text:
+        return ResultsPage(query=text, total=0, hits=[], page=page, per_page=per_page)
+    today = today or _today()
+
+    exact = _identifier_hits(session, text, filters, today)
+    start = (page - 1) * per_page
+    end = start + per_page
+    # Identifier hits fill the first places; the engine's ranked hits follow, without repeats.
+    own = exact[start:end]
+    want_from_engine = end - max(start, len(exact))
+    engine_start = max(0, start - len(exact))
+    degraded = False
+    try:
+        engine_hits, engine_total = _engine_hits(session, text, filters, engine_start, want_from_engine,
+                                                 skip={h.record.id for h in exact})
+    except Exception as error:  # never a 500 because the engine is down: see module docstring
+        if not isinstance(error, SearchUnavailable):
+            _log.exception("search engine failed; answering from the database")
+        else:
+            _log.warning("search unavailable (%s); answering from the database", error)
+        degraded = True
+        engine_hits, engine_total = _database_hits(session, text, filters, today, engine_start,
+                                                   want_from_engine, skip={h.record.id for h in exact})
+    hits = own + engine_hits if want_from_engine > 0 else own
+    return ResultsPage(query=text, total=len(exact) + engine_total, hits=hits[:per_page], page=page,
+                       per_page=per_page, degraded=degraded)
+
+
+def _today() -> date:
+    return datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+
+
+def _identifier_hits(session: Session, text: str, filters: Mapping[str, str], today: date) -> list[RecordHit]:
+    key = ident_key(text)
+    if len(key) < 2 or not any(ch.isdigit() for ch in key):  # identifiers carry digits; words don't
+        return []
+    query = (select(Record).where(or_(Record.number_key == key, Record.dossier_key == key))
+             .options(*_load_options()).order_by(Record.issued_date.desc(), Record.id))
+    query = _apply_filters(query, filters, today)
+    return [RecordHit(record=r, restricted=r.access != Access.PUBLIC)
+            for r in session.scalars(query).unique().all()[:200]]
+
+
+def _engine_hits(session: Session, text: str, filters: Mapping[str, str], start: int, count: int,
+                 skip: set[int]) -> tuple[list[RecordHit], int]:
+    from portal.search import get_search
+
+    backend = get_search()
+    engine_filters = {**filters, "access": Access.PUBLIC.value}
+    if count <= 0:  # this page is all identifier hits: ask only for the total
+        result = backend.search(SearchQuery(text, filters=engine_filters, page=1, per_page=1))
+        return [], result.total
+    # Fetch from offset 0 to `start + count` in one page: identifier hits shift the engine's window.
+    window = start + count + len(skip)
+    result = backend.search(SearchQuery(text, filters=engine_filters, page=1, per_page=window))
+    records = load_by_source_ids(session, [h.id for h in result.hits])
+    hits = []
+    dropped = 0
+    for hit in result.hits:
+        record = records.get(hit.id)
+        if record is None or record.access != Access.PUBLIC:  # stale index entry: never show it
+            continue
+        if record.id in skip:
+            dropped += 1
+            continue
+        hits.append(RecordHit(record=record, highlights=dict(hit.highlights)))
+    return hits[start:start + count], max(0, result.total - dropped)
+
+
+def _folded(session: Session, column):
+    """Lower-case, unaccented column for a best-effort LIKE (the fallback path only)."""
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite's lower() leaves non-ASCII capitals alone: use the very fold() the index uses.
+        raw = session.connection().connection.driver_connection
+        raw.create_function("portal_fold", 1, lambda value: fold(value) if value else value,
+                            deterministic=True)
+        return func.portal_fold(column)
+    return func.translate(func.lower(column), _VI + _VI.upper(), _VI_FOLDED * 2)
+
+
+def _database_hits(session: Session, text: str, filters: Mapping[str, str], today: date, start: int,
+                   count: int, skip: set[int]) -> tuple[list[RecordHit], int]:
+    """Plain database search over public results: every word in one of the main columns."""
+    from portal.search.adapters.embedded import highlight_fields, query_words
+
+    words = query_words(text)[:8]
+    if not words:
+        return [], 0
+    columns = [Record.doc_type_name, Record.summary, Record.doc_number, Record.doc_notation,
+               Record.issuer_name, Record.dossier_code]
+    folded = [_folded(session, c) for c in columns]
+    conditions = [or_(*(col.like(f"%{_escape_like(word)}%", escape="\\") for col in folded))
+                  for word in words]
+    query = select(Record).where(Record.access == Access.PUBLIC, *conditions)
+    if skip:
+        query = query.where(Record.id.not_in(skip))
+    query = _apply_filters(query, filters, today)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    if count <= 0:
+        return [], total
+    rows = session.scalars(query.options(*_load_options())
+                           .order_by(Record.issued_date.desc(), Record.id)
+                           .offset(start).limit(count)).unique()
+    hits = []
+    for record in rows:
+        doc = {"title": record.doc_type_name, "number": [record.number_display], "summary": record.summary,
+               "issuer": record.issuer_name}
+        hits.append(RecordHit(record=record, highlights=highlight_fields(doc, words)))
+    return hits, total
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _apply_filters(query, filters: Mapping[str, str], today: date):
+    if "procedure_code" in filters:
+        query = query.where(Record.procedure_code == filters["procedure_code"])
+    if "year" in filters:
+        try:
+            year = int(filters["year"])
+        except ValueError:
+            return query.where(false())
+        query = query.where(Record.issued_date >= date(year, 1, 1), Record.issued_date < date(year + 1, 1, 1))
+    if "status" in filters:
+        status = filters["status"]
+        lapsed = and_(Record.status == ResultStatus.VALID, Record.valid_to.is_not(None),
+                      Record.valid_to < today)
+        if status == ResultStatus.EXPIRED:
+            query = query.where(or_(Record.status == ResultStatus.EXPIRED, lapsed))
+        elif status == ResultStatus.VALID:
+            query = query.where(Record.status == ResultStatus.VALID, not_(lapsed))
+        else:
+            query = query.where(Record.status == status)
+    if "unit" in filters:
+        units = select(AdminUnit.id).where(AdminUnit.code == filters["unit"])
+        query = query.where(Record.issuing_unit_id.in_(units))
+    if "current_unit" in filters:
+        current = select(AdminUnit.id).where(AdminUnit.code == filters["current_unit"],
+                                             AdminUnit.system == UnitSystem.CURRENT)
+        olds = select(UnitSuccession.old_unit_id).where(UnitSuccession.new_unit_id.in_(current))
+        query = query.where(or_(Record.issuing_unit_id.in_(current), Record.issuing_unit_id.in_(olds)))
+    return query
+
+
+def _load_options():
+    return (joinedload(Record.issuing_unit).selectinload(AdminUnit.successor_links), lazyload(Record.files))

@@ -1,4 +1,448 @@
+"""Embedded search on tantivy: an index on local disk, no server to run.
+
+Layout of SEARCH_INDEX_DIR::
+
+    current -> gen-20251103T101500-1234     symlink swapped atomically by a rebuild
+    gen-20251103T101500-1234/               a complete tantivy index
+
+Readers resolve ``current`` on every search (one readlink) and reopen when it moved, so a
+rebuild goes live in every process without a restart. The index is opened lazily, per process:
+an index opened before gunicorn forks leaves workers blind to new commits.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from portal.search.port import SearchHit, SearchPage, SearchQuery, SearchUnavailable
+from portal.search.text import fold
+
+log = logging.getLogger(__name__)
+
+#: Field → boost: an identifier or a holder's name outweighs the title, which outweighs the rest.
+BOOSTS = {"number": 6.0, "holder": 5.0, "title": 3.0, "issuer": 1.5, "summary": 1.0, "units": 1.0}
+TEXT_FIELDS = tuple(BOOSTS)
+#: Filter name (as the service passes it) → indexed field.
+FILTERS = {"access": "access", "status": "status", "procedure_code": "procedure_code",
+           "procedure": "procedure_code", "unit": "unit", "current_unit": "current_unit", "year": "year"}
+FILTER_FIELDS = tuple(dict.fromkeys(FILTERS.values()))
+#: Folded words shorter than this must match exactly (Vietnamese syllables are short: see DECISIONS).
+MIN_FUZZY_LEN = 4
+#: A fuzzy match scores this fraction of the field boost; exact matches add BM25 on top of it.
+FUZZY_WEIGHT = 0.3
+ANALYZER = "vi_fold"
+ALL = "all_text"
+CURRENT = "current"
+SNIPPET_CHARS = 220
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def query_words(text: str) -> list[str]:
+    """Folded words of a query, the way the index analyzer cuts documents."""
+    return _WORD.findall(fold(text))
+
+
+def _analyzer() -> tantivy.TextAnalyzer:
+    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.ascii_fold()).build())
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("digest", stored=True, tokenizer_name="raw")
+    for name in TEXT_FIELDS:
+        builder.add_text_field(name, stored=True, tokenizer_name=ANALYZER)
+    # Every text field again, for typo and prefix matching: one automaton per word instead of six.
+    builder.add_text_field(ALL, stored=False, tokenizer_name=ANALYZER)
+    for name in FILTER_FIELDS:
+        builder.add_text_field(name, stored=False, tokenizer_name="raw")
+    builder.add_text_field("issued_date", stored=True, tokenizer_name="raw", fast=True)
+    return builder.build()
+
+
 class EmbeddedBackend:
+    """The tantivy adapter. Raises SearchUnavailable when the index is missing or unreadable."""
+
+    def __init__(self, root: str | os.PathLike[str], writer_heap: int = 50_000_000) -> None:
+        self.root = Path(root)
+        self.writer_heap = writer_heap
+        self.schema = _schema()
+        self._lock = threading.RLock()
+        self._pid: int | None = None
+        self._index: tantivy.Index | None = None
+        self._opened: str | None = None  # generation the open index belongs to
+
     @classmethod
-    def from_config(cls, config):
-        return cls()
+    def from_config(cls, config: Mapping[str, Any]) -> EmbeddedBackend:
+        # Opens nothing: each process opens the index on first use (see the module docstring).
+        return cls(config["SEARCH_INDEX_DIR"])
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def _live_generation(self) -> str | None:
+        try:
+            target = os.readlink(self.root / CURRENT)
+        except OSError:
+            return None
+        return target if (self.root / target / "meta.json").exists() else None
+
+    def _open_generation(self, generation: str) -> tantivy.Index:
+        index = tantivy.Index(self.schema, path=str(self.root / generation), reuse=True)
+        index.register_tokenizer(ANALYZER, _analyzer())
+        return index
+
+    def _live_index(self) -> tantivy.Index:
+        """The index ``current`` points to, reopened after a fork or a swap; reloaded on each call."""
+        generation = self._live_generation()
+        if generation is None:
+            raise SearchUnavailable(f"no search index at {self.root}; run `flask search reindex`")
+        with self._lock:
+            if self._pid != os.getpid() or self._opened != generation or self._index is None:
+                try:
+                    self._index = self._open_generation(generation)
+                except (OSError, ValueError) as error:
+                    self._index = None
+                    raise SearchUnavailable(f"search index at {self.root} unreadable: {error}") from error
+                self._pid, self._opened = os.getpid(), generation
+            index = self._index
+        try:
+            index.reload()
+        except (OSError, ValueError) as error:
+            raise SearchUnavailable(f"search index at {self.root} unreadable: {error}") from error
+        return index
+
+    def _new_generation(self) -> str:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        name = f"gen-{stamp}-{os.getpid()}"
+        (self.root / name).mkdir(parents=True)
+        self._open_generation(name)  # creates the empty index
+        return name
+
+    def _point_current_to(self, generation: str) -> None:
+        """Atomic: readers see the old generation or the new one, never nothing."""
+        tmp = self.root / f".current-{os.getpid()}-{threading.get_ident()}"
+        tmp.unlink(missing_ok=True)
+        os.symlink(generation, tmp)
+        os.replace(tmp, self.root / CURRENT)
+
+    def _ensure_live(self) -> str:
+        """The writable live generation, created empty on first use (indexing path only)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        generation = self._live_generation()
+        if generation is None:
+            generation = self._new_generation()
+            self._point_current_to(generation)
+        return generation
+
+    @contextmanager
+    def _writer(self, index: tantivy.Index, heap: int | None = None, threads: int = 1,
+                wait: float = 30.0) -> Iterator[tantivy.IndexWriter]:
+        """The single writer: another process holding it (a drain, a rebuild) is waited for."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                writer = index.writer(heap or self.writer_heap, threads)
+                break
+            except ValueError as error:
+                if "LockBusy" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        try:
+            yield writer
+            writer.commit()
+        except BaseException:
+            writer.rollback()
+            raise
+        finally:
+            writer.wait_merging_threads()  # releases the lock
+        index.reload()
+
+    def _write_index(self) -> tantivy.Index:
+        generation = self._ensure_live()
+        with self._lock:
+            if self._pid != os.getpid() or self._opened != generation or self._index is None:
+                self._index = self._open_generation(generation)
+                self._pid, self._opened = os.getpid(), generation
+            return self._index
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _document(self, doc: Mapping[str, Any]) -> tantivy.Document:
+        out = tantivy.Document()
+        out.add_text("id", str(doc["id"]))
+        out.add_text("digest", str(doc.get("digest", "")))
+        for name in TEXT_FIELDS + FILTER_FIELDS:
+            for value in _values(doc.get(name)):
+                # NFC: the analyzer folds precomposed letters; decomposed marks would split words.
+                value = unicodedata.normalize("NFC", value)
+                out.add_text(name, value)
+                if name in BOOSTS:
+                    out.add_text(ALL, value)
+        if doc.get("issued_date"):
+            out.add_text("issued_date", str(doc["issued_date"]))
+        return out
+
+    def upsert(self, documents: Iterable[Mapping[str, Any]]) -> None:
+        """Add or replace documents by id; returns once they are searchable."""
+        docs = list(documents)
+        if not docs:
+            return
+        index = self._write_index()
+        with self._writer(index) as writer:
+            for doc in docs:
+                writer.delete_documents_by_term("id", str(doc["id"]))
+                writer.add_document(self._document(doc))
+
+    def remove(self, record_ids: Iterable[str]) -> None:
+        ids = [str(i) for i in record_ids]
+        if not ids or self._live_generation() is None:
+            return
+        index = self._write_index()
+        with self._writer(index) as writer:
+            for record_id in ids:
+                writer.delete_documents_by_term("id", record_id)
+
+    def clear(self) -> None:
+        if self._live_generation() is None:
+            return
+        index = self._write_index()
+        with self._writer(index) as writer:
+            writer.delete_all_documents()
+
+    def rebuild(self, documents: Iterable[Mapping[str, Any]],
+                progress: Callable[[int], None] | None = None) -> int:
+        """Build a complete new generation beside the live one, then swap it in atomically.
+
+        Searches keep answering from the old generation until the swap. Returns the count.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        old = self._live_generation()
+        generation = self._new_generation()
+        index = self._open_generation(generation)
+        count = 0
+        try:
+            with self._writer(index, heap=max(self.writer_heap, 200_000_000), threads=0) as writer:
+                for doc in documents:
+                    writer.add_document(self._document(doc))
+                    count += 1
+                    if progress is not None and count % 1000 == 0:
+                        progress(count)
+        except BaseException:
+            shutil.rmtree(self.root / generation, ignore_errors=True)
+            raise
+        if progress is not None:
+            progress(count)
+        self._point_current_to(generation)
+        self._remove_generations(keep={generation})
+        log.info("search index rebuilt: %s documents in %s (was %s)", count, generation, old)
+        return count
+
+    def _remove_generations(self, keep: set[str]) -> None:
+        # Open readers elsewhere keep their mmapped files until they reopen (POSIX unlink semantics).
+        for path in self.root.glob("gen-*"):
+            if path.name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return self._live_index().searcher().num_docs
+
+    def fingerprints(self) -> dict[str, str]:
+        """id → digest of every indexed document (for `search check`)."""
+        searcher = self._live_index().searcher()
+        total = searcher.num_docs
+        if not total:
+            return {}
+        result = searcher.search(tantivy.Query.all_query(), limit=total, count=False)
+        out = {}
+        for _score, address in result.hits:
+            doc = searcher.doc(address)
+            out[doc.get_first("id")] = doc.get_first("digest") or ""
+        return out
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        """Every word must match (in any field); boosted fields, fuzzy and prefix as documented."""
+        index = self._live_index()
+        words = query_words(query.text)
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        for position, word in enumerate(words):
+            last = position == len(words) - 1
+            clauses.append((tantivy.Occur.Must, self._word_query(word, last)))
+        for name, value in (query.filters or {}).items():
+            field = FILTERS.get(name)
+            if field is None:
+                raise ValueError(f"unknown search filter {name!r}")
+            if value in (None, ""):
+                continue
+            term = tantivy.Query.term_query(self.schema, field, str(value))
+            clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(term, 0.0)))
+        if not clauses:
+            return SearchPage(total=0, hits=[], page=query.page, per_page=query.per_page)
+        if not words:  # filters only: everything that passes them, newest first
+            clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
+        tquery = tantivy.Query.boolean_query(clauses)
+        searcher = index.searcher()
+        offset = (max(query.page, 1) - 1) * query.per_page
+        if words:
+            result = searcher.search(tquery, limit=query.per_page, count=True, offset=offset)
+        else:
+            result = searcher.search(tquery, limit=query.per_page, count=True, offset=offset,
+                                     order_by_field="issued_date", order=tantivy.Order.Desc)
+        hits = []
+        matcher = _Matcher(words)  # one cache of matching words for the whole page
+        for score, address in result.hits:
+            doc = searcher.doc(address)
+            hits.append(SearchHit(id=doc.get_first("id"), score=float(score) if words else 0.0,
+                                  highlights=highlight_fields(doc.to_dict(), matcher)))
+        return SearchPage(total=result.count or 0, hits=hits, page=query.page, per_page=query.per_page)
+
+    def _word_query(self, word: str, last: bool) -> tantivy.Query:
+        """One query word in any field: exact per field (BM25, boosted) or typo/prefix (constant, lower).
+
+        Typo and prefix matches include the exact word, so an exact match always scores higher.
+        """
+        schema = self.schema
+        should = [(tantivy.Occur.Should,
+                   tantivy.Query.boost_query(tantivy.Query.term_query(schema, field, word), boost * 2))
+                  for field, boost in BOOSTS.items()]
+        loose = []
+        if len(word) >= MIN_FUZZY_LEN:
+            loose.append(tantivy.Query.fuzzy_term_query(schema, ALL, word, distance=1, prefix=last))
+        if last and len(word) >= 2:
+            loose.append(tantivy.Query.fuzzy_term_query(schema, ALL, word, distance=0, prefix=True))
+        for query in loose:
+            should.append((tantivy.Occur.Should, tantivy.Query.const_score_query(query, FUZZY_WEIGHT)))
+        return tantivy.Query.boolean_query(should)
+
+
+def _values(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value if v not in (None, "")]
+    return [str(value)]
+
+
+# -- highlighting (shared with the database fallback) ----------------------------------------
+
+def _within_one(a: str, b: str) -> bool:
+    """Damerau-Levenshtein distance ≤ 1 (one insertion, deletion, substitution or swap)."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la == lb:
+        diff = [i for i in range(la) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        if len(diff) != 2 or diff[1] != diff[0] + 1:
+            return False
+        return a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    if la > lb:
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i:] == b[i + 1:]
+
+
+def word_matches(token: str, word: str, last: bool) -> bool:
+    """Whether a folded document word matches a folded query word by our rules."""
+    if token == word:
+        return True
+    if last and len(word) >= 2 and token.startswith(word):
+        return True
+    if len(word) >= MIN_FUZZY_LEN:
+        if _within_one(token, word):
+            return True
+        if last:
+            return any(_within_one(token[:k], word) for k in (len(word) - 1, len(word), len(word) + 1)
+                       if 0 < k <= len(token))
+    return False
+
+
+class _Matcher:
+    """Decides, once per distinct document word, whether it matches any query word."""
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.exact = set(words)
+        self.last = words[-1] if words else ""
+        self.cache: dict[str, bool] = {}
+
+    def __call__(self, raw: str) -> bool:
+        hit = self.cache.get(raw)
+        if hit is None:
+            token = fold(raw)
+            hit = token in self.exact or any(
+                word_matches(token, word, word == self.last) for word in self.words
+                if abs(len(token) - len(word)) <= 1 or (word == self.last and len(token) > len(word)))
+            self.cache[raw] = hit
+        return hit
+
+
+def highlight(text: str, words: list[str] | _Matcher, max_chars: int | None = None) -> str | None:
+    """HTML-escaped ``text`` with <mark> around matching words, original diacritics kept.
+
+    None when nothing matches. A long text is cut to about ``max_chars`` around the first match.
+    """
+    matcher = words if isinstance(words, _Matcher) else _Matcher(words)
+    if not text or not matcher.words:
+        return None
+    text = unicodedata.normalize("NFC", text)
+    spans = [m.span() for m in _WORD.finditer(text) if matcher(m.group())]
+    if not spans:
+        return None
+    start, end = 0, len(text)
+    if max_chars and len(text) > max_chars:
+        start = max(0, spans[0][0] - max_chars // 4)
+        end = min(len(text), start + max_chars)
+        # whole words only
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+        while end < len(text) and not text[end].isspace():
+            end += 1
+    out = ["…" if start > 0 else ""]
+    cursor = start
+    for s, e in spans:
+        if s < start or e > end:
+            continue
+        out.append(html.escape(text[cursor:s]))
+        out.append(f"<mark>{html.escape(text[s:e])}</mark>")
+        cursor = e
+    out.append(html.escape(text[cursor:end]))
+    if end < len(text):
+        out.append("…")
+    return "".join(out)
+
+
+def highlight_fields(doc: Mapping[str, Any], words: list[str] | _Matcher) -> dict[str, str]:
+    """field → highlighted text for each text field that matched (lists joined with " · ")."""
+    words = words if isinstance(words, _Matcher) else _Matcher(words)
+    out = {}
+    for field in TEXT_FIELDS:
+        values = _values(doc.get(field))
+        if not values:
+            continue
+        marked = highlight(" · ".join(values), words, SNIPPET_CHARS if field == "summary" else None)
+        if marked is not None:
+            out[field] = marked
+    return out

@@ -1,0 +1,133 @@
+"""Reading results for the public pages: what a visitor may see of a result, and nothing more.
+
+Anonymous visitors (actor ``None``) see every public field of a *public* result (public registers:
+building permits, business registrations…). Of a *personal* result they see only its type, its
+issuing unit and its validity status: enough to confirm that a result exists and is still valid,
+never who it is about or what it says. Views ask `public_view` instead of deciding themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from portal.errors import NotFound
+from portal.records.models import Access, Document, Record, RecordFile
+from portal.units.models import AdminUnit, UnitLevel, UnitSuccession, UnitSystem
+from portal.units.services import successors
+
+TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+#: Shown to anyone for every result, personal ones included.
+MINIMAL_FIELDS = frozenset({"doc_type_name", "issuing_unit", "status"})
+#: Shown to anyone for public results. Never the holder's id number or birth date, nor the staff
+#: member who scanned it: those are personal data even on a public register.
+PUBLIC_FIELDS = MINIMAL_FIELDS | {
+    "number", "dossier_code", "procedure", "issuer_name", "signer", "issued_date", "valid_from",
+    "valid_to", "scope", "summary", "holder_name", "archive", "digitization", "status_history",
+    "links", "files",
+}
+
+
+def now_in_hanoi() -> datetime:
+    return datetime.now(TIMEZONE)
+
+
+def public_view(record: Record, actor: object | None = None) -> frozenset[str]:
+    """The fields ``actor`` may see of ``record``. Only anonymous visitors exist yet (actor None)."""
+    return PUBLIC_FIELDS if record.access == Access.PUBLIC else MINIMAL_FIELDS
+
+
+def find_record(session: Session, source_id: str) -> Record | None:
+    return session.scalar(select(Record).where(Record.source_id == source_id)
+                          .options(selectinload(Record.status_history)))
+
+
+def get_record(session: Session, source_id: str) -> Record:
+    """The result with this source id. Raises NotFound."""
+    record = find_record(session, source_id)
+    if record is None:
+        raise NotFound()
+    return record
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    """What the result page shows: the record, which of its fields, and its status right now."""
+
+    record: Record
+    fields: frozenset[str]
+    status: str
+    as_of: datetime
+    successors: list[UnitSuccession]
+    #: Public results only: the results replacing this one and the one it replaces (public ones).
+    replaced_by: list[Record] = field(default_factory=list)
+    replaces: Record | None = None
+
+    @property
+    def restricted(self) -> bool:
+        return "summary" not in self.fields
+
+    def shows(self, name: str) -> bool:
+        return name in self.fields
+
+
+def view_record(session: Session, source_id: str, actor: object | None = None,
+                now: datetime | None = None) -> RecordPage:
+    """The result page of ``source_id`` as ``actor`` may see it. Raises NotFound."""
+    record = get_record(session, source_id)
+    now = now or now_in_hanoi()
+    fields = public_view(record, actor)
+    page = RecordPage(record=record, fields=fields, status=str(record.effective_status(now.date())),
+                      as_of=now, successors=successors(record.issuing_unit))
+    if "links" not in fields:
+        return page
+    # Links lead only to other public results: a personal replacement stays unnamed.
+    replaced_by = list(session.scalars(
+        select(Record).where(Record.replaces_source_id == record.source_id, Record.access == Access.PUBLIC)
+        .order_by(Record.issued_date, Record.id)))
+    replaces = None
+    if record.replaces_source_id:
+        replaces = session.scalar(select(Record).where(
+            Record.source_id == record.replaces_source_id, Record.access == Access.PUBLIC))
+    return RecordPage(record=record, fields=fields, status=page.status, as_of=now,
+                      successors=page.successors, replaced_by=replaced_by, replaces=replaces)
+
+
+def get_preview_document(session: Session, source_id: str, position: int, page: int,
+                         actor: object | None = None) -> Document:
+    """The stored document behind page ``page`` of file ``position`` of a result ``actor`` may view.
+
+    Raises NotFound for an unknown result, a result whose files the actor may not see, an unknown
+    file position or a page out of range (one answer for all: a 403 would confirm the result exists).
+    """
+    record = get_record(session, source_id)
+    if "files" not in public_view(record, actor):
+        raise NotFound()
+    record_file = session.scalar(select(RecordFile).where(
+        RecordFile.record_id == record.id, RecordFile.position == position))
+    if record_file is None or not 1 <= page <= record_file.document.pages:
+        raise NotFound()
+    return record_file.document
+
+
+@dataclass(frozen=True)
+class PortalCounts:
+    results: int
+    units: int
+
+
+def portal_counts(session: Session) -> PortalCounts:
+    """How many results the portal holds and how many current communes/wards it covers."""
+    results = session.scalar(select(func.count()).select_from(Record)) or 0
+    units = session.scalar(select(func.count()).select_from(AdminUnit).where(
+        AdminUnit.system == UnitSystem.CURRENT, AdminUnit.level == UnitLevel.COMMUNE)) or 0
+    return PortalCounts(results=results, units=units)
+
+
+def today_in_hanoi() -> date:
+    return now_in_hanoi().date()

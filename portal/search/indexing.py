@@ -1,0 +1,160 @@
+"""Keeping the index in step with the database: the outbox drain, full rebuilds, drift checks.
+
+Services never touch the index: they add an outbox row ("search.upsert" keyed by record id,
+"search.remove" keyed by source_id) in their own transaction; `drain_outbox` applies them after
+commit (the huey task in tasks.py, or `flask search drain` on a timer). A crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal import outbox
+from portal.records.documents import iter_documents, load_records, to_document
+from portal.records.models import Record
+from portal.search.port import SearchBackend
+
+log = logging.getLogger(__name__)
+
+UPSERT = "search.upsert"
+REMOVE = "search.remove"
+TOPICS = (UPSERT, REMOVE)
+
+
+def _backend(backend: SearchBackend | None) -> SearchBackend:
+    if backend is not None:
+        return backend
+    from portal.search import get_search
+
+    return get_search()
+
+
+def _today() -> date:
+    # Effective status ("valid" past its end date is "expired") is judged in Hanoi's calendar.
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+
+
+def enqueue_upsert(session: Session, record: Record) -> None:
+    """Ask for a record to be (re)indexed after the caller's commit."""
+    outbox.add(session, UPSERT, record.id)
+
+
+def enqueue_remove(session: Session, source_id: str) -> None:
+    outbox.add(session, REMOVE, source_id)
+
+
+def index_records(session: Session, record_ids: list[int], backend: SearchBackend | None = None,
+                  today: date | None = None) -> int:
+    """Upsert these records now; ids no longer in the database are ignored (a remove row follows)."""
+    records = load_records(session, record_ids)
+    today = today or _today()
+    _backend(backend).upsert([to_document(r, today) for r in records])
+    return len(records)
+
+
+def drain_outbox(session: Session, backend: SearchBackend | None = None, today: date | None = None) -> int:
+    """Apply pending search rows, oldest first; returns how many rows were applied.
+
+    Upserts of records that are gone from the database become removals (their source_id comes
+    from the row's payload when the service put it there; otherwise a drift check finds them).
+    """
+    search = _backend(backend)
+    today = today or _today()
+
+    def apply_upserts(items: list[outbox.OutboxItem]) -> None:
+        wanted = {int(item.key) for item in items if item.key.isdigit()}
+        records = load_records(session, wanted)
+        search.upsert([to_document(r, today) for r in records])
+        found = {r.id for r in records}
+        gone = [item.payload.get("source_id") for item in items
+                if item.key.isdigit() and int(item.key) not in found and item.payload.get("source_id")]
+        if gone:
+            search.remove(gone)
+
+    def apply_removes(items: list[outbox.OutboxItem]) -> None:
+        keys = [item.key for item in items]
+        # A result removed then imported again under the same source_id stays in the index.
+        alive = set(session.scalars(select(Record.source_id).where(Record.source_id.in_(keys))))
+        dead = [key for key in keys if key not in alive]
+        if dead:
+            search.remove(dead)
+        still = load_records(session, session.scalars(select(Record.id).where(Record.source_id.in_(alive))))
+        if still:
+            search.upsert([to_document(r, today) for r in still])
+
+    # Removes first would miss a remove queued after a later upsert of the same id; order by
+    # topic is safe because each applier re-reads the database, which holds the final state.
+    applied = outbox.drain(session, UPSERT, apply_upserts)
+    applied += outbox.drain(session, REMOVE, apply_removes)
+    return applied
+
+
+@dataclass(frozen=True)
+class ReindexReport:
+    count: int
+    seconds: float
+    caught_up: int
+
+
+def reindex(session: Session, backend_factory: Callable[[], SearchBackend] | None = None,
+            progress: Callable[[int], None] | None = None, today: date | None = None) -> ReindexReport:
+    """Rebuild the whole index from the database without downtime (build beside, swap atomically).
+
+    Records changed while the rebuild ran are indexed again into the new index after the swap.
+    """
+    backend = backend_factory() if backend_factory is not None else _backend(None)
+    today = today or _today()
+    started = time.monotonic()
+    since = datetime.now().astimezone() - timedelta(seconds=5)  # clock skew between app and DB
+    count = backend.rebuild(iter_documents(session, today), progress=progress)
+    session.expire_all()
+    changed = list(session.scalars(select(Record.id).where(Record.updated_at >= since)))
+    caught_up = index_records(session, changed, backend, today) if changed else 0
+    return ReindexReport(count=count, seconds=time.monotonic() - started, caught_up=caught_up)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    indexed: int
+    in_database: int
+    missing: list[str]  # in the database, not in the index
+    extra: list[str]  # in the index, not in the database
+    stale: list[str]  # in both, but the indexed document differs from today's
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.extra or self.stale)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"indexed": self.indexed, "in_database": self.in_database, "missing": len(self.missing),
+                "extra": len(self.extra), "stale": len(self.stale)}
+
+
+def check(session: Session, backend: SearchBackend | None = None, today: date | None = None) -> CheckReport:
+    """Compare the index with the database: missing, extra and stale documents."""
+    indexed = _backend(backend).fingerprints()
+    expected = {doc["id"]: doc["digest"] for doc in iter_documents(session, today or _today())}
+    missing = sorted(set(expected) - set(indexed))
+    extra = sorted(set(indexed) - set(expected))
+    stale = sorted(i for i in set(expected) & set(indexed) if expected[i] != indexed[i])
+    return CheckReport(indexed=len(indexed), in_database=len(expected), missing=missing, extra=extra,
+                       stale=stale)
+
+
+def refresh_expired(session: Session, backend: SearchBackend | None = None, today: date | None = None,
+                    days: int = 3) -> int:
+    """Re-index results whose end date just passed: their effective status became "expired"."""
+    today = today or _today()
+    ids = list(session.scalars(select(Record.id).where(
+        Record.valid_to >= today - timedelta(days=days), Record.valid_to < today)))
+    return index_records(session, ids, backend, today) if ids else 0
