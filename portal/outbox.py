@@ -18,7 +18,7 @@ class OutboxItem(Base):
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: What to do: "search.upsert" (key = record id), "search.remove" (key = source_id)…
+    #: What to do: "search.upsert", "search.remove" (key = source_id)…
     topic: Mapped[str] = mapped_column(String(40), index=True)
     key: Mapped[str] = mapped_column(String(120))
     payload: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -19,7 +19,7 @@ flask demo seed --results "$results"
 flask search drain
 
 # Index writes go through one huey worker (the embedded engine allows one writer).
-huey_consumer portal.jobs.huey --workers 1 --logfile "$PORTAL_DATA_DIR/huey.log" >/dev/null 2>&1 &
+huey_consumer portal.worker.huey --workers 1 --logfile "$PORTAL_DATA_DIR/huey.log" >/dev/null 2>&1 &
 consumer=$!
 trap 'kill $consumer 2>/dev/null || true' EXIT
 

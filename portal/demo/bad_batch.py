@@ -29,29 +29,48 @@ _GOOD = {
     "admin_unit": {"code": "00166", "level": "commune", "system": "legacy"},
     "signer": {"name": "Trần Văn Bình", "title": "Phó Chủ tịch"},
     "summary": "Đăng ký khai sinh cho Nguyễn Minh An, sinh ngày 02/05/2019 tại Bệnh viện Phụ sản Hà Nội; "
-               "nơi cư trú: số 12 ngõ 34 phố Trần Thái Tông, phường Dịch Vọng, quận Cầu Giấy",
-    "subject": {"type": "individual", "id_number": "001219012345", "name": "Nguyễn Minh An",
-                "birth_date": "2019-05-02"},
+    "nơi cư trú: số 12 ngõ 34 phố Trần Thái Tông, phường Dịch Vọng, quận Cầu Giấy",
+    "subject": {
+        "type": "individual",
+        "id_number": "001219012345",
+        "name": "Nguyễn Minh An",
+        "birth_date": "2019-05-02",
+    },
     "valid_from": "2019-05-14",
     "valid_to": None,
     "scope": None,
     "status": "valid",
     "replaces": None,
     "access": "personal",
-    "archive": {"fonds_code": "P00166", "file_code": "P00166.2019.KS.05", "doc_seq": 3, "language": "vi",
-                "pages": 1},
-    "digitization": {"digitized_at": "2025-10-21T09:12:00+07:00", "operator": "op-17",
-                     "source_form": "original", "dpi": 200},
+    "archive": {
+        "fonds_code": "P00166",
+        "file_code": "P00166.2019.KS.05",
+        "doc_seq": 3,
+        "language": "vi",
+        "pages": 1,
+    },
+    "digitization": {
+        "digitized_at": "2025-10-21T09:12:00+07:00",
+        "operator": "op-17",
+        "source_form": "original",
+        "dpi": 200,
+    },
 }
 
 
 def _scan(title: str, dpi: int, kind: str, seed: int) -> bytes:
     doc = scans.Document(
-        authority_parent="UBND QUẬN CẦU GIẤY", authority="ỦY BAN NHÂN DÂN PHƯỜNG DỊCH VỌNG",
-        number_line="Số: 123", title=title, fields=[("Họ, chữ đệm và tên", "Nguyễn Minh An")],
-        body="Bản quét mẫu cho lô dữ liệu có lỗi / sample scan for the bad batch.", issued=date(2019, 5, 14),
-        signer_lines=["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"], signer_name="Trần Văn Bình",
-        seal_text="ỦY BAN NHÂN DÂN PHƯỜNG DỊCH VỌNG")
+        authority_parent="UBND QUẬN CẦU GIẤY",
+        authority="ỦY BAN NHÂN DÂN PHƯỜNG DỊCH VỌNG",
+        number_line="Số: 123",
+        title=title,
+        fields=[("Họ, chữ đệm và tên", "Nguyễn Minh An")],
+        body="Bản quét mẫu cho lô dữ liệu có lỗi / sample scan for the bad batch.",
+        issued=date(2019, 5, 14),
+        signer_lines=["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"],
+        signer_name="Trần Văn Bình",
+        seal_text="ỦY BAN NHÂN DÂN PHƯỜNG DỊCH VỌNG",
+    )
     return scans.render(doc, kind, dpi, 1, seed)
 
 
@@ -70,7 +89,8 @@ def write_bad_batch(path: Path) -> dict[int, str]:
         "files/good-1.pdf": good_pdf,
         "files/good-2.jpg": good_jpg,
         "files/low-dpi.jpg": _low_dpi_scan(),
-        "files/broken.pdf": b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer garbage, no pages\n%%EOF\n",
+        "files/broken.pdf": b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n"
+        b"trailer garbage, no pages\n%%EOF\n",
     }
     for name, data in files.items():
         (path / name).write_bytes(data)
@@ -86,24 +106,46 @@ def write_bad_batch(path: Path) -> dict[int, str]:
         return data
 
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
-    marriage = dict(procedure_code="1.000894", doc_type_name="Giấy chứng nhận kết hôn",
-                    summary="Đăng ký kết hôn giữa anh Lê Văn Hùng, sinh năm 1990 và chị Phạm Thu Trang, "
-                            "sinh năm 1992; nơi cư trú: số 8 phố Duy Tân, phường Dịch Vọng Hậu, quận Cầu Giấy",
-                    subject={"type": "individual", "id_number": "001090023456", "name": "Lê Văn Hùng",
-                             "birth_date": "1990-08-19"})
-    current = dict(issued_date="2025-09-03", valid_from="2025-09-03",
-                   issuer_name="Ủy ban nhân dân phường Cầu Giấy",
-                   admin_unit={"code": "00166", "level": "commune", "system": "current"})
+    marriage = dict(
+        procedure_code="1.000894",
+        doc_type_name="Giấy chứng nhận kết hôn",
+        summary="Đăng ký kết hôn giữa anh Lê Văn Hùng, sinh năm 1990 và chị Phạm Thu Trang, "
+        "sinh năm 1992; nơi cư trú: số 8 phố Duy Tân, phường Dịch Vọng Hậu, quận Cầu Giấy",
+        subject={
+            "type": "individual",
+            "id_number": "001090023456",
+            "name": "Lê Văn Hùng",
+            "birth_date": "1990-08-19",
+        },
+    )
+    current = dict(
+        issued_date="2025-09-03",
+        valid_from="2025-09-03",
+        issuer_name="Ủy ban nhân dân phường Cầu Giấy",
+        admin_unit={"code": "00166", "level": "commune", "system": "current"},
+    )
     lines: list[tuple[dict, str | None]] = [
         (line(1), None),
         (line(2, "files/good-2.jpg", **marriage), None),
         (line(3, **current), None),
-        (_with(line(4), files=[{"path": "files/good-1.pdf", "sha256": "0" * 64, "role": "result"}]),
-         "files[0].sha256"),
+        (
+            _with(line(4), files=[{"path": "files/good-1.pdf", "sha256": "0" * 64, "role": "result"}]),
+            "files[0].sha256",
+        ),
         (_without(line(5), "summary"), "summary"),
         (line(6, issued_date=tomorrow, valid_from=tomorrow), "issued_date"),
-        (line(7, subject={"type": "individual", "id_number": "00108501234", "name": "Nguyễn Thị Lan",
-                          "birth_date": "1985-03-02"}), "subject.id_number"),
+        (
+            line(
+                7,
+                subject={
+                    "type": "individual",
+                    "id_number": "00108501234",
+                    "name": "Nguyễn Thị Lan",
+                    "birth_date": "1985-03-02",
+                },
+            ),
+            "subject.id_number",
+        ),
         (line(8, "files/low-dpi.jpg"), "files[0].path"),
         (line(9, "files/broken.pdf"), "files[0].path"),
         (line(10), None),

@@ -52,6 +52,11 @@ class WriteStats:
         return self.lines / self.seconds if self.seconds else 0.0
 
     @property
+    def lines_per_second_without_rendering(self) -> float:
+        spent = self.seconds - self.render_seconds
+        return self.lines / spent if spent > 0 else 0.0
+
+    @property
     def ms_per_page(self) -> float:
         return 1000 * self.render_seconds / self.rendered_pages if self.rendered_pages else 0.0
 
@@ -68,9 +73,16 @@ def is_complete(folder: Path, params: BatchParams) -> bool:
         return False
 
 
-def write_batch(folder: Path, units: UnitCatalog, results: int, seed: int = 1, unique_scans: int | None = None,
-                as_of: date | None = None, progress: Callable[[int], None] | None = None,
-                reuse: bool = True) -> WriteStats:
+def write_batch(
+    folder: Path,
+    units: UnitCatalog,
+    results: int,
+    seed: int = 1,
+    unique_scans: int | None = None,
+    as_of: date | None = None,
+    progress: Callable[[int], None] | None = None,
+    reuse: bool = True,
+) -> WriteStats:
     """Write the batch into ``folder`` (replacing anything else there); returns timings."""
     as_of = as_of or default_as_of()
     unique_scans = min(results, 200) if unique_scans is None else max(0, unique_scans)
@@ -143,6 +155,7 @@ def _write_pooled(work: Path, result: DemoResult, number: int, stats: WriteStats
 
 # --- What the page shows -----------------------------------------------------------------------
 
+
 def _signer_lines(title: str, issuer: str) -> list[str]:
     if title.startswith("Công chức"):
         return ["NGƯỜI KÝ TRÍCH LỤC", title.upper()]
@@ -163,13 +176,19 @@ def document_for(result: DemoResult) -> scans.Document:
     line, extra = result.line, result.extra
     subject = line["subject"]
     if subject["type"] == "individual":
-        fields = [("Họ, chữ đệm và tên", subject["name"]),
-                  ("Ngày, tháng, năm sinh", vn_date(date.fromisoformat(subject["birth_date"]))),
-                  ("Số định danh cá nhân", subject["id_number"])]
+        fields = [
+            ("Họ, chữ đệm và tên", subject["name"]),
+            ("Ngày, tháng, năm sinh", vn_date(date.fromisoformat(subject["birth_date"]))),
+            ("Số định danh cá nhân", subject["id_number"]),
+        ]
     else:
         fields = [("Tên tổ chức", subject["name"]), ("Mã số doanh nghiệp", subject["id_number"])]
-    for key, label in (("father", "Họ, chữ đệm, tên cha"), ("mother", "Họ, chữ đệm, tên mẹ"),
-                       ("spouse", "Họ, chữ đệm, tên vợ/chồng"), ("book", "Quyển số")):
+    for key, label in (
+        ("father", "Họ, chữ đệm, tên cha"),
+        ("mother", "Họ, chữ đệm, tên mẹ"),
+        ("spouse", "Họ, chữ đệm, tên vợ/chồng"),
+        ("book", "Quyển số"),
+    ):
         if key in extra:
             fields.append((label, extra[key]))
     if line.get("scope"):
@@ -180,11 +199,16 @@ def document_for(result: DemoResult) -> scans.Document:
     parent, authority = _authority(line, extra.get("parent"))
     signer = line.get("signer") or {}
     return scans.Document(
-        authority_parent=parent, authority=authority, number_line=f"Số: {number}",
-        title=line["doc_type_name"], fields=fields, body=line["summary"],
+        authority_parent=parent,
+        authority=authority,
+        number_line=f"Số: {number}",
+        title=line["doc_type_name"],
+        fields=fields,
+        body=line["summary"],
         issued=date.fromisoformat(line["issued_date"]),
         signer_lines=_signer_lines(signer.get("title", "Chủ tịch"), line["issuer_name"]),
-        signer_name=signer.get("name", ""), seal_text=line["issuer_name"],
+        signer_name=signer.get("name", ""),
+        seal_text=line["issuer_name"],
         footer=f"Mã hồ sơ: {line.get('dossier_code') or ''}",
     )
 
@@ -193,14 +217,22 @@ def generic_document(result: DemoResult) -> scans.Document:
     """A scan without personal details, shared by many results of the same document type."""
     line = result.line
     return scans.Document(
-        authority_parent="", authority="ỦY BAN NHÂN DÂN", number_line="Số: ......",
+        authority_parent="",
+        authority="ỦY BAN NHÂN DÂN",
+        number_line="Số: ......",
         title=line["doc_type_name"],
-        fields=[("Họ, chữ đệm và tên", "................................"),
-                ("Số định danh cá nhân", "................................")],
-        body=("Bản quét minh họa dùng chung cho dữ liệu mẫu của cổng tra cứu; các thông tin của kết quả "
-              "được ghi trong siêu dữ liệu. Shared illustrative scan for demo data: the result's details "
-              "are in its metadata."),
-        issued=date(2025, 1, 1), signer_lines=["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"], signer_name="",
+        fields=[
+            ("Họ, chữ đệm và tên", "................................"),
+            ("Số định danh cá nhân", "................................"),
+        ],
+        body=(
+            "Bản quét minh họa dùng chung cho dữ liệu mẫu của cổng tra cứu; các thông tin của kết quả "
+            "được ghi trong siêu dữ liệu. Shared illustrative scan for demo data: the result's details "
+            "are in its metadata."
+        ),
+        issued=date(2025, 1, 1),
+        signer_lines=["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"],
+        signer_name="",
         seal_text="ỦY BAN NHÂN DÂN THÀNH PHỐ HÀ NỘI",
     )
 

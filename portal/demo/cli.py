@@ -17,15 +17,30 @@ demo_cli = AppGroup("demo", help="Dữ liệu mẫu / Demo data.")
 
 
 def _options(command):
-    command = click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
-                           help="Thư mục lô / batch folder (mặc định DATA_DIR/demo/batch-<seed>-<N>).")(command)
-    command = click.option("--unique-scans", "unique_scans", type=click.IntRange(min=0), default=None,
-                           help="Số kết quả có bản quét riêng / results with their own scan "
-                                "(mặc định/default min(N, 200)).")(command)
-    command = click.option("--seed", type=int, default=1, show_default=True,
-                           help="Hạt giống ngẫu nhiên / random seed.")(command)
-    command = click.option("--results", "results", type=click.IntRange(min=1), required=True,
-                           help="Số kết quả / number of results (N).")(command)
+    command = click.option(
+        "--out",
+        "out",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Thư mục lô / batch folder (mặc định DATA_DIR/demo/batch-<seed>-<N>).",
+    )(command)
+    command = click.option(
+        "--unique-scans",
+        "unique_scans",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Số kết quả có bản quét riêng / results with their own scan (mặc định/default min(N, 200)).",
+    )(command)
+    command = click.option(
+        "--seed", type=int, default=1, show_default=True, help="Hạt giống ngẫu nhiên / random seed."
+    )(command)
+    command = click.option(
+        "--results",
+        "results",
+        type=click.IntRange(min=1),
+        required=True,
+        help="Số kết quả / number of results (N).",
+    )(command)
     return command
 
 
@@ -48,11 +63,16 @@ def _write(results: int, seed: int, unique_scans: int | None, out: Path | None) 
     click.echo(f"Ghi lô dữ liệu mẫu / writing demo batch: {folder}")
     stats = write_batch(folder, units, results, seed=seed, unique_scans=unique_scans, progress=progress)
     if stats.reused:
-        click.echo("Lô đã có với cùng tham số, dùng lại / batch already written with these parameters, reused.")
+        click.echo(
+            "Lô đã có với cùng tham số, dùng lại / batch already written with these parameters, reused."
+        )
     else:
-        click.echo(f"Đã ghi / written: {stats.lines} dòng / lines, {stats.files} tệp / files in "
-                   f"{stats.seconds:.1f} s ({stats.lines_per_second:.0f} dòng/s / lines/s); "
-                   f"{stats.rendered_pages} trang quét / scanned pages, {stats.ms_per_page:.0f} ms/trang / page.")
+        click.echo(
+            f"Đã ghi / written: {stats.lines} dòng / lines, {stats.files} tệp / files in "
+            f"{stats.seconds:.1f} s ({stats.lines_per_second:.0f} dòng/s / lines/s, "
+            f"{stats.lines_per_second_without_rendering:.0f} without rendering); "
+            f"{stats.rendered_pages} trang quét / scanned pages, {stats.ms_per_page:.0f} ms/trang / page."
+        )
     return folder
 
 
@@ -65,8 +85,12 @@ def write_batch_command(results: int, seed: int, unique_scans: int | None, out: 
 
 @demo_cli.command("seed")
 @_options
-@click.option("--no-import", "no_import", is_flag=True, help="Chỉ ghi lô, không nhập / write only, no import.")
-def seed_command(results: int, seed: int, unique_scans: int | None, out: Path | None, no_import: bool) -> None:
+@click.option(
+    "--no-import", "no_import", is_flag=True, help="Chỉ ghi lô, không nhập / write only, no import."
+)
+def seed_command(
+    results: int, seed: int, unique_scans: int | None, out: Path | None, no_import: bool
+) -> None:
     """Ghi rồi nhập N kết quả mẫu / Write then import N demo results (running it again changes nothing)."""
     folder = _write(results, seed, unique_scans, out)
     if no_import:
@@ -90,8 +114,14 @@ def seed_command(results: int, seed: int, unique_scans: int | None, out: Path | 
     batch = run_import(db.session, folder, actor="cli:demo-seed", progress=progress)
     seconds = time.perf_counter() - started
     summary = batch.summary or {}
-    click.echo("Kết quả nhập / import summary: " + ", ".join(
-        f"{key}={summary.get(key, 0)}" for key in ("read", "created", "updated", "unchanged", "refused")))
+    click.echo(
+        "Kết quả nhập / import summary: "
+        + ", ".join(
+            f"{key}={summary.get(key, 0)}" for key in ("read", "created", "updated", "unchanged", "refused")
+        )
+    )
     click.echo(f"Thời gian / time: {seconds:.1f} s")
     if summary.get("refused"):
-        raise click.ClickException(f"{summary['refused']} dòng bị từ chối / lines refused: see the batch report")
+        raise click.ClickException(
+            f"{summary['refused']} dòng bị từ chối / lines refused: see the batch report"
+        )

@@ -48,7 +48,7 @@ class Unit:
     @property
     def bare_name(self) -> str:
         prefix = self.division_type + " "
-        return self.name[len(prefix):] if self.name.lower().startswith(prefix) else self.name
+        return self.name[len(prefix) :] if self.name.lower().startswith(prefix) else self.name
 
     @property
     def urban(self) -> bool:
@@ -65,8 +65,13 @@ class UnitCatalog:
     by_key: dict[tuple[str, str, str], Unit] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for unit in (*self.legacy_communes, *self.legacy_districts, *self.current_communes,
-                     self.legacy_province, self.current_province):
+        for unit in (
+            *self.legacy_communes,
+            *self.legacy_districts,
+            *self.current_communes,
+            self.legacy_province,
+            self.current_province,
+        ):
             self.by_key[(unit.system, unit.level, unit.code)] = unit
         self.district_by_name = {u.name: u for u in self.legacy_districts}
 
@@ -97,22 +102,34 @@ def load_units(session, province_code: str = "01") -> UnitCatalog:
         return by_id[old.parent_id].name if old is not None and old.parent_id in by_id else None
 
     def make(unit) -> Unit:
-        succ = tuple(by_id[i].code for _, i in sorted(successors.get(unit.id, []))
-                     if by_id[i].system == "current" and by_id[i].level == "commune")
-        return Unit(unit.system, unit.level, unit.code, unit.name, unit.division_type.lower(),
-                    district_of(unit), succ)
+        succ = tuple(
+            by_id[i].code
+            for _, i in sorted(successors.get(unit.id, []))
+            if by_id[i].system == "current" and by_id[i].level == "commune"
+        )
+        return Unit(
+            unit.system, unit.level, unit.code, unit.name, unit.division_type.lower(), district_of(unit), succ
+        )
 
     def pick(system: str, level: str) -> list[Unit]:
-        return sorted((make(u) for u in rows if u.system == system and u.level == level), key=lambda u: u.code)
+        return sorted(
+            (make(u) for u in rows if u.system == system and u.level == level), key=lambda u: u.code
+        )
 
     provinces = {u.system: make(u) for u in rows if u.level == "province"}
     if "legacy" not in provinces or "current" not in provinces:
         raise LookupError("Hanoi units are not loaded: run `flask refdata` first")
-    return UnitCatalog(pick("legacy", "commune"), pick("legacy", "district"), pick("current", "commune"),
-                       provinces["legacy"], provinces["current"])
+    return UnitCatalog(
+        pick("legacy", "commune"),
+        pick("legacy", "district"),
+        pick("current", "commune"),
+        provinces["legacy"],
+        provinces["current"],
+    )
 
 
 # --- Procedures ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -165,16 +182,23 @@ PROFILES: dict[str, Profile] = {
     "2.001019": P(0.4, short="SCTHD"),
     "2.000908": P(0.8, short="BSSG"),
     # Construction permits: the district before the reform, the commune since.
-    "1.013225": P(5, "district", short="GPXD", org_share=0.1, revocable=True,
-                  followed_by=("1.013226", "1.013227", "1.013228")),
+    "1.013225": P(
+        5,
+        "district",
+        short="GPXD",
+        org_share=0.1,
+        revocable=True,
+        followed_by=("1.013226", "1.013227", "1.013228"),
+    ),
     "1.013226": P(0.6, "district", short="GPXD", org_share=0.1, revocable=True),
     "1.013227": P(0.3, "district", short="GPXD", revocable=True),
     "1.013228": P(0.3, "district", short="GPXD", revocable=True),
     "1.013229": P(1, "district", short="GPXD", revocable=True),
     "1.013232": P(0.2, "district", short="GPDD", org_share=0.3),
     # Household businesses.
-    "1.001612": P(4, "district", short="HKD", revocable=True, followed_by=("2.000720", "2.000575"),
-                  number="hkd"),
+    "1.001612": P(
+        4, "district", short="HKD", revocable=True, followed_by=("2.000720", "2.000575"), number="hkd"
+    ),
     "2.000720": P(1, "district", short="HKD", revocable=True, followed_by=("2.000720",), number="hkd"),
     "2.000575": P(0.4, "district", short="HKD", number="hkd"),
     "1.001570": P(0.4, "district", short="TNKD", validity="suspend"),
@@ -205,22 +229,54 @@ PROFILES: dict[str, Profile] = {
 
 #: Provincial issuers: the departments were merged on 1 March 2025.
 PROVINCE_ISSUERS = {
-    "Đất đai": (("Sở Tài nguyên và Môi trường thành phố Hà Nội", date(2025, 3, 1)),
-                ("Sở Nông nghiệp và Môi trường thành phố Hà Nội", None)),
-    "Người có công": (("Sở Lao động - Thương binh và Xã hội thành phố Hà Nội", date(2025, 3, 1)),
-                      ("Sở Nội vụ thành phố Hà Nội", None)),
+    "Đất đai": (
+        ("Sở Tài nguyên và Môi trường thành phố Hà Nội", date(2025, 3, 1)),
+        ("Sở Nông nghiệp và Môi trường thành phố Hà Nội", None),
+    ),
+    "Người có công": (
+        ("Sở Lao động - Thương binh và Xã hội thành phố Hà Nội", date(2025, 3, 1)),
+        ("Sở Nội vụ thành phố Hà Nội", None),
+    ),
 }
-HOSPITALS = ["Bệnh viện Phụ sản Hà Nội", "Bệnh viện Phụ sản Trung ương", "Bệnh viện Bạch Mai",
-             "Bệnh viện Đa khoa Xanh Pôn", "Bệnh viện Đa khoa Hà Đông", "Bệnh viện Đa khoa Đức Giang",
-             "Trạm Y tế " ]
-TRADES = ["bán lẻ tạp hóa", "kinh doanh ăn uống", "sửa chữa xe máy", "cắt tóc, gội đầu", "bán lẻ quần áo",
-          "photocopy, văn phòng phẩm", "kinh doanh cà phê, giải khát", "bán lẻ điện thoại di động",
-          "may đo quần áo", "kinh doanh nhà nghỉ"]
-PAPERS = ["Bằng tốt nghiệp đại học", "Giấy khai sinh", "Sổ hộ khẩu", "Học bạ trung học phổ thông",
-          "Giấy chứng nhận quyền sử dụng đất", "Hợp đồng lao động", "Bảng điểm đại học", "Căn cước công dân"]
-CONTRACTS = ["Hợp đồng mua bán xe mô tô", "Hợp đồng tặng cho quyền sử dụng đất",
-             "Hợp đồng chuyển nhượng quyền sử dụng đất", "Hợp đồng ủy quyền", "Hợp đồng thuê nhà ở",
-             "Hợp đồng mua bán nhà ở"]
+HOSPITALS = [
+    "Bệnh viện Phụ sản Hà Nội",
+    "Bệnh viện Phụ sản Trung ương",
+    "Bệnh viện Bạch Mai",
+    "Bệnh viện Đa khoa Xanh Pôn",
+    "Bệnh viện Đa khoa Hà Đông",
+    "Bệnh viện Đa khoa Đức Giang",
+    "Trạm Y tế ",
+]
+TRADES = [
+    "bán lẻ tạp hóa",
+    "kinh doanh ăn uống",
+    "sửa chữa xe máy",
+    "cắt tóc, gội đầu",
+    "bán lẻ quần áo",
+    "photocopy, văn phòng phẩm",
+    "kinh doanh cà phê, giải khát",
+    "bán lẻ điện thoại di động",
+    "may đo quần áo",
+    "kinh doanh nhà nghỉ",
+]
+PAPERS = [
+    "Bằng tốt nghiệp đại học",
+    "Giấy khai sinh",
+    "Sổ hộ khẩu",
+    "Học bạ trung học phổ thông",
+    "Giấy chứng nhận quyền sử dụng đất",
+    "Hợp đồng lao động",
+    "Bảng điểm đại học",
+    "Căn cước công dân",
+]
+CONTRACTS = [
+    "Hợp đồng mua bán xe mô tô",
+    "Hợp đồng tặng cho quyền sử dụng đất",
+    "Hợp đồng chuyển nhượng quyền sử dụng đất",
+    "Hợp đồng ủy quyền",
+    "Hợp đồng thuê nhà ở",
+    "Hợp đồng mua bán nhà ở",
+]
 OPERATORS = [f"op-{i:02d}" for i in range(1, 41)]
 
 
@@ -257,7 +313,7 @@ def vn_num(value: float) -> str:
 
 
 def _lower_first(text: str | None) -> str | None:
-    """"Phường Dịch Vọng" → "phường Dịch Vọng", as addresses write it."""
+    """ "Phường Dịch Vọng" → "phường Dịch Vọng", as addresses write it."""
     return text[0].lower() + text[1:] if text else text
 
 
@@ -275,8 +331,9 @@ class Generator:
         self.procedures = {row["code"]: row for row in read_procedures()}
         self.codes = [code for code in PROFILES if code in self.procedures]
         self.cum_weights = list(itertools.accumulate(PROFILES[code].weight for code in self.codes))
-        self.communes_of = {d.name: [c for c in units.legacy_communes if c.district == d.name]
-                            for d in units.legacy_districts}
+        self.communes_of = {
+            d.name: [c for c in units.legacy_communes if c.district == d.name] for d in units.legacy_districts
+        }
         self._numbers: dict[tuple[str, int, str], int] = {}
         #: Recent adults, so that some people have several results (bounded: a ring buffer).
         self._recent: deque[Person] = deque(maxlen=500)
@@ -318,7 +375,9 @@ class Generator:
 
     def _issuer(self, profile_field: str, unit: Unit, issued: date) -> str:
         if unit.level == "province":
-            for name, until in PROVINCE_ISSUERS.get(profile_field, (("Ủy ban nhân dân thành phố Hà Nội", None),)):
+            for name, until in PROVINCE_ISSUERS.get(
+                profile_field, (("Ủy ban nhân dân thành phố Hà Nội", None),)
+            ):
                 if until is None or issued < until:
                     return name
         return f"Ủy ban nhân dân {unit.division_type} {unit.bare_name}"
@@ -344,7 +403,11 @@ class Generator:
             if doc_type.startswith("Bản sao") or (doc_type.startswith("Trích lục") and rng.random() < 0.5):
                 return "Công chức Tư pháp - Hộ tịch", "clerk"
         if row["field"] == "Chứng thực" and unit.level == "district":
-            return ("Trưởng phòng Tư pháp", "justice") if rng.random() < 0.4 else ("Phó Trưởng phòng Tư pháp", "justice2")
+            return (
+                ("Trưởng phòng Tư pháp", "justice")
+                if rng.random() < 0.4
+                else ("Phó Trưởng phòng Tư pháp", "justice2")
+            )
         if profile.number == "hkd" and unit.level == "district":
             return "Trưởng phòng Tài chính - Kế hoạch", "finance"
         return ("Chủ tịch", "chair") if rng.random() < 0.3 else ("Phó Chủ tịch", "vice")
@@ -380,8 +443,13 @@ class Generator:
         return person
 
     # -- one result -----------------------------------------------------------------------
-    def result(self, seq: int, code: str | None = None, issued: date | None = None,
-               previous: DemoResult | None = None) -> DemoResult:
+    def result(
+        self,
+        seq: int,
+        code: str | None = None,
+        issued: date | None = None,
+        previous: DemoResult | None = None,
+    ) -> DemoResult:
         rng = self.rng
         code = code or rng.choices(self.codes, cum_weights=self.cum_weights)[0]
         profile, row = PROFILES[code], self.procedures[code]
@@ -398,11 +466,15 @@ class Generator:
         place_unit = unit
         if unit.level != "commune":
             pool = self.communes_of.get(unit.name) or self.units.legacy_communes
-            place_unit = rng.choice(pool) if unit.level == "district" else rng.choice(self.units.current_communes)
+            place_unit = (
+                rng.choice(pool) if unit.level == "district" else rng.choice(self.units.current_communes)
+            )
             district = place_unit.district
-        address = (previous.extra["address"] if previous is not None
-                   else self.people.address(_lower_first(district), _lower_first(place_unit.name),
-                                            place_unit.urban))
+        address = (
+            previous.extra["address"]
+            if previous is not None
+            else self.people.address(_lower_first(district), _lower_first(place_unit.name), place_unit.urban)
+        )
         full_address = f"{address}, thành phố Hà Nội"
 
         subject: Person | Organization
@@ -417,8 +489,9 @@ class Generator:
             subject = self._subject(profile, issued)
             subject_line = _subject_line(subject)
         name = subject_line["name"]
-        summary, scope, extra_fields = self._summary(code, profile, row, subject, subject_line, issued,
-                                                     full_address)
+        summary, scope, extra_fields = self._summary(
+            code, profile, row, subject, subject_line, issued, full_address
+        )
         extra.update(extra_fields)
 
         number, notation = self._number(profile, row, unit, issued)
@@ -471,12 +544,21 @@ class Generator:
             "status": status,
             "replaces": previous.line["source_id"] if previous is not None else None,
             "access": row["access"],
-            "archive": {"fonds_code": fonds, "file_code": f"{fonds}.{year}.{profile.short}.{rng.randint(1, 12):02d}",
-                        "doc_seq": rng.randint(1, 250), "language": "vi", "pages": scan.pages,
-                        **({"physical_condition": condition} if condition else {}),
-                        "keywords": [row["field"], line_keyword(row)]},
-            "digitization": {"digitized_at": digitized, "operator": rng.choice(OPERATORS),
-                             "source_form": "original" if rng.random() < 0.85 else "copy", "dpi": scan.dpi},
+            "archive": {
+                "fonds_code": fonds,
+                "file_code": f"{fonds}.{year}.{profile.short}.{rng.randint(1, 12):02d}",
+                "doc_seq": rng.randint(1, 250),
+                "language": "vi",
+                "pages": scan.pages,
+                **({"physical_condition": condition} if condition else {}),
+                "keywords": [row["field"], line_keyword(row)],
+            },
+            "digitization": {
+                "digitized_at": digitized,
+                "operator": rng.choice(OPERATORS),
+                "source_form": "original" if rng.random() < 0.85 else "copy",
+                "dpi": scan.dpi,
+            },
         }
         extra["name"] = name
         return DemoResult(seq, line, scan, extra)
@@ -496,8 +578,9 @@ class Generator:
             return self._adult(issued, 20, 40)
         return self._adult(issued)
 
-    def _summary(self, code: str, profile: Profile, row: dict, subject, subject_line: dict, issued: date,
-                 address: str) -> tuple[str, str | None, dict[str, str]]:
+    def _summary(
+        self, code: str, profile: Profile, row: dict, subject, subject_line: dict, issued: date, address: str
+    ) -> tuple[str, str | None, dict[str, str]]:
         rng = self.rng
         name = subject_line["name"]
         born = subject_line.get("birth_date")
@@ -507,67 +590,129 @@ class Generator:
         short = profile.short
         if profile.kind in ("birth", "late_birth"):
             # The child carries the father's surname.
-            father = self.people.person((date(issued.year - 40, 1, 1), date(issued.year - 22, 1, 1)), "M").name
+            father = self.people.person(
+                (date(issued.year - 40, 1, 1), date(issued.year - 22, 1, 1)), "M"
+            ).name
             father = " ".join([name.split()[0], *father.split()[1:]])
-            mother = self.people.person((date(issued.year - 38, 1, 1), date(issued.year - 20, 1, 1)), "F").name
+            mother = self.people.person(
+                (date(issued.year - 38, 1, 1), date(issued.year - 20, 1, 1)), "F"
+            ).name
             place = rng.choice(HOSPITALS).strip()
             if place == "Trạm Y tế":
                 place = f"Trạm Y tế {address.split(', ')[1]}"
             extra.update(father=father, mother=mother, book=f"{rng.randint(1, 3):02d}/{issued.year}")
-            text = (f"Đăng ký khai sinh cho {name}, sinh ngày {born_vn} tại {place}; họ tên cha: {father}; "
-                    f"họ tên mẹ: {mother}; nơi cư trú: {address}")
+            text = (
+                f"Đăng ký khai sinh cho {name}, sinh ngày {born_vn} tại {place}; họ tên cha: {father}; "
+                f"họ tên mẹ: {mother}; nơi cư trú: {address}"
+            )
             if profile.kind == "late_birth":
-                text = "Đăng ký lại khai sinh" + text[len("Đăng ký khai sinh"):]
+                text = "Đăng ký lại khai sinh" + text[len("Đăng ký khai sinh") :]
             return text, None, extra
         if profile.kind == "marriage":
             sex = subject.sex if isinstance(subject, Person) else "M"
-            spouse = self.people.person((date(issued.year - 40, 1, 1), date(issued.year - 20, 12, 31)),
-                                        "F" if sex == "M" else "M")
+            spouse = self.people.person(
+                (date(issued.year - 40, 1, 1), date(issued.year - 20, 12, 31)), "F" if sex == "M" else "M"
+            )
             extra.update(spouse=spouse.name, book=f"{rng.randint(1, 2):02d}/{issued.year}")
-            return (f"Đăng ký kết hôn giữa {name}, sinh ngày {born_vn} và {spouse.name}, sinh năm "
-                    f"{spouse.birth_date.year}; nơi cư trú: {address}"), None, extra
+            return (
+                (
+                    f"Đăng ký kết hôn giữa {name}, sinh ngày {born_vn} và {spouse.name}, sinh năm "
+                    f"{spouse.birth_date.year}; nơi cư trú: {address}"
+                ),
+                None,
+                extra,
+            )
         if profile.kind == "death":
             died = issued - timedelta(days=rng.randint(1, 30))
-            return (f"Đăng ký khai tử cho {name}, sinh ngày {born_vn}, chết ngày {vn_date(died)} tại {address}"), None, extra
+            return (
+                (f"Đăng ký khai tử cho {name}, sinh ngày {born_vn}, chết ngày {vn_date(died)} tại {address}"),
+                None,
+                extra,
+            )
         if short == "XNHN":
-            return (f"Xác nhận tình trạng hôn nhân của {name}, sinh ngày {born_vn}, cư trú tại {address}: "
-                    f"hiện tại chưa đăng ký kết hôn với ai"), "Sử dụng để làm thủ tục đăng ký kết hôn", extra
+            return (
+                (
+                    f"Xác nhận tình trạng hôn nhân của {name}, sinh ngày {born_vn}, cư trú tại {address}: "
+                    f"hiện tại chưa đăng ký kết hôn với ai"
+                ),
+                "Sử dụng để làm thủ tục đăng ký kết hôn",
+                extra,
+            )
         if short in ("GPXD", "GPDD"):
             floors = rng.randint(2, 6)
             area = rng.randint(40, 140) + rng.randint(0, 9) / 10
             parcel, sheet = rng.randint(1, 400), rng.randint(1, 60)
             extra.update(floors=str(floors), area=vn_num(area))
             scope = f"Thửa đất số {parcel}, tờ bản đồ số {sheet}"
-            verb = {"1.013225": "Cấp giấy phép xây dựng", "1.013226": "Điều chỉnh giấy phép xây dựng",
-                    "1.013227": "Gia hạn giấy phép xây dựng", "1.013228": "Cấp lại giấy phép xây dựng",
-                    "1.013229": "Cấp giấy phép sửa chữa, cải tạo", "1.013232": "Cấp giấy phép di dời"}[code]
-            return (f"{verb} nhà ở riêng lẻ tại {address}; diện tích xây dựng tầng 1: "
-                    f"{extra['area']} m²; tổng diện tích sàn: {vn_num(area * floors)} m²; số tầng: {floors} tầng"
-                    ), scope, extra
+            verb = {
+                "1.013225": "Cấp giấy phép xây dựng",
+                "1.013226": "Điều chỉnh giấy phép xây dựng",
+                "1.013227": "Gia hạn giấy phép xây dựng",
+                "1.013228": "Cấp lại giấy phép xây dựng",
+                "1.013229": "Cấp giấy phép sửa chữa, cải tạo",
+                "1.013232": "Cấp giấy phép di dời",
+            }[code]
+            return (
+                (
+                    f"{verb} nhà ở riêng lẻ tại {address}; diện tích xây dựng tầng 1: "
+                    f"{extra['area']} m²; tổng diện tích sàn: {vn_num(area * floors)} m²; "
+                    f"số tầng: {floors} tầng"
+                ),
+                scope,
+                extra,
+            )
         if short in ("HKD", "TNKD", "CDKD"):
             trade = rng.choice(TRADES)
             capital = rng.choice([50, 100, 150, 200, 300, 500])
-            return (f"{row['name']}: chủ hộ {name}; ngành, nghề kinh doanh: {trade}; địa điểm kinh doanh: "
-                    f"{address}; vốn kinh doanh: {capital}.000.000 đồng"), None, extra
+            return (
+                (
+                    f"{row['name']}: chủ hộ {name}; ngành, nghề kinh doanh: {trade}; địa điểm kinh doanh: "
+                    f"{address}; vốn kinh doanh: {capital}.000.000 đồng"
+                ),
+                None,
+                extra,
+            )
         if short == "GCN":
             parcel, sheet = rng.randint(1, 900), rng.randint(1, 80)
             area = rng.randint(35, 400) + rng.randint(0, 9) / 10
             use = "đất ở tại đô thị" if "phường" in address or "phố" in address else "đất ở tại nông thôn"
             scope = f"Thửa đất số {parcel}, tờ bản đồ số {sheet}"
-            return (f"{row['name'].split(';')[0][:120]}: thửa đất số {parcel}, tờ bản đồ số {sheet}, diện tích "
-                    f"{vn_num(area)} m², mục đích sử dụng: {use}, thời hạn sử dụng: lâu dài; địa chỉ thửa đất: "
-                    f"{address}"), scope, extra
+            return (
+                (
+                    f"{row['name'].split(';')[0][:120]}: thửa đất số {parcel}, tờ bản đồ số {sheet}, "
+                    f"diện tích {vn_num(area)} m², mục đích sử dụng: {use}, thời hạn sử dụng: lâu dài; "
+                    "địa chỉ thửa đất: "
+                    f"{address}"
+                ),
+                scope,
+                extra,
+            )
         if short == "SCTBS":
             return f"Chứng thực bản sao từ bản chính {rng.choice(PAPERS)} của {name}", None, extra
         if short == "SCTCK":
-            return f"Chứng thực chữ ký của {name} trên giấy tờ, văn bản (Giấy ủy quyền); nơi cư trú: {address}", None, extra
+            return (
+                f"Chứng thực chữ ký của {name} trên giấy tờ, văn bản (Giấy ủy quyền); nơi cư trú: {address}",
+                None,
+                extra,
+            )
         if short == "SCTHD":
             paper = rng.choice(CONTRACTS) if code == "2.001035" else row["result_doc_type"]
-            return f"Chứng thực {paper[0].lower()}{paper[1:]} giữa {name} và bên liên quan; tài sản tại {address}", None, extra
+            return (
+                f"Chứng thực {paper[0].lower()}{paper[1:]} giữa {name} và bên liên quan; "
+                f"tài sản tại {address}",
+                None,
+                extra,
+            )
         if short in ("KARAOKE", "TCDT"):
             rooms = rng.randint(2, 12)
-            return (f"{row['result_doc_type']} cho {name}; địa điểm kinh doanh: {address}; "
-                    f"số phòng/số máy: {rooms if short == 'KARAOKE' else rooms * 5}"), None, extra
+            return (
+                (
+                    f"{row['result_doc_type']} cho {name}; địa điểm kinh doanh: {address}; "
+                    f"số phòng/số máy: {rooms if short == 'KARAOKE' else rooms * 5}"
+                ),
+                None,
+                extra,
+            )
         text = f"{row['name'].split(';')[0]} cho {name}"
         if born_vn:
             text += f", sinh ngày {born_vn}"
@@ -583,8 +728,11 @@ class Generator:
             case "school_year":
                 return date(issued.year + (1 if issued.month >= 6 else 0), 5, 31)
             case "50y":
-                return issued.replace(year=issued.year + 50) if not (issued.month == 2 and issued.day == 29) \
+                return (
+                    issued.replace(year=issued.year + 50)
+                    if not (issued.month == 2 and issued.day == 29)
                     else date(issued.year + 50, 2, 28)
+                )
             case "suspend":
                 return issued + timedelta(days=rng.choice([90, 180, 365]))
         return None
@@ -617,8 +765,13 @@ class Generator:
             chain = [result]
             profile = PROFILES[result.line["procedure_code"]]
             # Some results are later replaced (điều chỉnh, cấp đổi, cấp lại): emit the chain in order.
-            while (profile.followed_by and seq < n and len(chain) < 3 and self.rng.random() < 0.12
-                   and result.line["status"] == "valid"):
+            while (
+                profile.followed_by
+                and seq < n
+                and len(chain) < 3
+                and self.rng.random() < 0.12
+                and result.line["status"] == "valid"
+            ):
                 issued = date.fromisoformat(result.line["issued_date"])
                 if (self.as_of - issued).days < 60:
                     break
@@ -644,8 +797,12 @@ def line_keyword(row: dict) -> str:
 def _subject_line(subject: Person | Organization) -> dict[str, Any]:
     if isinstance(subject, Organization):
         return {"type": "organization", "id_number": subject.tax_code, "name": subject.name}
-    return {"type": "individual", "id_number": subject.id_number, "name": subject.name,
-            "birth_date": subject.birth_date.isoformat()}
+    return {
+        "type": "individual",
+        "id_number": subject.id_number,
+        "name": subject.name,
+        "birth_date": subject.birth_date.isoformat(),
+    }
 
 
 def generate(n: int, seed: int, units: UnitCatalog, as_of: date | None = None) -> Iterator[DemoResult]:

@@ -16,8 +16,8 @@ import functools
 import io
 import math
 import random
-from dataclasses import dataclass
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -86,7 +86,9 @@ class Page:
         self.draw.text((x, self.mm(y)), text, font=fnt, fill=fill)
         if underline:
             base = self.mm(y) + round(fnt.size * 1.3)
-            self.draw.line((x + width * 0.2, base, x + width * 0.8, base), fill=fill, width=max(1, self.pt(0.6)))
+            self.draw.line(
+                (x + width * 0.2, base, x + width * 0.8, base), fill=fill, width=max(1, self.pt(0.6))
+            )
         return self.mm(y) + fnt.size
 
     def paragraph(self, text: str, y_px: int, x0: float, x1: float, fnt, indent: float = 10) -> int:
@@ -109,11 +111,17 @@ def _header(page: Page, doc: Document) -> None:
     page.center(doc.authority, y, 15, 88, small_bold, underline=True)
     page.center(doc.number_line, y + 9, 15, 88, small)
     page.center("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 14, 85, 200, small_bold)
-    page.center("Độc lập - Tự do - Hạnh phúc", 19.2, 85, 200, font("DejaVuSerif-Bold", page.pt(12.5)),
-                underline=True)
+    page.center(
+        "Độc lập - Tự do - Hạnh phúc", 19.2, 85, 200, font("DejaVuSerif-Bold", page.pt(12.5)), underline=True
+    )
     issued = doc.issued
-    page.center(f"Hà Nội, ngày {issued.day:02d} tháng {issued.month:02d} năm {issued.year}", 29, 85, 200,
-                font("DejaVuSerif-Italic", page.pt(12)))
+    page.center(
+        f"Hà Nội, ngày {issued.day:02d} tháng {issued.month:02d} năm {issued.year}",
+        29,
+        85,
+        200,
+        font("DejaVuSerif-Italic", page.pt(12)),
+    )
 
 
 def _seal(page: Page, cx: int, cy: int, text: str) -> None:
@@ -121,7 +129,9 @@ def _seal(page: Page, cx: int, cy: int, text: str) -> None:
     draw = page.draw
     width = max(2, page.pt(1.6))
     draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=SEAL, width=width)
-    draw.ellipse((cx - r * 0.62, cy - r * 0.62, cx + r * 0.62, cy + r * 0.62), outline=SEAL, width=width // 2 + 1)
+    draw.ellipse(
+        (cx - r * 0.62, cy - r * 0.62, cx + r * 0.62, cy + r * 0.62), outline=SEAL, width=width // 2 + 1
+    )
     fnt = font("DejaVuSans-Bold", page.pt(6.5))
     # Letters around the ring, each drawn upright: cheap, and reads as a seal at a glance.
     letters = text.upper()[:44]
@@ -158,12 +168,23 @@ def render_page(doc: Document, dpi: int, rng: random.Random, page_no: int = 1, p
         if pages == 1:
             _closing(page, doc, y, rng)
     else:
-        page.center(f"(Tiếp theo trang {page_no - 1} - {doc.number_line})", 15, 10, 200,
-                    font("DejaVuSerif-Italic", page.pt(11)))
+        page.center(
+            f"(Tiếp theo trang {page_no - 1} - {doc.number_line})",
+            15,
+            10,
+            200,
+            font("DejaVuSerif-Italic", page.pt(11)),
+        )
         y = page.mm(28)
-        y = page.paragraph("Ghi chú: " + doc.footer if doc.footer else
-                           "Văn bản này gồm nhiều trang, các trang có giá trị như nhau và được đóng dấu "
-                           "giáp lai.", y, 25, 190, body_font)
+        y = page.paragraph(
+            "Ghi chú: " + doc.footer
+            if doc.footer
+            else "Văn bản này gồm nhiều trang, các trang có giá trị như nhau và được đóng dấu giáp lai.",
+            y,
+            25,
+            190,
+            body_font,
+        )
         if "XÂY DỰNG" in doc.title.upper() and page_no == 2:
             _floor_plan(page, y + page.mm(10), rng)
             y += page.mm(110)
@@ -195,8 +216,12 @@ def _floor_plan(page: Page, y: int, rng: random.Random) -> None:
     for _ in range(3):
         xs = x0 + rng.randint(page.mm(15), w - page.mm(15))
         draw.line((xs, y, xs, y + h), fill=INK, width=page.pt(0.8))
-    draw.text((x0, y + h + page.mm(3)), "MẶT BẰNG TỔNG THỂ - TỶ LỆ 1/100", font=font("DejaVuSans", page.pt(9)),
-              fill=INK)
+    draw.text(
+        (x0, y + h + page.mm(3)),
+        "MẶT BẰNG TỔNG THỂ - TỶ LỆ 1/100",
+        font=font("DejaVuSans", page.pt(9)),
+        fill=INK,
+    )
 
 
 def scan_look(image: Image.Image, rng: random.Random) -> Image.Image:
@@ -212,8 +237,9 @@ def scan_look(image: Image.Image, rng: random.Random) -> Image.Image:
     paper = 8 + rng.randint(0, 10)
     image = ImageChops.subtract(image, Image.merge("RGB", (noise, noise, noise)), offset=-paper)
     gray = 255 - paper
-    return image.rotate(rng.uniform(-0.6, 0.6), resample=Image.Resampling.NEAREST,
-                        fillcolor=(gray, gray, gray - 6))
+    return image.rotate(
+        rng.uniform(-0.6, 0.6), resample=Image.Resampling.NEAREST, fillcolor=(gray, gray, gray - 6)
+    )
 
 
 _GRAIN = [v // 28 for v in range(256)]
@@ -238,8 +264,18 @@ def to_pdf(images: list[Image.Image], dpi: int, title: str = "") -> bytes:
     """
     buffer = io.BytesIO()
     first, rest = images[0], images[1:]
-    first.save(buffer, "PDF", save_all=True, append_images=rest, resolution=dpi + 0.01, quality=72,
-               title=title, creationDate=PDF_DATE, modDate=PDF_DATE, producer="portal demo")
+    first.save(
+        buffer,
+        "PDF",
+        save_all=True,
+        append_images=rest,
+        resolution=dpi + 0.01,
+        quality=72,
+        title=title,
+        creationDate=PDF_DATE,
+        modDate=PDF_DATE,
+        producer="portal demo",
+    )
     return buffer.getvalue()
 
 

@@ -58,8 +58,9 @@ def inspect_file(path: Path) -> FileInfo:
         head = handle.read(1024)
         media_type = sniff(head)
         if media_type is None:
-            raise UnreadableFile("unknown_type", "Không phải tệp PDF, TIFF, JPEG hay PNG",
-                                 "not a PDF, TIFF, JPEG or PNG file")
+            raise UnreadableFile(
+                "unknown_type", "Không phải tệp PDF, TIFF, JPEG hay PNG", "not a PDF, TIFF, JPEG or PNG file"
+            )
         handle.seek(0)
         if media_type == "application/pdf":
             return _inspect_pdf(handle)
@@ -68,11 +69,15 @@ def inspect_file(path: Path) -> FileInfo:
 
 def _corrupt(media: str, error: Exception) -> UnreadableFile:
     detail = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
-    return UnreadableFile("corrupt", f"Tệp {media} bị hỏng hoặc không đọc được ({detail})",
-                          f"corrupt or unreadable {media} file ({detail})")
+    return UnreadableFile(
+        "corrupt",
+        f"Tệp {media} bị hỏng hoặc không đọc được ({detail})",
+        f"corrupt or unreadable {media} file ({detail})",
+    )
 
 
 # --- PDF -------------------------------------------------------------------------------------
+
 
 def _inspect_pdf(handle) -> FileInfo:
     from pypdf import PdfReader
@@ -82,8 +87,9 @@ def _inspect_pdf(handle) -> FileInfo:
             warnings.simplefilter("ignore")
             reader = PdfReader(handle, strict=False)
             if reader.is_encrypted:
-                raise UnreadableFile("encrypted", "Tệp PDF được mã hóa, không đọc được",
-                                     "the PDF is encrypted")
+                raise UnreadableFile(
+                    "encrypted", "Tệp PDF được mã hóa, không đọc được", "the PDF is encrypted"
+                )
             pages = len(reader.pages)
             if pages == 0:
                 raise UnreadableFile("no_pages", "Tệp PDF không có trang nào", "the PDF has no pages")
@@ -145,8 +151,14 @@ def _multiply(m: tuple[float, ...], n: tuple[float, ...]) -> tuple[float, ...]:
     """m × n for PDF matrices [a b c d e f] (``cm`` pre-multiplies the current matrix)."""
     a, b, c, d, e, f = m
     a2, b2, c2, d2, e2, f2 = n
-    return (a * a2 + b * c2, a * b2 + b * d2, c * a2 + d * c2, c * b2 + d * d2,
-            e * a2 + f * c2 + e2, e * b2 + f * d2 + f2)
+    return (
+        a * a2 + b * c2,
+        a * b2 + b * d2,
+        c * a2 + d * c2,
+        c * b2 + d * d2,
+        e * a2 + f * c2 + e2,
+        e * b2 + f * d2 + f2,
+    )
 
 
 def _image_xobjects(resources, depth: int = 0) -> dict[str, tuple[int, int]]:
@@ -171,6 +183,7 @@ def _image_xobjects(resources, depth: int = 0) -> dict[str, tuple[int, int]]:
 
 
 # --- Images ----------------------------------------------------------------------------------
+
 
 def _inspect_image(handle, media_type: str) -> FileInfo:
     from PIL import Image

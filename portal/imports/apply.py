@@ -46,13 +46,16 @@ class ChunkState:
 def load_chunk_state(session: Session, lines: Iterable[CheckedLine]) -> ChunkState:
     lines = list(lines)
     state = ChunkState()
-    wanted = {line.source_id for line in lines} | {line.data["replaces"] for line in lines if line.data.get("replaces")}
+    wanted = {line.source_id for line in lines} | {
+        line.data["replaces"] for line in lines if line.data.get("replaces")
+    }
     if wanted:
         for record in session.scalars(select(Record).where(Record.source_id.in_(wanted))).unique():
             state.records[record.source_id] = record
         ids = {line.source_id for line in lines}
         for source_id, target in session.execute(
-                select(Record.source_id, Record.replaces_source_id).where(Record.replaces_source_id.in_(ids))):
+            select(Record.source_id, Record.replaces_source_id).where(Record.replaces_source_id.in_(ids))
+        ):
             state.replaced_by.setdefault(target, source_id)
     numbers = {line.data["subject"]["id_number"] for line in lines}
     if numbers:
@@ -64,8 +67,15 @@ def load_chunk_state(session: Session, lines: Iterable[CheckedLine]) -> ChunkSta
     return state
 
 
-def apply_line(session: Session, state: ChunkState, line: CheckedLine, actor: str, *,
-               batch_id: int | None, store: FileStore) -> str:
+def apply_line(
+    session: Session,
+    state: ChunkState,
+    line: CheckedLine,
+    actor: str,
+    *,
+    batch_id: int | None,
+    store: FileStore,
+) -> str:
     """Create or update the line's record; returns created, updated or unchanged.
 
     Raises SQLAlchemyError (the caller refuses the line) and store.HashMismatch when a file
@@ -82,8 +92,15 @@ def apply_line(session: Session, state: ChunkState, line: CheckedLine, actor: st
         if checked.sha256 not in state.documents:
             store.put_file(checked.local, checked.sha256)
             info = checked.info
-            session.add(Document(sha256=checked.sha256, size=checked.size, media_type=info.media_type,
-                                 pages=info.pages, dpi=info.dpi))
+            session.add(
+                Document(
+                    sha256=checked.sha256,
+                    size=checked.size,
+                    media_type=info.media_type,
+                    pages=info.pages,
+                    dpi=info.dpi,
+                )
+            )
             state.documents.add(checked.sha256)
 
     replaced_by = state.replaced_by.get(line.source_id)
@@ -100,9 +117,14 @@ def apply_line(session: Session, state: ChunkState, line: CheckedLine, actor: st
             # Stored with another status than the batch sent: say why. A record created with the
             # status it was sent with needs no history row (created_at and import_batch_id tell it),
             # which keeps a million-line import at one ORM object less per line.
-            record.status_history.append(StatusChange(
-                old_status=None, new_status=status, actor=actor,
-                reason=f"sent as {data['status']}; replaced by {replaced_by} (imported earlier)"[:500]))
+            record.status_history.append(
+                StatusChange(
+                    old_status=None,
+                    new_status=status,
+                    actor=actor,
+                    reason=f"sent as {data['status']}; replaced by {replaced_by} (imported earlier)"[:500],
+                )
+            )
         outcome = CREATED
     else:
         for name, value in fields.items():
@@ -127,7 +149,8 @@ def apply_line(session: Session, state: ChunkState, line: CheckedLine, actor: st
 
 def _change_status(record: Record, status: str, actor: str, reason: str) -> None:
     record.status_history.append(
-        StatusChange(old_status=record.status, new_status=status, actor=actor, reason=reason[:500]))
+        StatusChange(old_status=record.status, new_status=status, actor=actor, reason=reason[:500])
+    )
     record.status = status
     record.status_changed_at = utcnow()
 
@@ -203,10 +226,20 @@ def _sync_files(record: Record, line: CheckedLine) -> None:
     for position, checked in enumerate(line.files):
         if position < len(current):
             row = current[position]
-            if (row.document_sha256, row.role, row.original_path) != (checked.sha256, checked.role, checked.path):
+            if (row.document_sha256, row.role, row.original_path) != (
+                checked.sha256,
+                checked.role,
+                checked.path,
+            ):
                 row.document_sha256, row.role, row.original_path = checked.sha256, checked.role, checked.path
         else:
-            record.files.append(RecordFile(document_sha256=checked.sha256, position=position,
-                                           role=checked.role, original_path=checked.path))
-    for row in current[len(line.files):]:
+            record.files.append(
+                RecordFile(
+                    document_sha256=checked.sha256,
+                    position=position,
+                    role=checked.role,
+                    original_path=checked.path,
+                )
+            )
+    for row in current[len(line.files) :]:
         record.files.remove(row)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import sys
-import importlib.util
 from pathlib import Path
 
 import click
@@ -22,8 +21,13 @@ def _actor() -> str:
 
 @records_cli.command("import")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--chunk-size", default=200, show_default=True, type=click.IntRange(1, 100_000),
-              help="Số dòng mỗi giao dịch / lines per transaction.")
+@click.option(
+    "--chunk-size",
+    default=200,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Số dòng mỗi giao dịch / lines per transaction.",
+)
 def import_command(path: Path, chunk_size: int) -> None:
     """Nhập một lô (thư mục hoặc .zip) / Import a batch folder or .zip."""
     from portal.extensions import db
@@ -35,12 +39,19 @@ def import_command(path: Path, chunk_size: int) -> None:
     def progress(state) -> None:
         nonlocal bar, seen
         if bar is None:
-            bar = click.progressbar(length=max(state.total_lines, 1), label="Đang nhập / importing",
-                                    show_pos=True, item_show_func=lambda text: text, file=sys.stderr)
+            bar = click.progressbar(
+                length=max(state.total_lines, 1),
+                label="Đang nhập / importing",
+                show_pos=True,
+                item_show_func=lambda text: text,
+                file=sys.stderr,
+            )
             bar.__enter__()
         counts = state.counts
-        text = (f"tạo/created {counts['created']} · cập nhật/updated {counts['updated']} · "
-                f"không đổi/unchanged {counts['unchanged']} · từ chối/refused {counts['refused']}")
+        text = (
+            f"tạo/created {counts['created']} · cập nhật/updated {counts['updated']} · "
+            f"không đổi/unchanged {counts['unchanged']} · từ chối/refused {counts['refused']}"
+        )
         bar.update(max(state.done_lines - seen, 0), current_item=text)
         seen = max(seen, state.done_lines)
 
@@ -57,21 +68,19 @@ def import_command(path: Path, chunk_size: int) -> None:
 
 
 def _drain_search_outbox(session) -> None:
-    """Apply the index updates now when the search area offers it; the outbox keeps them otherwise."""
-    if importlib.util.find_spec("portal.search.indexing") is None:
-        return
-    from portal.search import indexing
+    """Apply the index updates now; if the index is busy or down, the outbox keeps them."""
+    from portal.search.indexing import drain_outbox
 
-    drain = getattr(indexing, "drain_outbox", None)
-    if drain is None:
-        return
     try:
-        drain(session)
+        drain_outbox(session)
         session.commit()
     except Exception as problem:  # the records are in; the index catches up with `flask search drain`
         session.rollback()
-        click.echo(f"Chưa cập nhật được chỉ mục tìm kiếm / search index not updated yet ({problem}); "
-                   "chạy / run `flask search drain`.", err=True)
+        click.echo(
+            f"Chưa cập nhật được chỉ mục tìm kiếm / search index not updated yet ({problem}); "
+            "chạy / run `flask search drain`.",
+            err=True,
+        )
 
 
 @records_cli.command("report")

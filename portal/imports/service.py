@@ -54,8 +54,13 @@ class Progress:
     counts: Counter
 
 
-def run_import(session: Session, path: Path, actor: str, progress: Callable[[Progress], None] | None = None,
-               chunk_size: int = 200) -> ImportBatch:
+def run_import(
+    session: Session,
+    path: Path,
+    actor: str,
+    progress: Callable[[Progress], None] | None = None,
+    chunk_size: int = 200,
+) -> ImportBatch:
     """Import the batch at ``path``; resumes an unfinished run of the same manifest.
 
     Commits after every chunk (the import owns its transactions). Raises BatchError.
@@ -66,16 +71,27 @@ def run_import(session: Session, path: Path, actor: str, progress: Callable[[Pro
         manifest = root / MANIFEST
         manifest_sha256, total_lines = _hash_and_count(manifest)
         batch = session.scalars(
-            select(ImportBatch).where(ImportBatch.manifest_sha256 == manifest_sha256,
-                                      ImportBatch.status == "running")
-            .order_by(ImportBatch.id.desc()).limit(1)).first()
+            select(ImportBatch)
+            .where(ImportBatch.manifest_sha256 == manifest_sha256, ImportBatch.status == "running")
+            .order_by(ImportBatch.id.desc())
+            .limit(1)
+        ).first()
         if batch is None:
-            batch = ImportBatch(name=_batch_name(Path(path)), manifest_sha256=manifest_sha256, actor=actor,
-                                status="running", lines_total=total_lines)
+            batch = ImportBatch(
+                name=_batch_name(Path(path)),
+                manifest_sha256=manifest_sha256,
+                actor=actor,
+                status="running",
+                lines_total=total_lines,
+            )
             session.add(batch)
             session.commit()  # the run exists from now on: a kill from here on is resumable
-        ctx = BatchContext(session=session, root=root, min_dpi=int(config["MIN_SCAN_DPI"]),
-                           max_file_bytes=int(config["MAX_FILE_BYTES"]))
+        ctx = BatchContext(
+            session=session,
+            root=root,
+            min_dpi=int(config["MIN_SCAN_DPI"]),
+            max_file_bytes=int(config["MAX_FILE_BYTES"]),
+        )
         done_upto, counts = _resume_point(session, batch, ctx)
         store = FileStore.from_config(config)
         line_actor = f"import:{batch.id}"
@@ -111,6 +127,7 @@ def run_import(session: Session, path: Path, actor: str, progress: Callable[[Pro
 
 # --- Lines -----------------------------------------------------------------------------------
 
+
 def _read_lines(manifest: Path) -> Iterator[tuple[int, bytes]]:
     """(line number, bytes) of the non-blank lines, streamed: a million lines never sit in memory."""
     with open(manifest, "rb") as handle:
@@ -139,8 +156,15 @@ def _source_id_of(data) -> str | None:
     return None
 
 
-def _import_chunk(session: Session, batch: ImportBatch, ctx: BatchContext, store: FileStore,
-                  chunk: list[tuple[int, bytes]], actor: str, counts: Counter) -> None:
+def _import_chunk(
+    session: Session,
+    batch: ImportBatch,
+    ctx: BatchContext,
+    store: FileStore,
+    chunk: list[tuple[int, bytes]],
+    actor: str,
+    counts: Counter,
+) -> None:
     """Check and apply one chunk, with its ImportLine rows, in one transaction; then commit."""
     checked: list[CheckedLine] = []
     results: dict[int, tuple[str | None, str, list]] = {}  # line_no → (source_id, outcome, errors)
@@ -177,8 +201,15 @@ def _import_chunk(session: Session, batch: ImportBatch, ctx: BatchContext, store
         ctx.inspected.clear()
 
 
-def _apply_all(session: Session, lines: list[CheckedLine], actor: str, batch_id: int, store: FileStore, *,
-               per_line_savepoint: bool) -> dict[int, tuple[str | None, str, list]]:
+def _apply_all(
+    session: Session,
+    lines: list[CheckedLine],
+    actor: str,
+    batch_id: int,
+    store: FileStore,
+    *,
+    per_line_savepoint: bool,
+) -> dict[int, tuple[str | None, str, list]]:
     results: dict[int, tuple[str | None, str, list]] = {}
     state = load_chunk_state(session, lines)
     for index, line in enumerate(lines):
@@ -190,22 +221,40 @@ def _apply_all(session: Session, lines: list[CheckedLine], actor: str, batch_id:
             else:
                 outcome = apply_line(session, state, line, actor, batch_id=batch_id, store=store)
         except HashMismatch as problem:
-            results[line.line_no] = (line.source_id, REFUSED, [error(
-                "files", "changed_on_disk", "Tệp bị thay đổi trong lúc nhập, hãy gửi lại",
-                f"a file changed while the batch was being imported, send it again ({problem})")])
+            results[line.line_no] = (
+                line.source_id,
+                REFUSED,
+                [
+                    error(
+                        "files",
+                        "changed_on_disk",
+                        "Tệp bị thay đổi trong lúc nhập, hãy gửi lại",
+                        f"a file changed while the batch was being imported, send it again ({problem})",
+                    )
+                ],
+            )
             if not per_line_savepoint:
                 raise _Retry() from problem
-            state = load_chunk_state(session, lines[index + 1:])
+            state = load_chunk_state(session, lines[index + 1 :])
             continue
         except SQLAlchemyError as problem:
             if not per_line_savepoint:
                 raise
             detail = str(getattr(problem, "orig", problem)).splitlines()[0][:200]
-            results[line.line_no] = (line.source_id, REFUSED, [error(
-                "", "database", f"Cơ sở dữ liệu từ chối dòng này: {detail}",
-                f"the database refused this line: {detail}")])
+            results[line.line_no] = (
+                line.source_id,
+                REFUSED,
+                [
+                    error(
+                        "",
+                        "database",
+                        f"Cơ sở dữ liệu từ chối dòng này: {detail}",
+                        f"the database refused this line: {detail}",
+                    )
+                ],
+            )
             # Objects of the failed savepoint are gone from the session: reload what the rest needs.
-            state = load_chunk_state(session, lines[index + 1:])
+            state = load_chunk_state(session, lines[index + 1 :])
             continue
         results[line.line_no] = (line.source_id, outcome, [])
     if not per_line_savepoint:
@@ -220,12 +269,23 @@ class _Retry(SQLAlchemyError):
 def _add_import_lines(session: Session, batch: ImportBatch, results: dict, applied: dict) -> None:
     results.update(applied)
     # A plain multi-row INSERT: these rows need no ORM bookkeeping, and there is one per manifest line.
-    session.execute(insert(ImportLine), [
-        {"batch_id": batch.id, "line_no": line_no, "source_id": source_id, "outcome": outcome, "errors": errors}
-        for line_no, (source_id, outcome, errors) in sorted(results.items())])
+    session.execute(
+        insert(ImportLine),
+        [
+            {
+                "batch_id": batch.id,
+                "line_no": line_no,
+                "source_id": source_id,
+                "outcome": outcome,
+                "errors": errors,
+            }
+            for line_no, (source_id, outcome, errors) in sorted(results.items())
+        ],
+    )
 
 
 # --- Resume, summary -------------------------------------------------------------------------
+
 
 def _resume_point(session: Session, batch: ImportBatch, ctx: BatchContext) -> tuple[int, Counter]:
     """Last committed line of the batch and counts so far; refills the duplicate check.
@@ -234,15 +294,21 @@ def _resume_point(session: Session, batch: ImportBatch, ctx: BatchContext) -> tu
     """
     counts: Counter = Counter()
     for outcome, number in session.execute(
-            select(ImportLine.outcome, func.count()).where(ImportLine.batch_id == batch.id)
-            .group_by(ImportLine.outcome)):
+        select(ImportLine.outcome, func.count())
+        .where(ImportLine.batch_id == batch.id)
+        .group_by(ImportLine.outcome)
+    ):
         counts[outcome] = number
-    done_upto = session.scalar(select(func.max(ImportLine.line_no)).where(ImportLine.batch_id == batch.id)) or 0
+    done_upto = (
+        session.scalar(select(func.max(ImportLine.line_no)).where(ImportLine.batch_id == batch.id)) or 0
+    )
     if done_upto:
         rows = session.execute(
             select(ImportLine.source_id, ImportLine.line_no)
             .where(ImportLine.batch_id == batch.id, ImportLine.source_id.is_not(None))
-            .order_by(ImportLine.line_no).execution_options(yield_per=10_000))
+            .order_by(ImportLine.line_no)
+            .execution_options(yield_per=10_000)
+        )
         for source_id, line_no in rows:
             ctx.seen.setdefault(source_id, line_no)
     return done_upto, counts
@@ -251,13 +317,16 @@ def _resume_point(session: Session, batch: ImportBatch, ctx: BatchContext) -> tu
 def _summary(session: Session, batch: ImportBatch) -> dict[str, int]:
     summary = dict.fromkeys(OUTCOMES, 0)
     for outcome, number in session.execute(
-            select(ImportLine.outcome, func.count()).where(ImportLine.batch_id == batch.id)
-            .group_by(ImportLine.outcome)):
+        select(ImportLine.outcome, func.count())
+        .where(ImportLine.batch_id == batch.id)
+        .group_by(ImportLine.outcome)
+    ):
         summary[outcome] = number
     return {"read": sum(summary.values()), **summary}
 
 
 # --- Paths -----------------------------------------------------------------------------------
+
 
 def _batch_name(path: Path) -> str:
     name = path.name[:-4] if path.suffix.lower() == ".zip" else path.name
@@ -283,12 +352,16 @@ def _batch_root(path: Path, data_dir: Path) -> Iterator[Path]:
         raise BatchError(f"Không tìm thấy {path}", f"{path} does not exist")
     if path.is_dir():
         if not (path / MANIFEST).is_file():
-            raise BatchError(f"{path} không phải một lô nhập: thiếu {MANIFEST}",
-                             f"{path} is not an import batch: no {MANIFEST} in it")
+            raise BatchError(
+                f"{path} không phải một lô nhập: thiếu {MANIFEST}",
+                f"{path} is not an import batch: no {MANIFEST} in it",
+            )
         yield path
         return
     if not zipfile.is_zipfile(path):
-        raise BatchError(f"{path} không phải thư mục lô hay tệp .zip", f"{path} is neither a batch folder nor a .zip")
+        raise BatchError(
+            f"{path} không phải thư mục lô hay tệp .zip", f"{path} is neither a batch folder nor a .zip"
+        )
     work = data_dir / "tmp"
     work.mkdir(parents=True, exist_ok=True)
     target = Path(tempfile.mkdtemp(prefix="import-", dir=work))
@@ -315,12 +388,16 @@ def _extract_safely(archive: Path, target: Path) -> None:
                 name = PurePosixPath(member.filename.replace("\\", "/"))
                 is_link = stat.S_ISLNK(member.external_attr >> 16)
                 if name.is_absolute() or ".." in name.parts or ":" in member.filename or is_link:
-                    raise BatchError(f"Tệp zip chứa đường dẫn không an toàn: {member.filename!r}",
-                                     f"unsafe path in the zip: {member.filename!r}")
+                    raise BatchError(
+                        f"Tệp zip chứa đường dẫn không an toàn: {member.filename!r}",
+                        f"unsafe path in the zip: {member.filename!r}",
+                    )
                 destination = (target / name).resolve()
                 if not destination.is_relative_to(target.resolve()):
-                    raise BatchError(f"Tệp zip chứa đường dẫn không an toàn: {member.filename!r}",
-                                     f"unsafe path in the zip: {member.filename!r}")
+                    raise BatchError(
+                        f"Tệp zip chứa đường dẫn không an toàn: {member.filename!r}",
+                        f"unsafe path in the zip: {member.filename!r}",
+                    )
             for member in members:
                 zipped.extract(member, target)
     except (zipfile.BadZipFile, OSError) as problem:
@@ -329,6 +406,7 @@ def _extract_safely(archive: Path, target: Path) -> None:
 
 # --- Report ----------------------------------------------------------------------------------
 
+
 def iter_report(session: Session, batch: ImportBatch) -> Iterator[str]:
     """The report kept with the batch, line by line (a big batch may have many refused lines)."""
     summary = batch.summary or _summary(session, batch)
@@ -336,10 +414,14 @@ def iter_report(session: Session, batch: ImportBatch) -> Iterator[str]:
     yield f"  manifest sha256: {batch.manifest_sha256}"
     yield f"  trạng thái / status: {batch.status}  ·  bởi / by: {batch.actor}"
     finished = batch.finished_at.isoformat(timespec="seconds") if batch.finished_at else "—"
-    yield f"  bắt đầu / started: {batch.started_at.isoformat(timespec='seconds')}  ·  xong / finished: {finished}"
-    yield (f"  Đọc / read: {summary.get('read', 0)}  ·  Tạo mới / created: {summary.get('created', 0)}  ·  "
-           f"Cập nhật / updated: {summary.get('updated', 0)}  ·  Không đổi / unchanged: {summary.get('unchanged', 0)}"
-           f"  ·  Từ chối / refused: {summary.get('refused', 0)}")
+    started = batch.started_at.isoformat(timespec="seconds")
+    yield f"  bắt đầu / started: {started}  ·  xong / finished: {finished}"
+    yield (
+        f"  Đọc / read: {summary.get('read', 0)}  ·  Tạo mới / created: {summary.get('created', 0)}"
+        f"  ·  Cập nhật / updated: {summary.get('updated', 0)}"
+        f"  ·  Không đổi / unchanged: {summary.get('unchanged', 0)}"
+        f"  ·  Từ chối / refused: {summary.get('refused', 0)}"
+    )
     if not summary.get("refused"):
         return
     yield ""
@@ -347,7 +429,9 @@ def iter_report(session: Session, batch: ImportBatch) -> Iterator[str]:
     refused = session.execute(
         select(ImportLine.line_no, ImportLine.source_id, ImportLine.errors)
         .where(ImportLine.batch_id == batch.id, ImportLine.outcome == REFUSED)
-        .order_by(ImportLine.line_no).execution_options(yield_per=1000))
+        .order_by(ImportLine.line_no)
+        .execution_options(yield_per=1000)
+    )
     for line_no, source_id, errors in refused:
         yield f"  dòng / line {line_no} · {source_id or '(không có source_id / no source_id)'}"
         for problem in errors:

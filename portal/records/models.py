@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, TimestampMixin, UTCDateTime, utcnow
@@ -40,7 +40,7 @@ class Subject(Base, TimestampMixin):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(12))
     #: 12-digit personal id, or a 10-digit (or 10-3) enterprise/tax code.
-    id_number: Mapped[str] = mapped_column(String(14))
+    id_number: Mapped[str] = mapped_column(String(14), index=True)
     name: Mapped[str] = mapped_column(String(200))
     birth_date: Mapped[date | None] = mapped_column(Date)
 

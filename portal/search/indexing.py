@@ -1,7 +1,7 @@
 """Keeping the index in step with the database: the outbox drain, full rebuilds, drift checks.
 
-Services never touch the index: they add an outbox row ("search.upsert" keyed by record id,
-"search.remove" keyed by source_id) in their own transaction; `drain_outbox` applies them after
+Services never touch the index: they add an outbox row ("search.upsert" or "search.remove",
+both keyed by source_id) in their own transaction; `drain_outbox` applies them after
 commit (the huey task in tasks.py, or `flask search drain` on a timer). A crash loses nothing.
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal import outbox
-from portal.records.documents import iter_documents, load_records, to_document
+from portal.records.documents import iter_documents, load_by_source_ids, load_records, to_document
 from portal.records.models import Record
 from portal.search.port import SearchBackend
 
@@ -46,7 +46,7 @@ def _today() -> date:
 
 def enqueue_upsert(session: Session, record: Record) -> None:
     """Ask for a record to be (re)indexed after the caller's commit."""
-    outbox.add(session, UPSERT, record.id)
+    outbox.add(session, UPSERT, record.source_id)
 
 
 def enqueue_remove(session: Session, source_id: str) -> None:
@@ -65,38 +65,23 @@ def index_records(session: Session, record_ids: list[int], backend: SearchBacken
 def drain_outbox(session: Session, backend: SearchBackend | None = None, today: date | None = None) -> int:
     """Apply pending search rows, oldest first; returns how many rows were applied.
 
-    Upserts of records that are gone from the database become removals (their source_id comes
-    from the row's payload when the service put it there; otherwise a drift check finds them).
+    Both topics are keyed by source_id and applied the same way: the index is made to match
+    what the database holds now (present → upsert, gone → remove), so order and repeats
+    don't matter and a row applied twice after a crash does no harm.
     """
     search = _backend(backend)
     today = today or _today()
 
-    def apply_upserts(items: list[outbox.OutboxItem]) -> None:
-        wanted = {int(item.key) for item in items if item.key.isdigit()}
-        records = load_records(session, wanted)
-        search.upsert([to_document(r, today) for r in records])
-        found = {r.id for r in records}
-        gone = [item.payload.get("source_id") for item in items
-                if item.key.isdigit() and int(item.key) not in found and item.payload.get("source_id")]
+    def sync(items: list[outbox.OutboxItem]) -> None:
+        keys = list(dict.fromkeys(item.key for item in items))
+        alive = load_by_source_ids(session, keys)
+        if alive:
+            search.upsert([to_document(r, today) for r in alive.values()])
+        gone = [key for key in keys if key not in alive]
         if gone:
             search.remove(gone)
 
-    def apply_removes(items: list[outbox.OutboxItem]) -> None:
-        keys = [item.key for item in items]
-        # A result removed then imported again under the same source_id stays in the index.
-        alive = set(session.scalars(select(Record.source_id).where(Record.source_id.in_(keys))))
-        dead = [key for key in keys if key not in alive]
-        if dead:
-            search.remove(dead)
-        still = load_records(session, session.scalars(select(Record.id).where(Record.source_id.in_(alive))))
-        if still:
-            search.upsert([to_document(r, today) for r in still])
-
-    # Removes first would miss a remove queued after a later upsert of the same id; order by
-    # topic is safe because each applier re-reads the database, which holds the final state.
-    applied = outbox.drain(session, UPSERT, apply_upserts)
-    applied += outbox.drain(session, REMOVE, apply_removes)
-    return applied
+    return outbox.drain(session, UPSERT, sync) + outbox.drain(session, REMOVE, sync)
 
 
 @dataclass(frozen=True)

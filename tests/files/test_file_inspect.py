@@ -72,18 +72,21 @@ def _encrypted_pdf() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize(("name", "data", "expected"), [
-    ("scan.pdf", pdf_scan(dpi=300, pages=3), FileInfo("application/pdf", 3, 300)),
-    ("low.pdf", pdf_scan(dpi=150), FileInfo("application/pdf", 1, 150)),
-    ("born-digital.pdf", born_digital_pdf(), FileInfo("application/pdf", 1, None)),
-    ("scan.png", png_scan(dpi=400), FileInfo("image/png", 1, 400)),
-    ("scan.jpg", jpeg_scan(dpi=250), FileInfo("image/jpeg", 1, 250)),
-    ("scan.tif", _tiff(dpi=300, pages=2), FileInfo("image/tiff", 2, 300)),
-    # No dpi tag: an A4 page is assumed (2480 px across A4's 8.27 in ≈ 300 dpi).
-    ("untagged.png", _image("PNG", None, size=(2480, 3508)), FileInfo("image/png", 1, 300)),
-    # The extension lies; the bytes decide.
-    ("really-a-png.pdf", png_scan(dpi=300), FileInfo("image/png", 1, 300)),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("scan.pdf", pdf_scan(dpi=300, pages=3), FileInfo("application/pdf", 3, 300)),
+        ("low.pdf", pdf_scan(dpi=150), FileInfo("application/pdf", 1, 150)),
+        ("born-digital.pdf", born_digital_pdf(), FileInfo("application/pdf", 1, None)),
+        ("scan.png", png_scan(dpi=400), FileInfo("image/png", 1, 400)),
+        ("scan.jpg", jpeg_scan(dpi=250), FileInfo("image/jpeg", 1, 250)),
+        ("scan.tif", _tiff(dpi=300, pages=2), FileInfo("image/tiff", 2, 300)),
+        # No dpi tag: an A4 page is assumed (2480 px across A4's 8.27 in ≈ 300 dpi).
+        ("untagged.png", _image("PNG", None, size=(2480, 3508)), FileInfo("image/png", 1, 300)),
+        # The extension lies; the bytes decide.
+        ("really-a-png.pdf", png_scan(dpi=300), FileInfo("image/png", 1, 300)),
+    ],
+)
 def test_inspect(tmp_path, name, data, expected):
     assert inspect_file(_file(tmp_path, name, data)) == expected
 
@@ -104,14 +107,17 @@ def test_the_drawn_size_of_a_pdf_image_gives_its_resolution(tmp_path):
     assert inspect_file(_file(tmp_path, "drawn.pdf", buffer.getvalue())).dpi == 200
 
 
-@pytest.mark.parametrize(("data", "code"), [
-    (corrupt_pdf(), "corrupt"),
-    (_encrypted_pdf(), "encrypted"),
-    (jpeg_scan()[:200], "corrupt"),
-    (png_scan()[:60], "corrupt"),
-    (b"hello, not a scan", "unknown_type"),
-    (b"", "unknown_type"),
-])
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (corrupt_pdf(), "corrupt"),
+        (_encrypted_pdf(), "encrypted"),
+        (jpeg_scan()[:200], "corrupt"),
+        (png_scan()[:60], "corrupt"),
+        (b"hello, not a scan", "unknown_type"),
+        (b"", "unknown_type"),
+    ],
+)
 def test_unreadable_files_are_refused_with_a_reason(tmp_path, data, code):
     with pytest.raises(UnreadableFile) as refused:
         inspect_file(_file(tmp_path, "x.bin", data))

@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from PIL import Image
 
 
-
 def png_scan(dpi: int = 300, size: tuple[int, int] = (120, 170), shade: int = 255) -> bytes:
     """A small PNG that says it was scanned at ``dpi``; ``shade`` makes distinct contents."""
     buffer = io.BytesIO()
@@ -70,17 +69,31 @@ BASE_LINE: dict[str, Any] = {
     "admin_unit": {"code": "167", "level": "commune", "system": "legacy"},
     "signer": {"name": "Trần Văn Bình", "title": "Phó Chủ tịch"},
     "summary": "Cấp phép xây dựng nhà ở riêng lẻ tại số 12 ngõ 34 phố Trần Thái Tông",
-    "subject": {"type": "individual", "id_number": "001085012345", "name": "Nguyễn Thị Lan",
-                "birth_date": "1985-03-02"},
+    "subject": {
+        "type": "individual",
+        "id_number": "001085012345",
+        "name": "Nguyễn Thị Lan",
+        "birth_date": "1985-03-02",
+    },
     "valid_from": "2019-05-14",
     "valid_to": None,
     "scope": None,
     "status": "valid",
     "replaces": None,
     "access": "personal",
-    "archive": {"fonds_code": "P05", "file_code": "P05.2019.GPXD.12", "doc_seq": 3, "language": "vi", "pages": 1},
-    "digitization": {"digitized_at": "2025-10-21T09:12:00+07:00", "operator": "op-17",
-                     "source_form": "original", "dpi": 300},
+    "archive": {
+        "fonds_code": "P05",
+        "file_code": "P05.2019.GPXD.12",
+        "doc_seq": 3,
+        "language": "vi",
+        "pages": 1,
+    },
+    "digitization": {
+        "digitized_at": "2025-10-21T09:12:00+07:00",
+        "operator": "op-17",
+        "source_form": "original",
+        "dpi": 300,
+    },
 }
 
 
@@ -139,33 +152,76 @@ def zip_batch(folder: Path, target: Path, *, top: str | None = "batch") -> Path:
 
 
 #: Tables an import writes, and the columns that differ between two equivalent runs.
-IMPORT_TABLES = ("record_file", "status_change", "record", "subject", "document", "import_line",
-                 "import_batch", "outbox", "audit_log")
+IMPORT_TABLES = (
+    "record_file",
+    "status_change",
+    "record",
+    "subject",
+    "document",
+    "import_line",
+    "import_batch",
+    "outbox",
+    "audit_log",
+)
 
 
 def dump(session) -> dict[str, list]:
     """What an import wrote, without ids and timestamps, in a stable order: compare two runs with it."""
     conn = session.connection()
-    records = conn.execute(sa.text(
-        "SELECT r.*, s.kind AS s_kind, s.id_number AS s_id FROM record r JOIN subject s ON s.id = r.subject_id "
-        "ORDER BY r.source_id")).mappings().all()
+    records = (
+        conn.execute(
+            sa.text(
+                "SELECT r.*, s.kind AS s_kind, s.id_number AS s_id FROM record r "
+                "JOIN subject s ON s.id = r.subject_id ORDER BY r.source_id"
+            )
+        )
+        .mappings()
+        .all()
+    )
     skip = {"id", "created_at", "updated_at", "status_changed_at", "subject_id", "import_batch_id"}
     result = {
         "record": [{k: str(v) for k, v in row.items() if k not in skip} for row in records],
-        "subject": [tuple(map(str, row)) for row in conn.execute(sa.text(
-            "SELECT kind, id_number, name, birth_date FROM subject ORDER BY kind, id_number"))],
-        "document": [tuple(row) for row in conn.execute(sa.text(
-            "SELECT sha256, size, media_type, pages, dpi FROM document ORDER BY sha256"))],
-        "record_file": [tuple(row) for row in conn.execute(sa.text(
-            "SELECT r.source_id, f.position, f.document_sha256, f.role, f.original_path FROM record_file f "
-            "JOIN record r ON r.id = f.record_id ORDER BY r.source_id, f.position"))],
-        "status_change": [tuple(row) for row in conn.execute(sa.text(
-            "SELECT r.source_id, c.old_status, c.new_status, c.reason FROM status_change c "
-            "JOIN record r ON r.id = c.record_id ORDER BY r.source_id, c.id"))],
-        "import_line": [(row[0], row[1], row[2], json.dumps(row[3] if not isinstance(row[3], str)
-                                                             else json.loads(row[3]), sort_keys=True))
-                        for row in conn.execute(sa.text(
-                            "SELECT line_no, source_id, outcome, errors FROM import_line ORDER BY line_no"))],
+        "subject": [
+            tuple(map(str, row))
+            for row in conn.execute(
+                sa.text("SELECT kind, id_number, name, birth_date FROM subject ORDER BY kind, id_number")
+            )
+        ],
+        "document": [
+            tuple(row)
+            for row in conn.execute(
+                sa.text("SELECT sha256, size, media_type, pages, dpi FROM document ORDER BY sha256")
+            )
+        ],
+        "record_file": [
+            tuple(row)
+            for row in conn.execute(
+                sa.text(
+                    "SELECT r.source_id, f.position, f.document_sha256, f.role, f.original_path "
+                    "FROM record_file f JOIN record r ON r.id = f.record_id ORDER BY r.source_id, f.position"
+                )
+            )
+        ],
+        "status_change": [
+            tuple(row)
+            for row in conn.execute(
+                sa.text(
+                    "SELECT r.source_id, c.old_status, c.new_status, c.reason FROM status_change c "
+                    "JOIN record r ON r.id = c.record_id ORDER BY r.source_id, c.id"
+                )
+            )
+        ],
+        "import_line": [
+            (
+                row[0],
+                row[1],
+                row[2],
+                json.dumps(row[3] if not isinstance(row[3], str) else json.loads(row[3]), sort_keys=True),
+            )
+            for row in conn.execute(
+                sa.text("SELECT line_no, source_id, outcome, errors FROM import_line ORDER BY line_no")
+            )
+        ],
         "outbox": sorted(tuple(row) for row in conn.execute(sa.text("SELECT topic, key FROM outbox"))),
     }
     return result

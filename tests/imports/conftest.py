@@ -18,6 +18,8 @@ def batch(tmp_path) -> BatchBuilder:
 @pytest.fixture
 def do_import(app, db_session):
     """Run an import the way the CLI does (actor cli:test); returns the ImportBatch."""
+
     def run(path: Path, **kwargs):
         return run_import(db_session, path, "cli:test", **kwargs)
+
     return run

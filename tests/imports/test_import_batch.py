@@ -15,32 +15,50 @@ from portal.records.models import Document, Record, StatusChange, Subject
 
 
 def _lines(session, batch_id):
-    return {line.line_no: line for line in session.scalars(
-        sa.select(ImportLine).where(ImportLine.batch_id == batch_id))}
+    return {
+        line.line_no: line
+        for line in session.scalars(sa.select(ImportLine).where(ImportLine.batch_id == batch_id))
+    }
 
 
 def test_a_good_batch_goes_in(app, db_session, batch, do_import):
     pdf = batch.file("files/gpxd-000123.pdf", pdf_scan(dpi=300, pages=2))
     jpeg = batch.file("files/attachment.jpg", jpeg_scan(dpi=250)) | {"role": "attachment"}
     batch.add("HN-CAUGIAY-GPXD-2019-000123", files=[pdf, jpeg])
-    batch.add("HN-CAUGIAY-GPXD-2019-000124", doc_number="124", files=[pdf],
-              subject={"type": "organization", "id_number": "0101234567-001", "name": "Công ty TNHH An Bình",
-                       "birth_date": None}, access="public")
-    batch.add("HN-KS-1", procedure_code="1.001193", doc_type_name="Giấy khai sinh", doc_number="15",
-              doc_notation=None, dossier_code=DROP, files=[batch.file("files/ks.pdf", born_digital_pdf())],
-              admin_unit={"code": "00004", "system": "current"})
+    batch.add(
+        "HN-CAUGIAY-GPXD-2019-000124",
+        doc_number="124",
+        files=[pdf],
+        subject={
+            "type": "organization",
+            "id_number": "0101234567-001",
+            "name": "Công ty TNHH An Bình",
+            "birth_date": None,
+        },
+        access="public",
+    )
+    batch.add(
+        "HN-KS-1",
+        procedure_code="1.001193",
+        doc_type_name="Giấy khai sinh",
+        doc_number="15",
+        doc_notation=None,
+        dossier_code=DROP,
+        files=[batch.file("files/ks.pdf", born_digital_pdf())],
+        admin_unit={"code": "00004", "system": "current"},
+    )
 
     result = do_import(batch.write())
 
     assert result.status == "completed", render_report(db_session, result)
-    print(render_report(db_session, result))
     assert result.summary == {"read": 3, "created": 3, "updated": 0, "unchanged": 0, "refused": 0}
     record = db_session.scalar(sa.select(Record).where(Record.source_id == "HN-CAUGIAY-GPXD-2019-000123"))
     assert record.issuing_unit.code == "00167" and record.issuing_unit.system == "legacy"
     assert record.number_key == "123gpxd" and record.dossier_key == "0002005h261905020007"
     assert record.subject.id_number == "001085012345" and record.status == "valid"
-    assert [(f.role, f.position, f.document.media_type, f.document.pages, f.document.dpi) for f in record.files] == [
-        ("result", 0, "application/pdf", 2, 300), ("attachment", 1, "image/jpeg", 1, 250)]
+    assert [
+        (f.role, f.position, f.document.media_type, f.document.pages, f.document.dpi) for f in record.files
+    ] == [("result", 0, "application/pdf", 2, 300), ("attachment", 1, "image/jpeg", 1, 250)]
     assert record.digitized_at.utcoffset().total_seconds() == 0 and record.digitized_at.hour == 2
     assert record.status_history == []  # created with the status sent: no change to record
     org = db_session.scalar(sa.select(Subject).where(Subject.kind == "organization"))
@@ -53,33 +71,40 @@ def test_a_good_batch_goes_in(app, db_session, batch, do_import):
     for document in db_session.scalars(sa.select(Document)):
         path = store.path_for(document.sha256)
         assert path.parent.parent.name == document.sha256[:2] and path.parent.name == document.sha256[2:4]
-        assert path.read_bytes() == batch.files[{f["sha256"]: f["path"] for line in batch.lines
-                                                 for f in json.loads(line)["files"]}[document.sha256]]
-    assert sorted(db_session.scalars(sa.select(OutboxItem.key).where(OutboxItem.topic == "search.upsert"))) == [
-        "HN-CAUGIAY-GPXD-2019-000123", "HN-CAUGIAY-GPXD-2019-000124", "HN-KS-1"]
+        assert (
+            path.read_bytes()
+            == batch.files[
+                {f["sha256"]: f["path"] for line in batch.lines for f in json.loads(line)["files"]}[
+                    document.sha256
+                ]
+            ]
+        )
+    assert sorted(
+        db_session.scalars(sa.select(OutboxItem.key).where(OutboxItem.topic == "search.upsert"))
+    ) == ["HN-CAUGIAY-GPXD-2019-000123", "HN-CAUGIAY-GPXD-2019-000124", "HN-KS-1"]
     assert "Từ chối / refused: 0" in render_report(db_session, result)
 
 
 def test_bad_lines_are_refused_precisely_and_the_good_ones_go_in(db_session, batch, do_import):
     good = batch.file("files/good.png", png_scan(dpi=300))
     wrong_sum = good | {"sha256": "0" * 64}
-    batch.add("GOOD-1", files=[good])                                                     # line 1
-    batch.add("BAD-CHECKSUM", files=[wrong_sum])                                          # 2
-    batch.add("BAD-MISSING", summary=DROP, files=[good])                                  # 3
-    batch.add("BAD-FUTURE", issued_date="2031-01-01", files=[good])                       # 4
-    batch.add("BAD-ID", subject={"id_number": "12345"}, files=[good])                     # 5
-    batch.add("BAD-DPI", files=[batch.file("files/low.pdf", pdf_scan(dpi=150))])          # 6
-    batch.add("BAD-PDF", files=[batch.file("files/broken.pdf", corrupt_pdf())])           # 7
-    batch.raw('{"source_id": "BAD-JSON", "procedure_code": ')                             # 8
-    batch.raw("")                                                                         # 9 (blank: ignored)
-    batch.add("BAD-UNIT", admin_unit={"code": "99999"}, files=[good])                     # 10
-    batch.add("BAD-PROC", procedure_code="9.999999", files=[good])                        # 11
+    batch.add("GOOD-1", files=[good])  # line 1
+    batch.add("BAD-CHECKSUM", files=[wrong_sum])  # 2
+    batch.add("BAD-MISSING", summary=DROP, files=[good])  # 3
+    batch.add("BAD-FUTURE", issued_date="2031-01-01", files=[good])  # 4
+    batch.add("BAD-ID", subject={"id_number": "12345"}, files=[good])  # 5
+    batch.add("BAD-DPI", files=[batch.file("files/low.pdf", pdf_scan(dpi=150))])  # 6
+    batch.add("BAD-PDF", files=[batch.file("files/broken.pdf", corrupt_pdf())])  # 7
+    batch.raw('{"source_id": "BAD-JSON", "procedure_code": ')  # 8
+    batch.raw("")  # 9 (blank: ignored)
+    batch.add("BAD-UNIT", admin_unit={"code": "99999"}, files=[good])  # 10
+    batch.add("BAD-PROC", procedure_code="9.999999", files=[good])  # 11
     batch.add("BAD-VALIDITY", valid_from="2020-01-01", valid_to="2019-12-31", files=[good])  # 12
-    batch.add("GOOD-1", files=[good])                                                     # 13 duplicate
-    batch.add("BAD-PATH", files=[good | {"path": "../outside.png"}])                      # 14
-    batch.add("BAD-ENUM", status="lost", access="everyone", files=[good])                 # 15
-    batch.add("BAD-NOFILE", files=[])                                                     # 16
-    batch.add("GOOD-2", doc_number="2", files=[good])                                     # 17
+    batch.add("GOOD-1", files=[good])  # 13 duplicate
+    batch.add("BAD-PATH", files=[good | {"path": "../outside.png"}])  # 14
+    batch.add("BAD-ENUM", status="lost", access="everyone", files=[good])  # 15
+    batch.add("BAD-NOFILE", files=[])  # 16
+    batch.add("GOOD-2", doc_number="2", files=[good])  # 17
 
     result = do_import(batch.write())
 
@@ -95,16 +120,28 @@ def test_bad_lines_are_refused_precisely_and_the_good_ones_go_in(db_session, bat
         return problem
 
     assert only(2)["field"] == "files[0].sha256" and "không khớp" in only(2)["vi"]
-    assert only(3) == {"field": "summary", "code": "required", "vi": "Thiếu Trích yếu (summary)",
-                       "en": "summary is required"}
-    assert only(4) == {"field": "issued_date", "code": "future_date", "vi": "Ngày ban hành 2031-01-01 ở tương lai",
-                       "en": "issued_date 2031-01-01 is in the future"}
+    assert only(3) == {
+        "field": "summary",
+        "code": "required",
+        "vi": "Thiếu Trích yếu (summary)",
+        "en": "summary is required",
+    }
+    assert only(4) == {
+        "field": "issued_date",
+        "code": "future_date",
+        "vi": "Ngày ban hành 2031-01-01 ở tương lai",
+        "en": "issued_date 2031-01-01 is in the future",
+    }
     assert only(5)["field"] == "subject.id_number" and "12 digits" in only(5)["en"]
-    assert only(6)["code"] == "low_dpi" and "150 dpi" in only(6)["en"] and "dưới mức tối thiểu 200" in only(6)["vi"]
+    assert (
+        only(6)["code"] == "low_dpi"
+        and "150 dpi" in only(6)["en"]
+        and "dưới mức tối thiểu 200" in only(6)["vi"]
+    )
     assert only(7)["code"] == "unreadable_corrupt" and "PDF" in only(7)["en"]
     assert only(8)["code"] == "invalid_json" and lines[8].source_id is None
     assert only(10)["field"] == "admin_unit.code" and only(10)["code"] == "unknown_unit"
-    assert only(11) ["field"] == "procedure_code" and only(11)["code"] == "unknown"
+    assert only(11)["field"] == "procedure_code" and only(11)["code"] == "unknown"
     assert only(12)["field"] == "valid_to" and only(12)["code"] == "before_valid_from"
     assert only(13)["code"] == "duplicate" and "line 1" in only(13)["en"]
     assert only(14)["code"] == "outside_batch"
@@ -113,7 +150,10 @@ def test_bad_lines_are_refused_precisely_and_the_good_ones_go_in(db_session, bat
 
     report = render_report(db_session, result)
     assert "dòng / line 4 · BAD-FUTURE" in report
-    assert "issued_date: Ngày ban hành 2031-01-01 ở tương lai / issued_date 2031-01-01 is in the future" in report
+    assert (
+        "issued_date: Ngày ban hành 2031-01-01 ở tương lai / issued_date 2031-01-01 is in the future"
+        in report
+    )
     assert "Đọc / read: 16" in report and "Từ chối / refused: 14" in report
 
 
@@ -140,9 +180,13 @@ def test_a_changed_line_updates_its_record(db_session, batch, do_import, tmp_pat
     record_id = db_session.scalar(sa.select(Record.id).where(Record.source_id == "R-1"))
 
     batch.lines.clear()
-    batch.add("R-1", summary="Đã sửa trích yếu", status="revoked",
-              subject={"name": "Nguyễn Thị Lan Anh"},
-              files=[batch.file("files/b.png", png_scan(shade=2)), batch.file("files/a.png", png_scan(shade=1))])
+    batch.add(
+        "R-1",
+        summary="Đã sửa trích yếu",
+        status="revoked",
+        subject={"name": "Nguyễn Thị Lan Anh"},
+        files=[batch.file("files/b.png", png_scan(shade=2)), batch.file("files/a.png", png_scan(shade=1))],
+    )
     second = do_import(batch.write())
 
     assert second.summary["updated"] == 1 and first.summary["created"] == 1
@@ -151,7 +195,8 @@ def test_a_changed_line_updates_its_record(db_session, batch, do_import, tmp_pat
     assert record.subject.name == "Nguyễn Thị Lan Anh"
     assert [f.original_path for f in record.files] == ["files/b.png", "files/a.png"]
     assert [(c.old_status, c.new_status, c.actor, c.reason) for c in record.status_history] == [
-        ("valid", "revoked", f"import:{second.id}", "status sent in the batch")]
+        ("valid", "revoked", f"import:{second.id}", "status sent in the batch")
+    ]
     assert db_session.scalar(sa.select(sa.func.count()).select_from(Record)) == 1
     assert db_session.scalar(sa.select(sa.func.count()).select_from(OutboxItem)) == 2
 
@@ -168,11 +213,17 @@ def test_replaces_when_the_old_result_is_already_there(db_session, batch, do_imp
     run = do_import(batch.write())
 
     assert _status(db_session, "OLD") == "replaced" and _status(db_session, "NEW") == "valid"
-    changes = db_session.execute(sa.select(StatusChange.old_status, StatusChange.new_status, StatusChange.actor,
-                                           StatusChange.reason).join(Record).where(Record.source_id == "OLD")
-                                 .order_by(StatusChange.id)).all()
+    changes = db_session.execute(
+        sa.select(StatusChange.old_status, StatusChange.new_status, StatusChange.actor, StatusChange.reason)
+        .join(Record)
+        .where(Record.source_id == "OLD")
+        .order_by(StatusChange.id)
+    ).all()
     assert changes[-1] == ("valid", "replaced", f"import:{run.id}", "replaced by NEW")
-    assert db_session.scalar(sa.select(sa.func.count()).select_from(OutboxItem).where(OutboxItem.key == "OLD")) == 2
+    assert (
+        db_session.scalar(sa.select(sa.func.count()).select_from(OutboxItem).where(OutboxItem.key == "OLD"))
+        == 2
+    )
 
 
 def test_replaces_when_the_new_result_arrives_first(db_session, batch, do_import):
@@ -182,7 +233,7 @@ def test_replaces_when_the_new_result_arrives_first(db_session, batch, do_import
 
     assert result.summary["created"] == 2
     assert _status(db_session, "OLD") == "replaced" and _status(db_session, "NEW") == "valid"
-    again = do_import(batch.path if hasattr(batch, "path") else batch.root)
+    again = do_import(batch.root)
     assert again.summary["unchanged"] == 2 and _status(db_session, "OLD") == "replaced"
 
 

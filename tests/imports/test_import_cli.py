@@ -22,7 +22,10 @@ def test_cli_imports_and_prints_the_report(runner, db_session, batch):
     assert result.exit_code == 0, result.output
     assert "Tạo mới / created: 1" in result.output and "Từ chối / refused: 1" in result.output
     assert "dòng / line 2 · C-2" in result.output
-    assert "issued_date: Ngày ban hành 2031-01-01 ở tương lai / issued_date 2031-01-01 is in the future" in result.output
+    assert (
+        "issued_date: Ngày ban hành 2031-01-01 ở tương lai / issued_date 2031-01-01 is in the future"
+        in result.output
+    )
     batch_id = db_session.scalar(sa.select(ImportBatch.id))
 
     kept = runner.invoke(args=["records", "report", str(batch_id)])
@@ -41,8 +44,11 @@ def test_cli_refuses_what_is_not_a_batch_without_a_traceback(runner, tmp_path, m
 
     assert result.exit_code != 0
     assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
-    assert {"missing": "does not exist", "no_manifest": "no manifest.jsonl",
-            "not_a_zip": "neither a batch folder nor a .zip"}[make] in result.output
+    assert {
+        "missing": "does not exist",
+        "no_manifest": "no manifest.jsonl",
+        "not_a_zip": "neither a batch folder nor a .zip",
+    }[make] in result.output
 
 
 def test_cli_report_of_an_unknown_batch(runner):
@@ -72,23 +78,39 @@ def test_zip_slip_is_refused(db_session, batch, do_import, tmp_path):
 def _refuse_source_id_in_database(session, source_id: str) -> None:
     """A real database rule (a trigger) the importer doesn't know about."""
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(sa.text(
-            f"CREATE TRIGGER refuse_boom BEFORE INSERT ON record WHEN NEW.source_id = '{source_id}' "
-            "BEGIN SELECT RAISE(ABORT, 'refused by a database rule'); END"))
+        session.execute(
+            sa.text(
+                f"CREATE TRIGGER refuse_boom BEFORE INSERT ON record WHEN NEW.source_id = '{source_id}' "
+                "BEGIN SELECT RAISE(ABORT, 'refused by a database rule'); END"
+            )
+        )
     else:
-        session.execute(sa.text(
-            "CREATE FUNCTION refuse_boom() RETURNS trigger AS $$ BEGIN "
-            f"IF NEW.source_id = '{source_id}' THEN RAISE EXCEPTION 'refused by a database rule'; END IF; "
-            "RETURN NEW; END $$ LANGUAGE plpgsql"))
-        session.execute(sa.text(
-            "CREATE TRIGGER refuse_boom BEFORE INSERT ON record FOR EACH ROW EXECUTE FUNCTION refuse_boom()"))
+        session.execute(
+            sa.text(
+                "CREATE FUNCTION refuse_boom() RETURNS trigger AS $$ BEGIN "
+                f"IF NEW.source_id = '{source_id}' THEN "
+                "RAISE EXCEPTION 'refused by a database rule'; END IF; "
+                "RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+        )
+        session.execute(
+            sa.text(
+                "CREATE TRIGGER refuse_boom BEFORE INSERT ON record "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_boom()"
+            )
+        )
     session.commit()
 
 
 def _drop_rule(session) -> None:
     session.rollback()
-    session.execute(sa.text("DROP TRIGGER refuse_boom" if session.get_bind().dialect.name == "sqlite"
-                            else "DROP TRIGGER refuse_boom ON record; DROP FUNCTION refuse_boom()"))
+    session.execute(
+        sa.text(
+            "DROP TRIGGER refuse_boom"
+            if session.get_bind().dialect.name == "sqlite"
+            else "DROP TRIGGER refuse_boom ON record; DROP FUNCTION refuse_boom()"
+        )
+    )
     session.commit()
 
 

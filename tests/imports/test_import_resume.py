@@ -24,15 +24,34 @@ def _build(batch) -> Path:
             batch.add(f"K-{n}", issued_date="2031-01-01", files=[batch.file("files/shared.png", png_scan())])
         else:
             # A file per line: storing it (hash, inspect, fsync) keeps the run long enough to be killed.
-            batch.add(f"K-{n}", doc_number=str(n), replaces=f"K-{n - 1}" if n % 40 == 20 else None,
-                      files=[batch.file(f"files/{n}.png", png_scan(shade=n % 256, size=(120 + n, 170)))])
+            batch.add(
+                f"K-{n}",
+                doc_number=str(n),
+                replaces=f"K-{n - 1}" if n % 40 == 20 else None,
+                files=[batch.file(f"files/{n}.png", png_scan(shade=n % 256, size=(120 + n, 170)))],
+            )
     return batch.write()
 
 
 def _command(path: Path, url: str, data_dir: Path) -> tuple[list[str], dict]:
-    env = {**os.environ, "PORTAL_DATABASE_URL": url, "PORTAL_DATA_DIR": str(data_dir),
-           "PORTAL_ENV": "development"}
-    return [sys.executable, "-m", "flask", "--app", "app", "records", "import", str(path), "--chunk-size", "5"], env
+    env = {
+        **os.environ,
+        "PORTAL_DATABASE_URL": url,
+        "PORTAL_DATA_DIR": str(data_dir),
+        "PORTAL_ENV": "development",
+    }
+    return [
+        sys.executable,
+        "-m",
+        "flask",
+        "--app",
+        "app",
+        "records",
+        "import",
+        str(path),
+        "--chunk-size",
+        "5",
+    ], env
 
 
 def _count_lines(engine) -> int:
@@ -70,7 +89,11 @@ def test_a_killed_import_resumes_to_the_same_result_as_a_straight_run(app, db_se
     status, summary = db_session.execute(sa.text("SELECT status, summary FROM import_batch")).one()
     summary = summary if isinstance(summary, dict) else json.loads(summary)
     assert status == "completed"
-    assert summary["read"] == LINES == summary["created"] + summary["updated"] + summary["unchanged"] + summary["refused"]
+    assert (
+        summary["read"]
+        == LINES
+        == summary["created"] + summary["updated"] + summary["unchanged"] + summary["refused"]
+    )
     assert summary["refused"] == 8 and summary["created"] == LINES - 8
     assert f"Đọc / read: {LINES}" in resumed.stdout
     killed_run = dump(db_session)

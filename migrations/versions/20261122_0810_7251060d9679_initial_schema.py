@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ddd63c7c5853
+Revision ID: 7251060d9679
 Revises: 
-Create Date: 2026-11-22 07:40:47.849944
+Create Date: 2026-11-22 08:10:00.818414
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import portal.db
 
 
 # revision identifiers, used by Alembic.
-revision = 'ddd63c7c5853'
+revision = '7251060d9679'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -109,6 +109,9 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subject')),
     sa.UniqueConstraint('kind', 'id_number', name=op.f('uq_subject_kind_id_number'))
     )
+    with op.batch_alter_table('subject', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_subject_id_number'), ['id_number'], unique=False)
+
     op.create_table('import_line',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('batch_id', sa.Integer(), nullable=False),
@@ -255,6 +258,9 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_import_line_batch_id'))
 
     op.drop_table('import_line')
+    with op.batch_alter_table('subject', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_subject_id_number'))
+
     op.drop_table('subject')
     op.drop_table('procedure')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
