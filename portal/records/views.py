@@ -48,9 +48,11 @@ def search():
     results = None
     if text:
         page = _page_arg()
-        results = search_records(db.session, text, filters=filters, page=page, per_page=per_page, today=today)
+        results = search_records(db.session, text, filters=filters, page=page, per_page=per_page,
+                                 today=today)
         if page > 1 and not results.hits:  # past the last page: show the first one instead
-            results = search_records(db.session, text, filters=filters, page=1, per_page=per_page, today=today)
+            results = search_records(db.session, text, filters=filters, page=1, per_page=per_page,
+                                     today=today)
     return render_template("records/search.html", q=text, filters=filters, results=results, today=today,
                            statuses=list(ResultStatus), successors=successors)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from PIL import Image
@@ -77,19 +77,21 @@ def make_record(db_session, add_document):
     procedure = db_session.scalars(select(Procedure).order_by(Procedure.code)).first()
 
     def build(*, unit: AdminUnit | None = None, holder: str = "Công ty TNHH Hoa Sen",
-              id_number: str | None = None, files: bool = False, history: list[tuple[str | None, str, str]] = (),
-              **fields) -> Record:
+              id_number: str | None = None, files: bool = False,
+              history: list[tuple[str | None, str, str]] = (), **fields) -> Record:
         n = next(counter)
         subject = Subject(kind="organization", id_number=id_number or f"01012{n:05}", name=holder)
         values = dict(
             source_id=f"HN-WEB-{n:06}", procedure_code=procedure.code, doc_type_name="Giấy phép xây dựng",
             doc_number=str(400 + n), doc_notation="GPXD", issued_date=date(2019, 5, 14),
-            issuer_name="Ủy ban nhân dân quận Cầu Giấy", signer_name="Trần Văn Bình", signer_title="Phó Chủ tịch",
+            issuer_name="Ủy ban nhân dân quận Cầu Giấy", signer_name="Trần Văn Bình",
+            signer_title="Phó Chủ tịch",
             summary="Cấp phép xây dựng nhà ở riêng lẻ tại số 12 ngõ 34 phố Trần Thái Tông",
             valid_from=date(2019, 5, 14), valid_to=None, status="valid", access="public",
-            dossier_code=f"000.20.05.H26-190502-{n:04}", content_hash=hashlib.sha256(str(n).encode()).hexdigest(),
+            dossier_code=f"000.20.05.H26-190502-{n:04}",
+            content_hash=hashlib.sha256(str(n).encode()).hexdigest(),
             archive_fonds_code="F-UBND-CG", archive_file_code="HS-2019-017", digitization_dpi=300,
-            digitized_at=datetime(2024, 3, 1, 2, 0, tzinfo=timezone.utc), digitization_source_form="original",
+            digitized_at=datetime(2024, 3, 1, 2, 0, tzinfo=UTC), digitization_source_form="original",
         )
         values.update(fields)
         record = Record(**values, subject=subject,

@@ -71,7 +71,8 @@ def test_replacement_links_both_ways(client, make_record):
 def test_personal_result_shows_only_type_unit_and_status(client, make_record):
     record = make_record(access="personal", doc_type_name="Trích lục khai sinh", doc_number="77",
                          doc_notation="TLKS", holder="Phạm Văn Đông", id_number="001085012345",
-                         summary="Đăng ký khai sinh cho cháu Phạm Minh An", files=True, signer_name="Lê Văn Tám")
+                         summary="Đăng ký khai sinh cho cháu Phạm Minh An", files=True,
+                         signer_name="Lê Văn Tám")
     response, html = page(client, f"/results/{record.source_id}")
     assert response.status_code == 200
     assert "Trích lục khai sinh" in html

@@ -52,8 +52,9 @@ def test_count_uses_vietnamese_thousands_separator(app):
 
 
 def test_personal_hit_by_number_shows_type_unit_and_status_only(client, make_record, indexed):
-    record = make_record(access="personal", doc_type_name="Trích lục kết hôn", doc_number="77", doc_notation="KS",
-                         holder="Phạm Văn Đông", summary="Đăng ký kết hôn với bà Lê Thị Hoa")
+    record = make_record(access="personal", doc_type_name="Trích lục kết hôn", doc_number="77",
+                         doc_notation="KS", holder="Phạm Văn Đông",
+                         summary="Đăng ký kết hôn với bà Lê Thị Hoa")
     indexed()
     html = html_of(client, "/search?q=77/KS")
     assert "Trích lục kết hôn" in html

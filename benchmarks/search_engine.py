@@ -1,6 +1,6 @@
 """Measure the embedded engine on generated documents (not collected by pytest).
 
-    /tmp/venv/bin/python tests/search/bench_search.py 100000
+    python benchmarks/search_engine.py 100000
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from portal.search.adapters.embedded import EmbeddedBackend  # noqa: E402
 from portal.search.port import SearchQuery  # noqa: E402

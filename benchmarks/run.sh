@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# All benchmarks, one command:  bash benchmarks/run.sh [N]   (default N = 100000)
+# Prints the numbers recorded in docs/benchmarks.md. Not part of the test suite.
+set -euo pipefail
+source "$(dirname "$0")/../scripts/setup.sh"
+n="${1:-100000}"
+echo "== $(date -u +%F) on $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB =="
+python benchmarks/import_and_search.py --results "$n"
+python benchmarks/import_and_search.py --results "$n" --skip-files \
+    --database-url "${BENCH_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench}"
+python benchmarks/search_engine.py "$n"
