@@ -52,9 +52,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.demo.cli import demo_cli
     from portal.imports.cli import records_cli
     from portal.records.views import bp as records_bp
+    from portal.refdata import refdata_command
     from portal.search.api import bp as search_api_bp
     from portal.search.cli import search_cli
-    from portal.refdata import refdata_command
     from portal.views import bp as main_bp
 
     search.init_app(app)

@@ -29,7 +29,8 @@ def add(session: Session, topic: str, key: str | int, payload: dict | None = Non
     session.add(OutboxItem(topic=topic, key=str(key), payload=payload or {}))
 
 
-def drain(session: Session, topic: str, apply: Callable[[list[OutboxItem]], None], batch_size: int = 1000) -> int:
+def drain(session: Session, topic: str, apply: Callable[[list[OutboxItem]], None],
+          batch_size: int = 1000) -> int:
     """Apply pending items of one topic in id order, oldest first; returns how many were applied.
 
     Items are deleted only after ``apply`` returned, so a crash means they are applied again:

@@ -18,8 +18,9 @@ def sync_all(session: Session) -> str:
     provinces = tuple(int(c) for c in str(current_app.config["UNIT_PROVINCES"]).split(","))
     units = sync_units(session, provinces)
     created, updated = sync_procedures(session)
-    return (f"Đơn vị hành chính: {units.created} mới, {units.updated} cập nhật, {units.links} liên kết kế thừa mới; "
-            f"thủ tục: {created} mới, {updated} cập nhật.")
+    return (f"Đơn vị hành chính / units: {units.created} mới / new, {units.updated} cập nhật / updated, "
+            f"{units.links} liên kết kế thừa mới / new successor links; "
+            f"thủ tục / procedures: {created} mới / new, {updated} cập nhật / updated.")
 
 
 def ensure_loaded(session: Session) -> None:

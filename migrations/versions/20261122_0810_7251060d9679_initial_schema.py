@@ -5,11 +5,10 @@ Revises:
 Create Date: 2026-11-22 08:10:00.818414
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import portal.db
-
 
 # revision identifiers, used by Alembic.
 revision = '7251060d9679'
