@@ -1,4 +1,4 @@
-"""Vietnamese first, English second: the language comes from ?lang=, then the cookie, then Accept-Language."""
+"""Vietnamese first, English second: the language comes from ?lang=, then the cookie."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ COOKIE = "lang"
 
 
 def select_locale() -> str:
+    """Vietnamese unless the person chose English (?lang=en, then remembered in a cookie).
+
+    Accept-Language is not consulted: most browsers in Vietnam are set to English, and the
+    portal is Vietnamese first.
+    """
     from flask import current_app
 
-    languages = current_app.config["LANGUAGES"]
     chosen = request.args.get("lang") or request.cookies.get(COOKIE)
-    if chosen in languages:
-        return chosen
-    # Vietnamese unless the browser prefers English over it.
-    best = request.accept_languages.best_match(languages)
-    return best if best == "en" and request.accept_languages["en"] > request.accept_languages["vi"] else "vi"
+    return chosen if chosen in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def init_app(app: Flask) -> None:

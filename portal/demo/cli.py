@@ -95,11 +95,9 @@ def seed_command(
     folder = _write(results, seed, unique_scans, out)
     if no_import:
         return
-    try:
-        from portal.imports.service import run_import
-    except ImportError as error:  # the importer ships separately; the batch is still usable
-        raise click.ClickException(f"Chưa có bộ nhập / importer not available: {error}") from error
     from portal.extensions import db
+    from portal.imports.service import run_import
+    from portal.search.indexing import catch_up
 
     shown = {"step": -1}
 
@@ -121,6 +119,9 @@ def seed_command(
         )
     )
     click.echo(f"Thời gian / time: {seconds:.1f} s")
+    problem = catch_up(db.session)
+    click.echo("Chỉ mục tìm kiếm đã cập nhật / search index updated." if problem is None else
+               f"Chỉ mục chưa cập nhật / index not updated ({problem}); run `flask search drain`.")
     if summary.get("refused"):
         raise click.ClickException(
             f"{summary['refused']} dòng bị từ chối / lines refused: see the batch report"

@@ -68,19 +68,12 @@ def import_command(path: Path, chunk_size: int) -> None:
 
 
 def _drain_search_outbox(session) -> None:
-    """Apply the index updates now; if the index is busy or down, the outbox keeps them."""
-    from portal.search.indexing import drain_outbox
+    from portal.search.indexing import catch_up
 
-    try:
-        drain_outbox(session)
-        session.commit()
-    except Exception as problem:  # the records are in; the index catches up with `flask search drain`
-        session.rollback()
-        click.echo(
-            f"Chưa cập nhật được chỉ mục tìm kiếm / search index not updated yet ({problem}); "
-            "chạy / run `flask search drain`.",
-            err=True,
-        )
+    problem = catch_up(session)
+    if problem:
+        click.echo(f"Chưa cập nhật được chỉ mục tìm kiếm / search index not updated yet ({problem}); "
+                   "chạy / run `flask search drain`.", err=True)
 
 
 @records_cli.command("report")

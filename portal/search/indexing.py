@@ -84,6 +84,21 @@ def drain_outbox(session: Session, backend: SearchBackend | None = None, today: 
     return outbox.drain(session, UPSERT, sync) + outbox.drain(session, REMOVE, sync)
 
 
+def catch_up(session: Session) -> str | None:
+    """Apply pending index updates now, for commands that just committed changes.
+
+    Returns None when done, else why not (index busy with another writer, engine down):
+    nothing is lost, the outbox keeps the rows for the worker or `flask search drain`.
+    """
+    try:
+        drain_outbox(session)
+        session.commit()
+        return None
+    except Exception as problem:  # noqa: BLE001 - any failure leaves the rows in the outbox
+        session.rollback()
+        return str(problem) or problem.__class__.__name__
+
+
 @dataclass(frozen=True)
 class ReindexReport:
     count: int

@@ -113,7 +113,11 @@ def _identifier_hits(session: Session, text: str, filters: Mapping[str, str], to
     key = ident_key(text)
     if len(key) < 2 or not any(ch.isdigit() for ch in key):  # identifiers carry digits; words don't
         return []
-    query = (select(Record).where(or_(Record.number_key == key, Record.dossier_key == key))
+    # A personal result is found only by "number with notation" or its dossier code: a bare
+    # number ("2") would let anyone enumerate who holds which civil-status record.
+    by_number = and_(Record.number_key == key,
+                     or_(Record.access == Access.PUBLIC, func.coalesce(Record.doc_notation, "") != ""))
+    query = (select(Record).where(or_(by_number, Record.dossier_key == key))
              .options(*_load_options()).order_by(Record.issued_date.desc(), Record.id))
     query = _apply_filters(query, filters, today)
     return [RecordHit(record=r, restricted=r.access != Access.PUBLIC)
