@@ -55,6 +55,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.refdata import refdata_command
     from portal.search.api import bp as search_api_bp
     from portal.search.cli import search_cli
+    from portal.units.views import bp as units_bp
     from portal.views import bp as main_bp
 
     search.init_app(app)
@@ -62,6 +63,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(main_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(search_api_bp)
+    app.register_blueprint(units_bp)
 
     errors.register_error_handlers(app)
     security.init_app(app)
