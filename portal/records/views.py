@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
 
 from portal.extensions import db
 from portal.files.store import FileStore
 from portal.records import previews, services
 from portal.records.models import ResultStatus
+from portal.search import identifiers
 from portal.search.service import search_records
 from portal.units.services import successors
 
@@ -46,6 +47,18 @@ def search():
     per_page = current_app.config["SEARCH_PER_PAGE"]
     today = services.today_in_hanoi()
     results = None
+    # A personal id is never searched publicly, nor echoed back: redirected away so that it leaves
+    # the address bar, the history and the links of the page (the language switch repeats the query).
+    if identifiers.is_private(identifiers.classify(text)):
+        return redirect(url_for(".search", notice="personal-id"), 303)
+    personal_id = request.args.get("notice") == "personal-id"
+    if text and _page_arg() == 1:  # an identifier goes straight to its match
+        procedure = identifiers.find_procedure(db.session, text)
+        if procedure is not None:
+            return redirect(url_for(".search", q=procedure.name, procedure=procedure.code))
+        match = identifiers.find_single_match(db.session, text, filters, today)
+        if match is not None:
+            return redirect(url_for(".detail", source_id=match.source_id))
     if text:
         page = _page_arg()
         results = search_records(db.session, text, filters=filters, page=page, per_page=per_page,
@@ -54,7 +67,7 @@ def search():
             results = search_records(db.session, text, filters=filters, page=1, per_page=per_page,
                                      today=today)
     return render_template("records/search.html", q=text, filters=filters, results=results, today=today,
-                           statuses=list(ResultStatus), successors=successors)
+                           statuses=list(ResultStatus), successors=successors, personal_id=personal_id)
 
 
 @bp.get("/results/<source_id>")

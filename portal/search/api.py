@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from portal.extensions import db
 from portal.records.models import Access, Record
+from portal.search import identifiers
 from portal.search.service import RecordHit, search_records
 from portal.units.services import successors
 
@@ -59,7 +60,28 @@ def search():
         "pages": results.pages,
         "degraded": results.degraded,
         "hits": [hit_json(hit, today) for hit in results.hits],
+        "suggestions": [suggestion_json(s, today) for s in results.suggestions],
+        **_personal_id_notice(text),
     })
+
+
+def _personal_id_notice(text: str) -> dict:
+    # A personal id is never searched publicly; the answer says why there is nothing (and no echo).
+    if not identifiers.is_private(identifiers.classify(text)):
+        return {}
+    vi = "Số định danh cá nhân chỉ dùng để tra cứu được sau khi đăng nhập với tư cách người đó."
+    en = "Personal identification numbers can be used only after logging in as that person."
+    return {"notice": {"code": "personal_id", "message": f"{vi} / {en}", "messages": {"vi": vi, "en": en}}}
+
+
+def suggestion_json(suggestion: identifiers.Suggestion, today: date) -> dict:
+    """A "did you mean" result: a personal one shows only type, unit and status, like a restricted hit."""
+    body = {"text": suggestion.text, "kind": str(suggestion.kind), "reason": suggestion.reason,
+            **hit_json(RecordHit(record=suggestion.record, restricted=suggestion.restricted), today)}
+    if suggestion.restricted:
+        return {k: body[k] for k in ("text", "kind", "reason", "restricted", "doc_type_name", "issuing_unit",
+                                     "successor_units", "status")}
+    return body
 
 
 def _unit_json(unit) -> dict:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, joinedload, lazyload
 from portal.records.documents import load_by_source_ids
 from portal.records.models import Access, Record, ResultStatus
 from portal.search.port import SearchQuery, SearchUnavailable
-from portal.search.text import fold, ident_key
+from portal.search.text import fold
 from portal.units.models import AdminUnit, UnitSuccession, UnitSystem
 
 
@@ -48,6 +48,8 @@ class ResultsPage:
     per_page: int
     #: The engine was unavailable; results come from a plain database search and may be incomplete.
     degraded: bool = False
+    #: "Did you mean" results one slip away from a typed identifier (identifiers.Suggestion).
+    suggestions: list = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -80,8 +82,12 @@ def search_records(session: Session, text: str, *, filters: Mapping[str, str] | 
     if not text:
         return ResultsPage(query=text, total=0, hits=[], page=page, per_page=per_page)
     today = today or _today()
+    from portal.search import identifiers
 
+    if identifiers.is_private(identifiers.classify(text)):  # a personal id never reaches the engine
+        return ResultsPage(query="", total=0, hits=[], page=page, per_page=per_page)
     exact = _identifier_hits(session, text, filters, today)
+    suggestions = identifiers.suggest(session, text) if not exact and page == 1 else []
     start = (page - 1) * per_page
     end = start + per_page
     # Identifier hits fill the first places; the engine's ranked hits follow, without repeats.
@@ -102,7 +108,7 @@ def search_records(session: Session, text: str, *, filters: Mapping[str, str] | 
                                                    want_from_engine, skip={h.record.id for h in exact})
     hits = own + engine_hits if want_from_engine > 0 else own
     return ResultsPage(query=text, total=len(exact) + engine_total, hits=hits[:per_page], page=page,
-                       per_page=per_page, degraded=degraded)
+                       per_page=per_page, degraded=degraded, suggestions=suggestions)
 
 
 def _today() -> date:
@@ -110,18 +116,9 @@ def _today() -> date:
 
 
 def _identifier_hits(session: Session, text: str, filters: Mapping[str, str], today: date) -> list[RecordHit]:
-    key = ident_key(text)
-    if len(key) < 2 or not any(ch.isdigit() for ch in key):  # identifiers carry digits; words don't
-        return []
-    # A personal result is found only by "number with notation" or its dossier code: a bare
-    # number ("2") would let anyone enumerate who holds which civil-status record.
-    by_number = and_(Record.number_key == key,
-                     or_(Record.access == Access.PUBLIC, func.coalesce(Record.doc_notation, "") != ""))
-    query = (select(Record).where(or_(by_number, Record.dossier_key == key))
-             .options(*_load_options()).order_by(Record.issued_date.desc(), Record.id))
-    query = _apply_filters(query, filters, today)
-    return [RecordHit(record=r, restricted=r.access != Access.PUBLIC)
-            for r in session.scalars(query).unique().all()[:200]]
+    from portal.search import identifiers  # it builds on this module's RecordHit and filters
+
+    return identifiers.exact_hits(session, text, filters, today)
 
 
 def _engine_hits(session: Session, text: str, filters: Mapping[str, str], start: int, count: int,

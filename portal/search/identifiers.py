@@ -1,0 +1,241 @@
+"""What a person typed, when it is an identifier: exact lookups and "did you mean" suggestions.
+
+Kinds: a result number ("123/GPXD", or a bare "123"), a dossier code ("000.20.05.H26-190502-0007"),
+a procedure code ("1.001193", also typed "1001193" or "1 001193"), a 12-digit personal id, a tax
+code (10 digits, or 10-3 for a branch). Everything is compared on `ident_key` (folded, letters and
+digits only), so spacing, case and punctuation never matter.
+
+Privacy rules (the same for the pages and the API):
+- A personal result is found only by its number *with notation* or its dossier code: a bare number
+  would let anyone enumerate who holds which civil-status record. It is shown restricted.
+- A 12-digit personal id is never searched publicly, not even sent to the engine (which may log
+  queries): `classify` recognises it and the caller answers with a notice instead.
+- A tax code finds the public results of an *organization* with that code; a personal tax code
+  finds nothing, and the answer does not say whether it belongs to anyone.
+- Suggestions reveal the corrected identifier, which is no more than typing it would reveal; so a
+  personal result is suggested only on the paths an exact lookup would find it by (number with
+  notation, dossier code), never from a truncated key (a prefix is a wildcard), and it is shown
+  like a restricted hit (type, unit, status).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from portal.procedures.models import Procedure
+from portal.records.models import Access, Record, Subject, SubjectKind
+from portal.search.service import RecordHit, _apply_filters, _load_options
+from portal.search.text import fold, ident_key
+
+
+class Kind(StrEnum):
+    RESULT_NUMBER = "result_number"
+    DOSSIER_CODE = "dossier_code"
+    PROCEDURE_CODE = "procedure_code"
+    PERSONAL_ID = "personal_id"
+    TAX_CODE = "tax_code"
+
+
+@dataclass(frozen=True)
+class Identifier:
+    kind: Kind
+    #: `ident_key` of what was typed; for a procedure code, the canonical "D.DDDDDD".
+    key: str
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A result whose identifier is one small slip away from what was typed."""
+
+    #: The identifier as printed on the result: what the person probably meant.
+    text: str
+    kind: Kind
+    #: "digit" (one digit wrong), "swap" (two neighbours swapped), "prefix" or "suffix" (a part missing).
+    reason: str
+    record: Record
+    #: A personal result: show type, unit and status only, no link to the result.
+    restricted: bool
+
+
+#: Most suggestions a page shows; more would be a list, not a correction.
+MAX_SUGGESTIONS = 5
+#: Keys longer than this are not varied digit by digit (too many candidates to be a slip).
+MAX_VARIED_LENGTH = 30
+#: The leading part of a dossier code is an agency code of 7 digits and a province letter ("000.20.05.H26").
+_AGENCY_DIGITS = 7
+_ONLY_NUMERIC = re.compile(r"[\d\s.\-]+")
+_PROCEDURE = re.compile(r"(\d)\s*[.\s]?\s*(\d{6})")
+_TAX = re.compile(r"(\d{10})(?:\s*-\s*(\d{3}))?")
+_DOSSIER = re.compile(r"\d{0,7}[a-z]\d{2}\d{6,10}")
+_NUMBER = re.compile(r"\d+[a-z][a-z0-9]*")
+#: Upper bound of an indexed prefix range: keys hold only [0-9a-z], so key + "z…" sorts after them all.
+_TOP = "z" * 80
+
+
+def classify(text: str) -> Identifier | None:
+    """The kind of identifier typed, or None for words (a name, a place, a document type)."""
+    raw = re.sub(r"\s+", " ", fold(text or "")).strip()
+    key = ident_key(raw)
+    if not key or not any(ch.isdigit() for ch in key):
+        return None
+    if _ONLY_NUMERIC.fullmatch(raw):
+        if len(key) == 12:
+            return Identifier(Kind.PERSONAL_ID, key)
+        compact = raw.replace(" ", "")
+        if _TAX.fullmatch(compact) or (len(key) == 13 and key.isdigit() and "." not in raw):
+            return Identifier(Kind.TAX_CODE, key)
+        match = _PROCEDURE.fullmatch(raw)
+        if match:
+            return Identifier(Kind.PROCEDURE_CODE, f"{match.group(1)}.{match.group(2)}")
+    if _DOSSIER.fullmatch(key):
+        return Identifier(Kind.DOSSIER_CODE, key)
+    if key.isdigit() or _NUMBER.fullmatch(key):
+        return Identifier(Kind.RESULT_NUMBER, key)
+    return None
+
+
+def is_private(identifier: Identifier | None) -> bool:
+    """Typed identifiers that must never reach the engine, its logs or a public result list."""
+    return identifier is not None and identifier.kind == Kind.PERSONAL_ID
+
+
+def exact_hits(session: Session, text: str, filters: Mapping[str, str], today: date) -> list[RecordHit]:
+    """Results whose number or dossier code (or organization's tax code) is exactly what was typed."""
+    identifier = classify(text)
+    if is_private(identifier):
+        return []
+    key = ident_key(text)
+    if len(key) < 2 or not any(ch.isdigit() for ch in key):  # identifiers carry digits; words don't
+        return []
+    conditions = [_number_match(key), Record.dossier_key == key]
+    if identifier is not None and identifier.kind == Kind.TAX_CODE:
+        # Only an organization's tax code is public (business registers); never an individual's.
+        organizations = select(Subject.id).where(Subject.kind == SubjectKind.ORGANIZATION,
+                                                 Subject.id_number.in_(_tax_forms(key)))
+        conditions.append(and_(Record.subject_id.in_(organizations), Record.access == Access.PUBLIC))
+    query = (select(Record).where(or_(*conditions))
+             .options(*_load_options()).order_by(Record.issued_date.desc(), Record.id))
+    query = _apply_filters(query, filters, today)
+    return [RecordHit(record=r, restricted=r.access != Access.PUBLIC)
+            for r in session.scalars(query.limit(200)).unique().all()]
+
+
+def find_procedure(session: Session, text: str) -> Procedure | None:
+    """The procedure whose national code was typed ("1.001193", "1001193", "1 001193")."""
+    identifier = classify(text)
+    if identifier is None or identifier.kind != Kind.PROCEDURE_CODE:
+        return None
+    return session.get(Procedure, identifier.key)
+
+
+def find_single_match(session: Session, text: str, filters: Mapping[str, str], today: date) -> Record | None:
+    """The one result an identifier names, when the person may open it (public); else None."""
+    hits = exact_hits(session, text, filters, today)
+    if len(hits) == 1 and not hits[0].restricted:
+        return hits[0].record
+    return None
+
+
+def suggest(session: Session, text: str, limit: int = MAX_SUGGESTIONS) -> list[Suggestion]:
+    """Results one slip away from a typed result number or dossier code, closest first.
+
+    Candidate keys are generated (each digit changed, each pair of neighbours swapped, zeros put
+    back in front of a dossier code) and looked up with one IN query on the indexed key columns;
+    a missing end part is an indexed prefix range. Only if that finds nothing, a dossier code
+    missing more of its front is matched by suffix (a scan of one column, bounded).
+    """
+    identifier = classify(text)
+    if identifier is None or identifier.kind not in (Kind.RESULT_NUMBER, Kind.DOSSIER_CODE):
+        return []
+    key = identifier.key
+    if len(key) < 3:
+        return []
+    found: dict[int, Suggestion] = {}
+
+    def add(record: Record, kind: Kind, reason: str) -> None:
+        if record.id in found or len(found) >= limit:
+            return
+        shown = record.number_display if kind == Kind.RESULT_NUMBER else record.dossier_code
+        found[record.id] = Suggestion(text=shown, kind=kind, reason=reason, record=record,
+                                      restricted=record.access != Access.PUBLIC)
+
+    variants = _variants(key) if len(key) <= MAX_VARIED_LENGTH else {}
+    if identifier.kind == Kind.DOSSIER_CODE:
+        for candidate in _zero_prefixed(key):
+            variants.setdefault(candidate, "prefix")
+    if variants:
+        query = (select(Record).where(or_(and_(Record.number_key.in_(variants), _personal_needs_notation()),
+                                          Record.dossier_key.in_(variants)))
+                 .options(*_load_options()).order_by(Record.issued_date.desc(), Record.id).limit(50))
+        records = session.scalars(query).unique().all()
+        order = {"digit": 0, "swap": 0, "prefix": 1}
+        for record in sorted(records, key=lambda r: order[variants.get(r.dossier_key or "")
+                                                          or variants.get(r.number_key, "digit")]):
+            if record.dossier_key in variants:
+                add(record, Kind.DOSSIER_CODE, variants[record.dossier_key])
+            else:
+                add(record, Kind.RESULT_NUMBER, variants[record.number_key])
+
+    # Typed without its end part ("123" for "123/GPXD"): public results only, since a prefix is a
+    # wildcard that would list other people's personal results.
+    column = Record.dossier_key if identifier.kind == Kind.DOSSIER_CODE else Record.number_key
+    kind = identifier.kind
+    if len(found) < limit:
+        query = (select(Record).where(column > key, column <= key + _TOP, Record.access == Access.PUBLIC)
+                 .options(*_load_options()).order_by(func.length(column), column).limit(limit))
+        for record in session.scalars(query).unique():
+            add(record, kind, "suffix")
+    if not found and identifier.kind == Kind.DOSSIER_CODE and len(key) >= 12:
+        query = (select(Record).where(Record.dossier_key.like(f"%{key}"), Record.dossier_key != key)
+                 .options(*_load_options()).order_by(Record.issued_date.desc(), Record.id).limit(limit))
+        for record in session.scalars(query).unique():
+            add(record, Kind.DOSSIER_CODE, "prefix")
+    return list(found.values())
+
+
+def _number_match(key: str):
+    return and_(Record.number_key == key, _personal_needs_notation())
+
+
+def _personal_needs_notation():
+    # A personal result is found only by "number with notation": a bare number would let anyone
+    # enumerate who holds which civil-status record.
+    return or_(Record.access == Access.PUBLIC, func.coalesce(Record.doc_notation, "") != "")
+
+
+def _tax_forms(key: str) -> list[str]:
+    """A tax code as it may be stored: "0101234567001" is also written "0101234567-001"."""
+    if len(key) == 13:
+        return [key, f"{key[:10]}-{key[10:]}"]
+    return [key]
+
+
+def _variants(key: str) -> dict[str, str]:
+    """Keys one slip away: each digit replaced by another, each pair of different neighbours swapped."""
+    out: dict[str, str] = {}
+    chars = list(key)
+    for i, ch in enumerate(chars):
+        if ch.isdigit():
+            for digit in "0123456789":
+                if digit != ch:
+                    out.setdefault("".join(chars[:i] + [digit] + chars[i + 1:]), "digit")
+    for i in range(len(chars) - 1):
+        a, b = chars[i], chars[i + 1]
+        if a != b and (a.isdigit() or b.isdigit()):
+            out.setdefault("".join(chars[:i] + [b, a] + chars[i + 2:]), "swap")
+    out.pop(key, None)
+    return out
+
+
+def _zero_prefixed(key: str) -> list[str]:
+    """A dossier code typed without its leading "000." (or "000.00."): put the zeros back."""
+    match = re.match(r"\d*", key)
+    missing = _AGENCY_DIGITS - len(match.group(0))
+    return ["0" * n + key for n in range(1, missing + 1)] if missing > 0 else []
