@@ -24,4 +24,4 @@ consumer=$!
 trap 'kill $consumer 2>/dev/null || true' EXIT
 
 echo "==> Cổng đang chạy tại / portal running at http://127.0.0.1:$port  (Ctrl+C để dừng / to stop)"
-gunicorn app:app --workers 2 --bind "127.0.0.1:$port" --access-logfile - --error-logfile -
+PORTAL_BIND="127.0.0.1:$port" gunicorn app:app

@@ -14,7 +14,8 @@ from tests.search.conftest import TODAY
 @pytest.fixture
 def records(app, db_session, make_record):
     made = {
-        "permit": make_record(doc_number="123", doc_notation="GPXD", dossier_code="000.20.05.H26-190502-0007"),
+        "permit": make_record(doc_number="123", doc_notation="GPXD",
+                              dossier_code="000.20.05.H26-190502-0007"),
         "other": make_record(doc_number="456", doc_notation="GPXD", dossier_code="000.20.05.H26-190502-0008"),
         "marriage": make_record(doc_type_name="Trích lục kết hôn", doc_number="77", doc_notation="KS",
                                 access="personal", dossier_code="000.00.12.H26-250101-0001"),
@@ -58,7 +59,8 @@ def test_words_are_not_identifiers(typed):
 
 @pytest.mark.parametrize("typed", ["123/GPXD", "123 gpxd", "123-GPXD", "000.20.05.h26 190502 0007"])
 def test_exact_lookup_in_any_spacing(records, db_session, typed):
-    assert [h.record.source_id for h in exact_hits(db_session, typed, {}, TODAY)] == [records["permit"].source_id]
+    hits = exact_hits(db_session, typed, {}, TODAY)
+    assert [h.record.source_id for h in hits] == [records["permit"].source_id]
 
 
 def test_a_bare_number_never_finds_a_personal_result(records, db_session):
@@ -86,7 +88,8 @@ def suggestion_texts(db_session, typed):
 
 def test_one_digit_wrong(records, db_session):
     assert suggestion_texts(db_session, "124/GPXD") == [("123/GPXD", "digit", False)]
-    assert ("000.20.05.H26-190502-0007", "digit", False) in suggestion_texts(db_session, "000.20.05.H26-190502-0009")
+    assert ("000.20.05.H26-190502-0007", "digit", False) in suggestion_texts(
+        db_session, "000.20.05.H26-190502-0009")
 
 
 def test_two_digits_swapped(records, db_session):
@@ -96,7 +99,8 @@ def test_two_digits_swapped(records, db_session):
 
 
 def test_dossier_code_without_its_prefix(records, db_session):
-    assert suggestion_texts(db_session, "20.05.H26-190502-0007") == [("000.20.05.H26-190502-0007", "prefix", False)]
+    assert suggestion_texts(db_session, "20.05.H26-190502-0007") == [
+        ("000.20.05.H26-190502-0007", "prefix", False)]
     # More of the front missing: matched by suffix.
     assert suggestion_texts(db_session, "H26-190502-0007") == [("000.20.05.H26-190502-0007", "prefix", False)]
 
@@ -107,7 +111,8 @@ def test_number_without_its_notation(records, db_session):
 
 def test_personal_results_are_suggested_only_with_notation_and_restricted(records, db_session):
     assert suggestion_texts(db_session, "78/KS") == [("77/KS", "digit", True)]
-    assert suggestion_texts(db_session, "000.00.12.H26-250101-0002") == [("000.00.12.H26-250101-0001", "digit", True)]
+    assert suggestion_texts(db_session, "000.00.12.H26-250101-0002") == [
+        ("000.00.12.H26-250101-0001", "digit", True)]
     assert suggestion_texts(db_session, "77") == []  # a prefix is a wildcard: never for personal results
     assert suggestion_texts(db_session, "5311") == []  # no notation: never
 
@@ -121,7 +126,8 @@ def test_suggestions_on_the_service_page(records, db_session):
 # -- pages and API -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("typed", ["123/GPXD", "123 / gpxd", "000.20.05.H26-190502-0007", "0002005h261905020007"])
+@pytest.mark.parametrize("typed", ["123/GPXD", "123 / gpxd", "000.20.05.H26-190502-0007",
+                                   "0002005h261905020007"])
 def test_an_identifier_goes_straight_to_its_match(records, client, typed):
     response = client.get("/search", query_string={"q": typed})
     assert response.status_code == 302
@@ -140,6 +146,9 @@ def test_a_procedure_code_goes_to_the_search_of_that_procedure(records, client):
         response = client.get("/search", query_string={"q": typed})
         assert response.status_code == 302
         assert f"procedure={code}" in response.headers["Location"]
+    # The procedure's name is the query, so its results come up even before a procedure filter.
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"/results/{records['permit'].source_id}" in html
 
 
 def test_a_personal_id_on_the_page_is_refused_and_not_echoed(records, client, caplog):
