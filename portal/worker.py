@@ -1,10 +1,12 @@
-"""What the huey consumer runs: `huey_consumer portal.worker.huey --workers 1`.
+"""What the huey consumers run, one per queue:
 
-Importing the task modules registers their tasks; one worker, because the embedded index
-allows a single writer.
+    huey_consumer portal.worker.index_huey --workers 1   # index writes: one writer, in order
+    huey_consumer portal.worker.huey --workers 2         # everything else (e-mail later)
+
+Importing the task modules registers their tasks on their queues.
 """
 
-from portal.jobs import huey
-from portal.search import tasks as search_tasks  # noqa: F401  (registers the search tasks)
+from portal.jobs import huey, index_huey
+from portal.search import tasks as search_tasks  # noqa: F401  (registers the index tasks)
 
-__all__ = ["huey"]
+__all__ = ["huey", "index_huey"]

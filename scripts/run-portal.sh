@@ -18,10 +18,13 @@ echo "==> Dữ liệu mẫu / demo data: $results results"
 flask demo seed --results "$results"
 flask search drain
 
-# Index writes go through one huey worker (the embedded engine allows one writer).
-huey_consumer portal.worker.huey --workers 1 --logfile "$PORTAL_DATA_DIR/huey.log" >/dev/null 2>&1 &
+# Index writes go through their own queue and exactly one worker (the embedded engine allows one
+# writer); a restarted index worker catches up on the outbox by itself. Other work has its own queue.
+huey_consumer portal.worker.index_huey --workers 1 --logfile "$PORTAL_DATA_DIR/huey-index.log" >/dev/null 2>&1 &
+index_consumer=$!
+huey_consumer portal.worker.huey --workers 2 --logfile "$PORTAL_DATA_DIR/huey.log" >/dev/null 2>&1 &
 consumer=$!
-trap 'kill $consumer 2>/dev/null || true' EXIT
+trap 'kill $index_consumer $consumer 2>/dev/null || true' EXIT
 
 echo "==> Cổng đang chạy tại / portal running at http://127.0.0.1:$port  (Ctrl+C để dừng / to stop)"
 PORTAL_BIND="127.0.0.1:$port" gunicorn app:app

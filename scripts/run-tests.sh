@@ -5,6 +5,18 @@
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
 
+# The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "==> Cài Chromium cho kiểm thử trình duyệt / installing Chromium for the browser tests"
+        apt-get update -qq && apt-get install -y -qq chromium
+    else
+        echo "Cần Chromium cho kiểm thử trình duyệt / the browser tests need Chromium:" >&2
+        echo "  sudo apt-get install chromium   (then run this script again)" >&2
+        exit 1
+    fi
+fi
+
 echo "==> Kiểm thử trên SQLite / tests on SQLite"
 PORTAL_TEST_DB=sqlite python -m pytest "$@"
 echo "==> Kiểm thử trên PostgreSQL / tests on PostgreSQL"

@@ -114,3 +114,16 @@ def hit_json(hit: RecordHit, today: date) -> dict:
         "holder": record.subject.name if record.access == Access.PUBLIC and record.subject else None,
         "highlights": hit.highlights,
     }
+
+
+@bp.get("/suggest")
+def suggest():
+    """Search as you type: up to 8 completions [{label, kind, url}]; [] under 2 characters."""
+    from portal.search import get_search
+    from portal.search.suggest import suggest as complete
+
+    response = jsonify(complete(db.session, get_search(), request.args.get("q", "")))
+    # Labels follow the language (cookie or Accept-Language); a browser may reuse them briefly.
+    response.headers["Cache-Control"] = "private, max-age=60"
+    response.vary.update(("Cookie", "Accept-Language"))
+    return response

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -110,17 +110,29 @@ def reindex(session: Session, backend_factory: Callable[[], SearchBackend] | Non
             progress: Callable[[int], None] | None = None, today: date | None = None) -> ReindexReport:
     """Rebuild the whole index from the database without downtime (build beside, swap atomically).
 
-    Records changed while the rebuild ran are indexed again into the new index after the swap.
+    Records changed while the rebuild ran are indexed again into the new index after the swap, and
+    records deleted meanwhile are removed from it: the index worker may have applied those changes
+    to the old generation, which the swap throws away.
     """
     backend = backend_factory() if backend_factory is not None else _backend(None)
     today = today or _today()
     started = time.monotonic()
     since = datetime.now().astimezone() - timedelta(seconds=5)  # clock skew between app and DB
-    count = backend.rebuild(iter_documents(session, today), progress=progress)
+    built: set[str] = set()
+
+    def documents() -> Iterator[dict[str, Any]]:
+        for doc in iter_documents(session, today):
+            built.add(doc["id"])
+            yield doc
+
+    count = backend.rebuild(documents(), progress=progress)
     session.expire_all()
     changed = list(session.scalars(select(Record.id).where(Record.updated_at >= since)))
     caught_up = index_records(session, changed, backend, today) if changed else 0
-    return ReindexReport(count=count, seconds=time.monotonic() - started, caught_up=caught_up)
+    gone = built - set(session.scalars(select(Record.source_id)))
+    if gone:
+        backend.remove(sorted(gone))
+    return ReindexReport(count=count, seconds=time.monotonic() - started, caught_up=caught_up + len(gone))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
-"""Background search work on huey: apply the outbox after commits, refresh expiring results daily.
+"""Background search work on the index queue: apply the outbox after commits, refresh expiring results.
 
 Call `nudge()` after committing a change that added "search.*" outbox rows; the periodic drain
-catches anything a lost nudge missed. Index writes take one lock: tantivy allows a single writer.
+(every minute) and the drain a starting consumer enqueues catch anything a lost nudge or a killed
+worker missed. Every task here writes the index, so they all run on `index_huey`, consumed by one
+worker: tantivy allows a single writer. No huey lock: a SIGKILLed worker would leave it set and
+block the catch-up (tantivy's own lock is freed by the kernel).
 """
 
 from __future__ import annotations
@@ -13,26 +16,30 @@ from typing import Any
 from flask import has_app_context
 from huey import crontab
 
-from portal.jobs import app_context, huey
+from portal.jobs import app_context, index_huey
 
 log = logging.getLogger(__name__)
 
 
-@huey.task(retries=3, retry_delay=10, name="search.drain")
-@huey.lock_task("search-index-writer")
+@index_huey.task(retries=3, retry_delay=10, name="search.drain")
 def drain_search_outbox() -> int:
     from portal.search.indexing import drain_outbox
 
     return _with_session(drain_outbox)
 
 
-@huey.periodic_task(crontab(minute="*/5"), name="search.drain.periodic")
+@index_huey.periodic_task(crontab(minute="*"), name="search.drain.periodic")
 def drain_periodically() -> None:
     drain_search_outbox()
 
 
-@huey.periodic_task(crontab(hour="0", minute="15"), name="search.refresh_expired")
-@huey.lock_task("search-index-writer")
+@index_huey.on_startup()
+def catch_up_on_start() -> None:
+    """A restarted worker applies what a killed one left in the outbox, without waiting a minute."""
+    drain_search_outbox()
+
+
+@index_huey.periodic_task(crontab(hour="0", minute="15"), name="search.refresh_expired")
 def refresh_expired_daily() -> int:
     """A valid result whose end date passed shows as expired: re-index those documents."""
     from portal.search.indexing import refresh_expired
