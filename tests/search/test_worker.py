@@ -120,7 +120,8 @@ def test_the_index_queue_runs_on_redis(app, db_session, make_record, tmp_path):
         from portal.search.tasks import drain_search_outbox
 
         result = queue.enqueue(drain_search_outbox.s())
-        assert result.get(blocking=True, timeout=60) == 3
+        # The answer came back through Redis; 0 if the minute's periodic drain got there first.
+        assert result.get(blocking=True, timeout=60) in (0, 3)
         assert _pending(db_session) == 0
         assert check(db_session).ok
         assert get_search().search(SearchQuery(records[0].number_display)).hits[0].id == records[0].source_id
