@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from flask import current_app
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from portal import audit, refdata
 from portal.db import utcnow
 from portal.files.store import FileStore, HashMismatch
-from portal.imports.apply import REFUSED, UNCHANGED, apply_line, load_chunk_state
+from portal.imports.apply import REFUSED, UNCHANGED, apply_line, apply_lines, bulk_insert, load_chunk_state
 from portal.imports.models import ImportBatch, ImportLine
 from portal.imports.validation import BatchContext, CheckedLine, error, validate_line
 
@@ -182,7 +182,7 @@ def _import_chunk(
             checked.append(outcome)
 
     try:
-        # Fast path: the whole chunk in one flush (the ORM batches the inserts).
+        # Fast path: the whole chunk at once, new rows in multi-row INSERTs.
         applied = _apply_all(session, checked, actor, batch.id, store, per_line_savepoint=False)
         _add_import_lines(session, batch, results, applied)
         session.commit()
@@ -211,6 +211,14 @@ def _apply_all(
     per_line_savepoint: bool,
 ) -> dict[int, tuple[str | None, str, list]]:
     results: dict[int, tuple[str | None, str, list]] = {}
+    if not per_line_savepoint:
+        # Fast path: new rows with multi-row INSERTs (see apply.apply_lines); any problem sends
+        # the whole chunk back to the line-by-line path below.
+        try:
+            outcomes = apply_lines(session, lines, actor, batch_id=batch_id, store=store)
+        except HashMismatch as problem:
+            raise _Retry() from problem
+        return {line.line_no: (line.source_id, outcomes[line.line_no], []) for line in lines}
     state = load_chunk_state(session, lines)
     for index, line in enumerate(lines):
         try:
@@ -269,8 +277,9 @@ class _Retry(SQLAlchemyError):
 def _add_import_lines(session: Session, batch: ImportBatch, results: dict, applied: dict) -> None:
     results.update(applied)
     # A plain multi-row INSERT: these rows need no ORM bookkeeping, and there is one per manifest line.
-    session.execute(
-        insert(ImportLine),
+    bulk_insert(
+        session,
+        ImportLine.__table__,
         [
             {
                 "batch_id": batch.id,

@@ -4,28 +4,41 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from portal.extensions import db
 from portal.files.store import FileStore
 from portal.records import previews, services
 from portal.records.models import ResultStatus
+from portal.procedures.models import Procedure
 from portal.search import identifiers
+from portal.search.port import FACETS, MAX_HITS, SORTS
 from portal.search.service import search_records
+from portal.units.models import AdminUnit, UnitSystem
 from portal.units.services import successors
 
 bp = Blueprint("records", __name__)
 
-#: Deep pages cost the engine the whole window before them; nobody reads page 500.
-MAX_PAGE = 500
+#: Deep pages cost the engine the whole window before them: none past MAX_HITS hits (port.MAX_HITS).
+MAX_PAGE = MAX_HITS // 20
 #: Longer queries are cut: no one types 200 characters, and the engine pays for each word.
 MAX_QUERY = 200
 #: How many pages of each file the result page shows as thumbnails.
 THUMBNAIL_PAGES = 3
 
 
-def _page_arg() -> int:
+#: Page parameter → search filter, in the order facets are shown. Codes only: unit codes are digits,
+#: procedure codes digits and dots; anything else is dropped.
+FACET_PARAMS = {"procedure": "procedure_code", "unit": "unit", "current_unit": "current_unit",
+                "year": "year", "status": "status"}
+#: Values shown per facet on the page (the engine counts up to port.FACET_SIZE).
+FACET_VALUES = 8
+
+
+def _page_arg(per_page: int = 20) -> int:
     raw = request.args.get("page", "")
-    return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_PAGE else 1
+    last = MAX_HITS // per_page
+    return int(raw) if raw.isdigit() and len(raw) < 8 and 1 <= int(raw) <= last else 1
 
 
 def _search_filters() -> dict[str, str]:
@@ -37,7 +50,31 @@ def _search_filters() -> dict[str, str]:
     year = request.args.get("year", "")
     if year.isdigit() and len(year) == 4:
         filters["year"] = year
+    for param in ("procedure", "unit", "current_unit"):
+        value = request.args.get(param, "")
+        if value and len(value) <= 12 and value.replace(".", "").isdigit():
+            filters[FACET_PARAMS[param]] = value
     return filters
+
+
+def _facet_labels(facets) -> dict[str, dict[str, str]]:
+    """facet → code → name, for procedure and unit codes (one lookup each)."""
+    procedures = {code for code, _ in facets.get("procedure_code", [])}
+    units = {code for name in ("unit", "current_unit") for code, _ in facets.get(name, [])}
+    labels: dict[str, dict[str, str]] = {"procedure_code": {}, "unit": {}, "current_unit": {}}
+    if procedures:
+        labels["procedure_code"] = dict(db.session.execute(
+            select(Procedure.code, Procedure.name).where(Procedure.code.in_(procedures))).all())
+    if units:
+        # An issuing unit's code may be an old unit's or a current one's: the old name is kept
+        # unless only a current unit has it; current_unit codes are always current units.
+        for code, name, system in db.session.execute(
+                select(AdminUnit.code, AdminUnit.name, AdminUnit.system).where(AdminUnit.code.in_(units))
+                .order_by(AdminUnit.system.desc())):
+            if system == UnitSystem.CURRENT:
+                labels["current_unit"][code] = name
+            labels["unit"].setdefault(code, name)
+    return labels
 
 
 @bp.get("/search")
@@ -59,15 +96,25 @@ def search():
         match = identifiers.find_single_match(db.session, text, filters, today)
         if match is not None:
             return redirect(url_for(".detail", source_id=match.source_id))
+    sort = request.args.get("sort", "")
+    sort = sort if sort in SORTS else "relevance"
+    labels: dict = {}
     if text:
-        page = _page_arg()
+        page = _page_arg(per_page)
         results = search_records(db.session, text, filters=filters, page=page, per_page=per_page,
-                                 today=today)
+                                 today=today, sort=sort, facets=FACETS)
         if page > 1 and not results.hits:  # past the last page: show the first one instead
             results = search_records(db.session, text, filters=filters, page=1, per_page=per_page,
-                                     today=today)
+                                     today=today, sort=sort, facets=FACETS)
+        labels = _facet_labels(results.facets)
+    # URL parameters of this search (the facet and pagination links add or drop one of them)
+    params = {param: filters[name] for param, name in FACET_PARAMS.items() if name in filters}
+    if sort != "relevance":
+        params["sort"] = sort
     return render_template("records/search.html", q=text, filters=filters, results=results, today=today,
-                           statuses=list(ResultStatus), successors=successors, personal_id=personal_id)
+                           statuses=list(ResultStatus), successors=successors, personal_id=personal_id,
+                           sort=sort, params=params, facet_params=FACET_PARAMS, facet_labels=labels,
+                           facet_values=FACET_VALUES, max_hits=MAX_HITS)
 
 
 @bp.get("/results/<source_id>")

@@ -10,13 +10,12 @@ from flask import Blueprint, current_app, jsonify, request
 from portal.extensions import db
 from portal.records.models import Access, Record
 from portal.search import identifiers
+from portal.search.port import FACETS, MAX_HITS, SORTS
 from portal.search.service import RecordHit, search_records
 from portal.units.services import successors
 
 bp = Blueprint("search_api", __name__, url_prefix="/api/v1")
 
-#: Deep pages cost the engine as much as the whole window before them; nobody reads page 500.
-MAX_PAGE = 500
 MAX_PER_PAGE = 100
 #: Query parameter → service filter.
 FILTER_PARAMS = {"status": "status", "procedure": "procedure_code", "procedure_code": "procedure_code",
@@ -38,27 +37,39 @@ def _int_arg(name: str, default: int, maximum: int) -> int | None:
 
 @bp.get("/search")
 def search():
-    page = _int_arg("page", 1, MAX_PAGE)
-    if page is None:
-        return _bad_request(f"Số trang phải là số nguyên từ 1 đến {MAX_PAGE}.",
-                            f"page must be a whole number from 1 to {MAX_PAGE}.")
     per_page = _int_arg("per_page", current_app.config["SEARCH_PER_PAGE"], MAX_PER_PAGE)
     if per_page is None:
         return _bad_request(f"per_page phải là số nguyên từ 1 đến {MAX_PER_PAGE}.",
                             f"per_page must be a whole number from 1 to {MAX_PER_PAGE}.")
+    # No engine pages past MAX_HITS hits (port.MAX_HITS): the last page depends on per_page.
+    max_page = MAX_HITS // per_page
+    page = _int_arg("page", 1, max_page)
+    if page is None:
+        return _bad_request(f"Số trang phải là số nguyên từ 1 đến {max_page}.",
+                            f"page must be a whole number from 1 to {max_page}.")
+    sort = request.args.get("sort") or "relevance"
+    if sort not in SORTS:
+        return _bad_request(f"sort phải là một trong: {', '.join(SORTS)}.",
+                            f"sort must be one of: {', '.join(SORTS)}.")
     filters = {FILTER_PARAMS[k]: v for k, v in request.args.items() if k in FILTER_PARAMS and v}
     if "year" in filters and not (filters["year"].isdigit() and len(filters["year"]) == 4):
         return _bad_request("Năm phải gồm 4 chữ số.", "year must be 4 digits.")
     text = request.args.get("q", "")[:200]
     today = datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
-    results = search_records(db.session, text, filters=filters, page=page, per_page=per_page, today=today)
+    results = search_records(db.session, text, filters=filters, page=page, per_page=per_page, today=today,
+                             sort=sort, facets=FACETS)
     return jsonify({
         "query": results.query,
         "total": results.total,
         "page": results.page,
         "per_page": results.per_page,
         "pages": results.pages,
+        "last_page": results.last_page,
+        "sort": results.sort,
         "degraded": results.degraded,
+        # value → count over every hit, most frequent first: [{"value", "count"}] per facet
+        "facets": {name: [{"value": value, "count": count} for value, count in pairs]
+                   for name, pairs in results.facets.items()},
         "hits": [hit_json(hit, today) for hit in results.hits],
         "suggestions": [suggestion_json(s, today) for s in results.suggestions],
         **_personal_id_notice(text),

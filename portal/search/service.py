@@ -2,7 +2,8 @@
 
 INTERFACE (implemented by the search work; the pages rely on it):
 
-    search_records(session, text, *, filters=None, page=1, per_page=20, today=None) -> ResultsPage
+    search_records(session, text, *, filters=None, page=1, per_page=20, today=None,
+                   sort="relevance", facets=()) -> ResultsPage
 
 - An exact identifier (number with notation "123/GPXD" in any spacing/case, or dossier code)
   matches personal results too; those hits carry `restricted=True` and views show only
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session, joinedload, lazyload
 
 from portal.records.documents import load_by_source_ids
 from portal.records.models import Access, Record, ResultStatus
-from portal.search.port import SearchQuery, SearchUnavailable
+from portal.search.port import FACETS, MAX_HITS, SORTS, SearchQuery, SearchUnavailable
 from portal.search.text import fold
 from portal.units.models import AdminUnit, UnitSuccession, UnitSystem
 
@@ -50,10 +51,23 @@ class ResultsPage:
     degraded: bool = False
     #: "Did you mean" results one slip away from a typed identifier (identifiers.Suggestion).
     suggestions: list = field(default_factory=list)
+    #: facet → [(value, count)] over the engine's hits, most frequent first (empty when degraded).
+    facets: dict = field(default_factory=dict)
+    sort: str = "relevance"
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
+
+    @property
+    def last_page(self) -> int:
+        """The last page one can open: no engine pages past MAX_HITS hits."""
+        return max(1, min(self.pages, MAX_HITS // self.per_page))
+
+    @property
+    def capped(self) -> bool:
+        """More hits than can be paged through: the page asks to narrow the search."""
+        return self.pages > self.last_page
 
 
 # -- implementation ------------------------------------------------------------------------------
@@ -66,21 +80,27 @@ _VI_FOLDED = "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyy
 
 
 def search_records(session: Session, text: str, *, filters: Mapping[str, str] | None = None, page: int = 1,
-                   per_page: int = 20, today: date | None = None) -> ResultsPage:
+                   per_page: int = 20, today: date | None = None, sort: str = "relevance",
+                   facets: tuple[str, ...] = ()) -> ResultsPage:
     """Identifier matches first (personal ones restricted), then public results from the engine.
 
+    ``sort``: "relevance", "newest" or "oldest"; ``facets``: names from port.FACETS to count.
     Never raises because the engine is down: the database answers instead (``degraded=True``).
-    Raises ValueError for a page below 1 or an unknown filter.
+    Raises ValueError for a page below 1, an unknown filter, sort or facet.
     """
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page start at 1")
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}; expected one of {SORTS}")
+    if set(facets) - set(FACETS):
+        raise ValueError(f"unknown facets: {sorted(set(facets) - set(FACETS))}")
     filters = {k: str(v) for k, v in (filters or {}).items() if v not in (None, "")}
     unknown = set(filters) - set(FILTERS)
     if unknown:
         raise ValueError(f"unknown search filters: {sorted(unknown)}")
     text = unicodedata.normalize("NFC", text or "").strip()
     if not text:
-        return ResultsPage(query=text, total=0, hits=[], page=page, per_page=per_page)
+        return ResultsPage(query=text, total=0, hits=[], page=page, per_page=per_page, sort=sort)
     today = today or _today()
     from portal.search import identifiers
 
@@ -95,9 +115,11 @@ def search_records(session: Session, text: str, *, filters: Mapping[str, str] | 
     want_from_engine = end - max(start, len(exact))
     engine_start = max(0, start - len(exact))
     degraded = False
+    facet_counts: dict = {}
     try:
-        engine_hits, engine_total = _engine_hits(session, text, filters, engine_start, want_from_engine,
-                                                 skip={h.record.id for h in exact})
+        engine_hits, engine_total, facet_counts = _engine_hits(
+            session, text, filters, engine_start, want_from_engine,
+            exclude=tuple(h.record.source_id for h in exact), sort=sort, facets=tuple(facets))
     except Exception as error:  # never a 500 because the engine is down: see module docstring
         if not isinstance(error, SearchUnavailable):
             _log.exception("search engine failed; answering from the database")
@@ -105,10 +127,12 @@ def search_records(session: Session, text: str, *, filters: Mapping[str, str] | 
             _log.warning("search unavailable (%s); answering from the database", error)
         degraded = True
         engine_hits, engine_total = _database_hits(session, text, filters, today, engine_start,
-                                                   want_from_engine, skip={h.record.id for h in exact})
+                                                   want_from_engine, skip={h.record.id for h in exact},
+                                                   sort=sort)
     hits = own + engine_hits if want_from_engine > 0 else own
     return ResultsPage(query=text, total=len(exact) + engine_total, hits=hits[:per_page], page=page,
-                       per_page=per_page, degraded=degraded, suggestions=suggestions)
+                       per_page=per_page, degraded=degraded, suggestions=suggestions, facets=facet_counts,
+                       sort=sort)
 
 
 def _today() -> date:
@@ -122,29 +146,33 @@ def _identifier_hits(session: Session, text: str, filters: Mapping[str, str], to
 
 
 def _engine_hits(session: Session, text: str, filters: Mapping[str, str], start: int, count: int,
-                 skip: set[int]) -> tuple[list[RecordHit], int]:
+                 exclude: tuple[str, ...], sort: str,
+                 facets: tuple[str, ...]) -> tuple[list[RecordHit], int, dict]:
+    """The engine's hits ``start``…``start + count`` (identifier hits excluded), its total and facets.
+
+    Only this window is fetched, whatever the page: the engine skips ``start`` hits itself.
+    """
     from portal.search import get_search
 
     backend = get_search()
     engine_filters = {**filters, "access": Access.PUBLIC.value}
-    if count <= 0:  # this page is all identifier hits: ask only for the total
-        result = backend.search(SearchQuery(text, filters=engine_filters, page=1, per_page=1))
-        return [], result.total
-    # Fetch from offset 0 to `start + count` in one page: identifier hits shift the engine's window.
-    window = start + count + len(skip)
-    result = backend.search(SearchQuery(text, filters=engine_filters, page=1, per_page=window))
+    common = dict(filters=engine_filters, sort=sort, facets=facets, exclude=exclude)
+    if count <= 0:  # this page is all identifier hits: ask only for the total (and facets)
+        result = backend.search(SearchQuery(text, page=1, per_page=1, **common))
+        return [], result.total, dict(result.facets)
+    if start % count == 0:
+        query = SearchQuery(text, page=start // count + 1, per_page=count, **common)
+    else:  # identifier hits shifted the engine's window off its page boundaries
+        query = SearchQuery(text, page=1, per_page=count, offset=start, **common)
+    result = backend.search(query)
     records = load_by_source_ids(session, [h.id for h in result.hits])
     hits = []
-    dropped = 0
     for hit in result.hits:
         record = records.get(hit.id)
         if record is None or record.access != Access.PUBLIC:  # stale index entry: never show it
             continue
-        if record.id in skip:
-            dropped += 1
-            continue
         hits.append(RecordHit(record=record, highlights=dict(hit.highlights)))
-    return hits[start:start + count], max(0, result.total - dropped)
+    return hits, result.total, dict(result.facets)
 
 
 def _folded(session: Session, column):
@@ -159,7 +187,7 @@ def _folded(session: Session, column):
 
 
 def _database_hits(session: Session, text: str, filters: Mapping[str, str], today: date, start: int,
-                   count: int, skip: set[int]) -> tuple[list[RecordHit], int]:
+                   count: int, skip: set[int], sort: str = "relevance") -> tuple[list[RecordHit], int]:
     """Plain database search over public results: every word in one of the main columns."""
     from portal.search.adapters.embedded import highlight_fields, query_words
 
@@ -179,7 +207,8 @@ def _database_hits(session: Session, text: str, filters: Mapping[str, str], toda
     if count <= 0:
         return [], total
     rows = session.scalars(query.options(*_load_options())
-                           .order_by(Record.issued_date.desc(), Record.id)
+                           .order_by(Record.issued_date.asc() if sort == "oldest" else Record.issued_date.desc(),
+                                     Record.id)
                            .offset(start).limit(count)).unique()
     hits = []
     for record in rows:

@@ -60,3 +60,24 @@ def test_degraded_answer_is_still_200(client, app, indexed):
     body = response.get_json()
     assert body["degraded"] is True
     assert [h["source_id"] for h in body["hits"]] == [indexed["permit"].source_id]
+
+
+def test_search_returns_facets_and_sorts(client, db_session, make_record):
+    from datetime import date
+
+    old = make_record(doc_number="1", issued_date=date(2015, 3, 1), holder="Lê Văn An")
+    new = make_record(doc_number="2", issued_date=date(2023, 3, 1), holder="Lê Văn An")
+    reindex(db_session, get_search, today=TODAY)
+    body = client.get("/api/v1/search?q=le+van+an&sort=oldest").get_json()
+    assert [h["source_id"] for h in body["hits"]] == [old.source_id, new.source_id]
+    assert body["sort"] == "oldest" and body["last_page"] == 1
+    assert body["facets"]["year"] == [{"value": "2015", "count": 1}, {"value": "2023", "count": 1}]
+    assert body["facets"]["unit"] == [{"value": "00160", "count": 2}]
+    newest = client.get("/api/v1/search?q=le+van+an&sort=newest&year=2023").get_json()
+    assert [h["source_id"] for h in newest["hits"]] == [new.source_id]
+    assert newest["facets"]["year"] == [{"value": "2023", "count": 1}]
+
+
+def test_bad_sort_is_a_400(client, indexed):
+    response = client.get("/api/v1/search?q=giay&sort=price")
+    assert response.status_code == 400 and "sort" in response.get_json()["messages"]["en"]

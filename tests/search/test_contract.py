@@ -175,3 +175,64 @@ def test_clear_and_fingerprints(corpus):
 
 def test_empty_query_finds_nothing(corpus):
     assert search(corpus, "  ").total == 0
+
+
+def test_facets_count_every_hit_of_the_query_and_its_filters(corpus):
+    page = search(corpus, "giay", filters={"access": "public"}, per_page=1,
+                  facets=("procedure_code", "unit", "current_unit", "year", "status"))
+    assert page.facets == {
+        "procedure_code": [("1.009994", 1), ("2.000720", 1)],
+        "unit": [("00004", 1), ("00167", 1)],
+        "current_unit": [("00004", 1), ("00167", 1)],
+        "year": [("2019", 1), ("2021", 1)],
+        "status": [("valid", 2)],
+    }
+    narrowed = search(corpus, "giay", filters={"access": "public", "year": "2021"}, facets=("unit",))
+    assert narrowed.facets == {"unit": [("00004", 1)]}
+    assert search(corpus, "giay").facets == {}  # counted only when asked for
+
+
+def test_facets_most_frequent_first(backend):
+    backend.upsert([doc(f"a{i}", "Giấy phép", year="2020") for i in range(3)]
+                   + [doc("b", "Giấy phép", year="2018"), doc("c", "Giấy phép", year="2023")])
+    assert search(backend, "giay phep", facets=("year",)).facets["year"] == [
+        ("2020", 3), ("2018", 1), ("2023", 1)]
+
+
+def test_sort_by_date(backend):
+    backend.upsert([doc("old", "Giấy phép xây dựng", year="2015"),
+                    doc("new", "Giấy phép", summary="xây dựng", year="2024"),
+                    doc("mid", "Giấy phép", summary="xây dựng nhà", year="2019")])
+    assert ids(search(backend, "giay phep xay dung"))[0] == "old"  # relevance: the title holds it all
+    assert ids(search(backend, "giay phep xay dung", sort="newest")) == ["new", "mid", "old"]
+    assert ids(search(backend, "giay phep xay dung", sort="oldest")) == ["old", "mid", "new"]
+    assert ids(search(backend, "giay phep", sort="oldest", page=2, per_page=2)) == ["new"]
+
+
+def test_adjacent_words_in_order_rank_higher(backend):
+    backend.upsert([doc("scattered", "Giấy phép", summary="Nhà số 26 phố Hùng Vương, cạnh đường Trần Duy Tân"),
+                    doc("phrase", "Giấy phép", summary="Nhà số 26 phố Trần Duy Hưng, gần cầu Vương")])
+    assert ids(search(backend, "tran duy hung")) == ["phrase", "scattered"]
+
+
+def test_holder_ranks_above_title_above_summary(backend):
+    backend.upsert([doc("summary", "Quyết định", summary="Giao đất cho ông Hoàng Văn Minh"),
+                    doc("title", "Quyết định giao đất Hoàng Văn Minh"),
+                    doc("holder", "Quyết định", holder="Hoàng Văn Minh")])
+    assert ids(search(backend, "hoang van minh")) == ["holder", "title", "summary"]
+
+
+def test_exclude_leaves_ids_out_and_offset_pages_from_any_hit(backend):
+    backend.upsert([doc(f"r{i}", "Giấy phép", year=str(2000 + i)) for i in range(6)])
+    page = search(backend, "giay phep", sort="newest", exclude=("r5", "r3"), offset=1, per_page=2)
+    assert (page.total, ids(page)) == (4, ["r2", "r1"])
+
+
+def test_deep_pages_stop_at_max_hits(backend, monkeypatch):
+    from portal.search import port
+
+    backend.upsert([doc(f"r{i:02}", "Giấy phép") for i in range(12)])
+    monkeypatch.setattr(port, "MAX_HITS", 10)
+    monkeypatch.setattr(f"{type(backend).__module__}.MAX_HITS", 10)
+    assert len(search(backend, "giay phep", page=2, per_page=8).hits) == 2
+    assert search(backend, "giay phep", page=3, per_page=8).hits == []

@@ -119,3 +119,47 @@ def test_degraded_search_says_so(app, client, make_record, monkeypatch):
     html = html_of(client, "/search?q=giay+phep")
     assert "Công cụ tìm kiếm đang bận; kết quả có thể chưa đầy đủ" in html
     assert "Tìm thấy 1 kết quả" in html
+
+
+def test_facets_are_links_with_counts_and_active_filters_can_be_removed(client, make_record, indexed):
+    from datetime import date
+
+    old = make_record(issued_date=date(2015, 3, 1))
+    new = make_record(issued_date=date(2023, 3, 1))
+    indexed()
+    html = html_of(client, "/search?q=giay+phep+xay+dung")
+    assert "Năm ban hành" in html and "Đơn vị ban hành" in html and "Phường Phúc Xá" in html
+    assert re.search(r'<a href="/search\?q=giay\+phep\+xay\+dung&amp;year=2015">2015</a>\s*'
+                     r'<span class="facet-count">\(1\)</span>', html)
+    narrowed = html_of(client, "/search?q=giay+phep+xay+dung&year=2015")
+    assert f"/results/{old.source_id}" in narrowed and f"/results/{new.source_id}" not in narrowed
+    assert "Bộ lọc đang dùng" in narrowed
+    assert re.search(r'<a href="/search\?q=giay\+phep\+xay\+dung"\s+aria-label="Bỏ bộ lọc Năm ban hành">', narrowed)
+
+
+def test_sort_select_orders_by_date_and_is_kept_by_links(client, make_record, indexed):
+    from datetime import date
+
+    old = make_record(issued_date=date(2015, 3, 1))
+    new = make_record(issued_date=date(2023, 3, 1))
+    indexed()
+    html = html_of(client, "/search?q=giay+phep+xay+dung&sort=oldest")
+    assert html.index(f"/results/{old.source_id}") < html.index(f"/results/{new.source_id}")
+    assert '<option value="oldest" selected>' in html
+    assert "sort=oldest&amp;year=2015" in html or "year=2015&amp;sort=oldest" in html
+    newest = html_of(client, "/search?q=giay+phep+xay+dung&sort=newest")
+    assert newest.index(f"/results/{new.source_id}") < newest.index(f"/results/{old.source_id}")
+
+
+def test_past_the_browsable_hits_the_page_says_so(app, client, make_record, indexed, monkeypatch):
+    from portal.search import service
+
+    for _ in range(3):
+        make_record()
+    indexed()
+    app.config["SEARCH_PER_PAGE"] = 1
+    monkeypatch.setattr(service, "MAX_HITS", 2)  # 2 pages of 1 can be browsed, not 3
+    html = html_of(client, "/search?q=giay+phep")
+    assert "Tìm thấy 3 kết quả · trang 1/2" in html
+    assert "Chỉ xem được 100.000 kết quả đầu tiên" in html
+    assert 'aria-label="Trang 3"' not in html and 'aria-label="Trang 2"' in html

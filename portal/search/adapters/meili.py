@@ -12,7 +12,16 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from portal.search.port import SearchHit, SearchPage, SearchQuery, SearchUnavailable
+from portal.search.port import (
+    FACET_SIZE,
+    FACETS,
+    MAX_HITS,
+    SORTS,
+    SearchHit,
+    SearchPage,
+    SearchQuery,
+    SearchUnavailable,
+)
 from portal.search.text import fold
 
 #: Searchable attributes, strongest first: Meilisearch's "attribute" rule ranks by this order.
@@ -21,13 +30,21 @@ FILTERS = {"access": "access", "status": "status", "procedure_code": "procedure_
            "procedure": "procedure_code", "unit": "unit", "current_unit": "current_unit", "year": "year"}
 SETTINGS = {
     "searchableAttributes": SEARCHABLE,
-    "filterableAttributes": sorted(set(FILTERS.values())),
+    # "id" too: the service leaves its identifier hits out of the engine's pages (id NOT IN […]).
+    "filterableAttributes": sorted({*FILTERS.values(), "id"}),
     "sortableAttributes": ["issued_date"],
     "displayedAttributes": ["id", "digest", *SEARCHABLE],
     "typoTolerance": {"enabled": True, "minWordSizeForTypos": {"oneTypo": 4, "twoTypos": 8}},
-    # Exact before typo'd is in the default rules (typo ranks, then exactness).
-    "rankingRules": ["words", "typo", "proximity", "attribute", "sort", "exactness"],
+    # "sort" first: a date sort orders every matching hit (as on tantivy); without a sort parameter
+    # the rule does nothing and relevance decides. Exact before typo'd: typo ranks, then exactness;
+    # proximity ranks adjacent words (the phrase boost), attribute the field order (SEARCHABLE).
+    "rankingRules": ["sort", "words", "typo", "proximity", "attribute", "exactness"],
+    # Deep pages: the same cap as the embedded adapter (the server's default is 1,000).
+    "pagination": {"maxTotalHits": MAX_HITS},
+    # Keep the most frequent values when a facet has more than FACET_SIZE (default: alphabetical).
+    "faceting": {"maxValuesPerFacet": FACET_SIZE, "sortFacetValuesBy": {"*": "count"}},
 }
+_SORT = {"newest": ["issued_date:desc"], "oldest": ["issued_date:asc"]}
 #: Bulk loads can take minutes on a busy server; the client's default gives up after 5 s.
 BULK_TIMEOUT_MS = 30 * 60 * 1000
 TASK_TIMEOUT_MS = 60 * 1000
@@ -120,7 +137,10 @@ class MeiliBackend:
         ids = [str(i) for i in record_ids]
         if ids:
             self._ensure()
-            self._wait(self.index.delete_documents(ids))
+            # By filter on the (filterable) id: the client deprecated deleting by a list of ids.
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start:start + 1000]
+                self._wait(self.index.delete_documents(filter=_id_in(chunk)))
 
     @_unavailable
     def clear(self) -> None:
@@ -191,10 +211,24 @@ class MeiliBackend:
                 raise ValueError(f"unknown search filter {name!r}")
             if value not in (None, ""):
                 filters.append(f'{FILTERS[name]} = "{_quote(str(value))}"')
+        if query.sort not in SORTS:
+            raise ValueError(f"unknown sort {query.sort!r}")
+        unknown = set(query.facets) - set(FACETS)
+        if unknown:
+            raise ValueError(f"unknown facets {sorted(unknown)}")
         if not text and not filters:
             return SearchPage(total=0, hits=[], page=query.page, per_page=query.per_page)
+        if query.exclude:
+            filters.append(f"NOT {_id_in(query.exclude)}")
+        start = min(query.start, MAX_HITS)
+        limit = max(0, min(query.per_page, MAX_HITS - start))
+        if query.offset is None and limit == query.per_page:
+            # page/hitsPerPage: the server counts every hit exactly (offset/limit only estimates)
+            window: dict[str, Any] = {"page": start // query.per_page + 1, "hitsPerPage": query.per_page}
+        else:
+            window = {"offset": start, "limit": limit}
         params: dict[str, Any] = {
-            "page": max(query.page, 1), "hitsPerPage": query.per_page,
+            **window,
             "matchingStrategy": "all",
             "attributesToHighlight": SEARCHABLE,
             "highlightPreTag": _PRE, "highlightPostTag": _POST,
@@ -204,14 +238,17 @@ class MeiliBackend:
         }
         if filters:
             params["filter"] = filters
-        if not text:
-            params["sort"] = ["issued_date:desc"]
+        if query.sort != "relevance" or not text:
+            params["sort"] = _SORT.get(query.sort, _SORT["newest"])
+        if query.facets:
+            params["facets"] = list(query.facets)
         result = self.index.search(text, params)
         hits = [SearchHit(id=str(hit["id"]), score=float(hit.get("_rankingScore", 0.0)),
                           highlights=_highlights(hit.get("_formatted", {})))
                 for hit in result["hits"]]
-        return SearchPage(total=int(result.get("totalHits", 0)), hits=hits, page=query.page,
-                          per_page=query.per_page)
+        total = result.get("totalHits", result.get("estimatedTotalHits", 0))
+        return SearchPage(total=int(total), hits=hits, page=query.page, per_page=query.per_page,
+                          facets=_facets(result.get("facetDistribution") or {}, query.facets))
 
 
 def _clean(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -225,6 +262,17 @@ def _clean(doc: Mapping[str, Any]) -> dict[str, Any]:
             value = [unicodedata.normalize("NFC", v) if isinstance(v, str) else v for v in value]
         out[key] = value
     return out
+
+
+def _facets(distribution: Mapping[str, Mapping[str, int]], names: Iterable[str]) -> dict:
+    """facetDistribution → {field: [(value, count)]}, most frequent first (as on tantivy)."""
+    return {name: sorted(((str(v), int(c)) for v, c in (distribution.get(name) or {}).items() if c),
+                         key=lambda pair: (-pair[1], pair[0]))
+            for name in names}
+
+
+def _id_in(ids: Iterable[str]) -> str:
+    return "id IN [" + ", ".join(f'"{_quote(str(i))}"' for i in ids) + "]"
 
 
 def _quote(value: str) -> str:
