@@ -20,6 +20,7 @@ MODEL_MODULES = (
     "portal.imports.models",
     "portal.outbox",
     "portal.audit",
+    "portal.identity.models",
 )
 
 
@@ -48,7 +49,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     i18n.init_app(app)
 
-    from portal import jobs, search
+    from portal import identity, jobs, search
     from portal.demo.cli import demo_cli
     from portal.imports.cli import records_cli
     from portal.records.views import bp as records_bp
@@ -58,6 +59,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.units.views import bp as units_bp
     from portal.views import bp as main_bp
 
+    identity.init_app(app)
     search.init_app(app)
     jobs.init_app(app)
     app.register_blueprint(main_bp)

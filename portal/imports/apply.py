@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import JSON, insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from portal import outbox
@@ -316,9 +317,10 @@ def apply_lines(
     wanted = {line.source_id for line in lines} | {
         line.data["replaces"] for line in lines if line.data.get("replaces")
     }
-    known: dict[str, str] = dict(
-        session.execute(select(Record.source_id, Record.content_hash).where(Record.source_id.in_(wanted))).all()
-    ) if wanted else {}
+    known: dict[str, str] = {}
+    if wanted:
+        query = select(Record.source_id, Record.content_hash).where(Record.source_id.in_(wanted))
+        known = dict(session.execute(query).all())
     outcomes: dict[int, str] = {}
     changed = []
     for line in lines:
@@ -444,7 +446,8 @@ def _apply_in_order(session, changed, state, digests, actor, batch_id, store, no
                     target.status = target.row["status"] = ResultStatus.REPLACED.value
                     target.row["status_changed_at"] = utcnow()
                 else:
-                    _change_status(target, ResultStatus.REPLACED.value, actor, f"replaced by {line.source_id}")
+                    _change_status(target, ResultStatus.REPLACED.value, actor,
+                                   f"replaced by {line.source_id}")
                 outbox_keys.append(target.source_id)
 
 
@@ -471,19 +474,20 @@ def _write_new_rows(session, new_subjects, new_documents, new_records, outbox_ke
             else:
                 new.row["subject_id"] = subject.id
         bulk_insert(session, Record.__table__, [new.row for new in new_records])
+        created = [new.source_id for new in new_records]
         record_ids = dict(session.execute(
-            select(Record.source_id, Record.id).where(Record.source_id.in_([new.source_id for new in new_records]))
+            select(Record.source_id, Record.id).where(Record.source_id.in_(created))
         ).all())
-        bulk_insert(session, RecordFile.__table__,
-                    [{"record_id": record_ids[new.source_id], **row} for new in new_records for row in new.files])
-        bulk_insert(session, StatusChange.__table__,
-                    [{"record_id": record_ids[new.source_id], **row} for new in new_records for row in new.history])
-    bulk_insert(session, OutboxItem.__table__,
-                [{"topic": "search.upsert", "key": key, "payload": {}, "created_at": now} for key in outbox_keys])
+        bulk_insert(session, RecordFile.__table__, [
+            {"record_id": record_ids[new.source_id], **row} for new in new_records for row in new.files])
+        bulk_insert(session, StatusChange.__table__, [
+            {"record_id": record_ids[new.source_id], **row} for new in new_records for row in new.history])
+    bulk_insert(session, OutboxItem.__table__, [
+        {"topic": "search.upsert", "key": key, "payload": {}, "created_at": now} for key in outbox_keys])
 
 
 def bulk_insert(session: Session, table, rows: list[dict[str, Any]]) -> None:
-    """INSERT many rows (all with the same keys, defaults filled in) in one DBAPI executemany.
+    """INSERT many rows (all with the same keys, defaults filled in): one executemany, COPY with psycopg.
 
     The statement is compiled once and each value goes through its column type's bind processor,
     as SQLAlchemy would do, but without its per-row bookkeeping, which costs more than the
@@ -500,9 +504,26 @@ def bulk_insert(session: Session, table, rows: list[dict[str, Any]]) -> None:
     if compiled.positional:
         params = [tuple(row[name] if process is None else process(row[name]) for name, process in processors)
                   for row in rows]
-    else:
-        params = [{name: row[name] if process is None else process(row[name]) for name, process in processors}
-                  for row in rows]
+        connection.exec_driver_sql(compiled.string, params)
+        return
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        # psycopg: COPY. A pipelined executemany still runs one INSERT per row on the server,
+        # and one huge multi-row INSERT costs more to parse on the client than the rows to send.
+        quote = dialect.identifier_preparer.quote
+        copy_processors = [json.dumps if isinstance(table.c[name].type, JSON) else process
+                           for name, process in processors]
+        sql = f"COPY {quote(table.name)} ({', '.join(quote(name) for name in keys)}) FROM STDIN"
+        error_class = dialect.loaded_dbapi.Error
+        try:
+            with connection.connection.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(tuple(row[name] if process is None else process(row[name])
+                                         for name, process in zip(keys, copy_processors, strict=True)))
+        except error_class as problem:  # as SQLAlchemy would raise it: the caller retries line by line
+            raise DBAPIError.instance(sql, None, problem, error_class, dialect=dialect) from problem
+        return
+    params = [{name: row[name] if process is None else process(row[name]) for name, process in processors}
+              for row in rows]
     connection.exec_driver_sql(compiled.string, params)
 
 

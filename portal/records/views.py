@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.files.store import FileStore
+from portal.procedures.models import Procedure
 from portal.records import previews, services
 from portal.records.models import ResultStatus
-from portal.procedures.models import Procedure
 from portal.search import identifiers
 from portal.search.port import FACETS, MAX_HITS, SORTS
 from portal.search.service import search_records

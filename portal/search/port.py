@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-
 #: Facets every backend counts (document filter fields); values are codes, counts are hits.
 FACETS = ("procedure_code", "unit", "current_unit", "year", "status")
 #: Sort orders: engine relevance (the default), or by issued_date, newest or oldest first.

@@ -75,6 +75,10 @@ class ResultsPage:
 _log = logging.getLogger(__name__)
 #: Filters a page may pass; "access" is not one of them: the service decides what is public.
 FILTERS = ("status", "procedure_code", "unit", "current_unit", "year")
+#: The database fallback looks only at this many of the newest public results that pass the filters:
+#: a LIKE over every record took ~20 s at a million (docs/benchmarks.md). The page already says that
+#: results may be incomplete; identifier lookups are indexed and search every record.
+FALLBACK_SCAN = 20_000
 _VI = "àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ"
 _VI_FOLDED = "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyyd"
 
@@ -188,7 +192,7 @@ def _folded(session: Session, column):
 
 def _database_hits(session: Session, text: str, filters: Mapping[str, str], today: date, start: int,
                    count: int, skip: set[int], sort: str = "relevance") -> tuple[list[RecordHit], int]:
-    """Plain database search over public results: every word in one of the main columns."""
+    """Plain database search over the newest FALLBACK_SCAN public results: every word in a main column."""
     from portal.search.adapters.embedded import highlight_fields, query_words
 
     words = query_words(text)[:8]
@@ -199,10 +203,11 @@ def _database_hits(session: Session, text: str, filters: Mapping[str, str], toda
     folded = [_folded(session, c) for c in columns]
     conditions = [or_(*(col.like(f"%{_escape_like(word)}%", escape="\\") for col in folded))
                   for word in words]
-    query = select(Record).where(Record.access == Access.PUBLIC, *conditions)
+    newest = _apply_filters(select(Record.id).where(Record.access == Access.PUBLIC), filters, today)
+    newest = newest.order_by(Record.issued_date.desc(), Record.id.desc()).limit(FALLBACK_SCAN)
+    query = select(Record).where(Record.id.in_(newest.scalar_subquery()), *conditions)
     if skip:
         query = query.where(Record.id.not_in(skip))
-    query = _apply_filters(query, filters, today)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     if count <= 0:
         return [], total

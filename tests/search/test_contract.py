@@ -113,6 +113,15 @@ def test_exact_match_ranks_above_fuzzy(backend):
     assert ids(search(backend, "kinh doanh")) == ["exact", "fuzzy"]
 
 
+def test_a_page_of_exact_matches_has_no_typo_matches(backend):
+    # Exact matches outrank typo matches: when they fill the page, none of the typo ones shows.
+    backend.upsert([doc("fuzzy", "Giấy phép kinh doanb vận tải")]
+                   + [doc(f"exact{i}", "Giấy phép kinh doanh vận tải") for i in range(25)])
+    page = search(backend, "kinh doanh van tai", per_page=20)
+    assert len(page.hits) == 20 and "fuzzy" not in ids(page)
+    assert search(backend, "kinh doanb van tai").hits[0].id == "fuzzy"
+
+
 def test_number_ranks_above_summary(backend):
     backend.upsert([doc("in-summary", "Quyết định", summary="Thu hồi giấy phép số 88/QĐ"),
                     doc("in-number", "Quyết định", number="88/QĐ")])

@@ -53,6 +53,14 @@ FILTER_FIELDS = tuple(dict.fromkeys(FILTERS.values()))
 MIN_FUZZY_LEN = 4
 #: A fuzzy match scores this fraction of the field boost; exact matches add BM25 on top of it.
 FUZZY_WEIGHT = 0.3
+#: Typo matches are looked for only when the exact words (the last one as a prefix) find fewer
+#: hits than this. Fuzzy automatons over common syllables are what a search pays for at a million
+#: documents (each expands to many terms and reads all their postings); when exact matches fill
+#: the first page, typo matches would rank below them anyway (exact scores higher, see _word_query).
+TYPO_FALLBACK_BELOW = 20
+#: The last word, typed halfway, stands for at most this many of its completions, the most
+#: frequent first (term queries intersect cheaply; a prefix automaton reads every posting).
+PREFIX_TERMS = 64
 #: Two query words found side by side, in order, add this (× 2, like the field boosts): a phrase
 #: typed as a phrase ("tran duy hung") beats the same words scattered over the document.
 PHRASE_BOOST = 2.0
@@ -298,9 +306,6 @@ class EmbeddedBackend:
         index = self._live_index()
         words = query_words(query.text)
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
-        for position, word in enumerate(words):
-            last = position == len(words) - 1
-            clauses.append((tantivy.Occur.Must, self._word_query(word, last)))
         for name, value in (query.filters or {}).items():
             field = FILTERS.get(name)
             if field is None:
@@ -314,30 +319,39 @@ class EmbeddedBackend:
         unknown = set(query.facets) - set(FACETS)
         if unknown:
             raise ValueError(f"unknown facets {sorted(unknown)}")
-        if not clauses:
+        if not clauses and not words:
             return SearchPage(total=0, hits=[], page=query.page, per_page=query.per_page)
         if not words:  # filters only: everything that passes them, newest first
             clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
         for record_id in query.exclude:
-            clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_query(self.schema, "id", str(record_id))))
+            excluded = tantivy.Query.term_query(self.schema, "id", str(record_id))
+            clauses.append((tantivy.Occur.MustNot, excluded))
         clauses += self._phrase_clauses(words)
-        tquery = tantivy.Query.boolean_query(clauses)
         searcher = index.searcher()
         # Never past MAX_HITS: top-k with an offset costs offset + limit, whatever the engine.
         offset = min(query.start, MAX_HITS)
         limit = max(0, min(query.per_page, MAX_HITS - offset))
         by_date = query.sort != "relevance" or not words
-        if limit == 0:
-            result = searcher.search(tquery, limit=1, count=True)
-            found = []
-        elif by_date:
-            order = tantivy.Order.Asc if query.sort == "oldest" else tantivy.Order.Desc
-            result = searcher.search(tquery, limit=limit, count=True, offset=offset,
-                                     order_by_field="issued_day", order=order)
-            found = result.hits
-        else:
-            result = searcher.search(tquery, limit=limit, count=True, offset=offset)
-            found = result.hits
+
+        def run(word_clauses):
+            tquery = tantivy.Query.boolean_query(word_clauses + clauses)
+            if limit == 0:
+                return tquery, searcher.search(tquery, limit=1, count=True), []
+            if by_date:
+                order = tantivy.Order.Asc if query.sort == "oldest" else tantivy.Order.Desc
+                result = searcher.search(tquery, limit=limit, count=True, offset=offset,
+                                         order_by_field="issued_day", order=order)
+            else:
+                result = searcher.search(tquery, limit=limit, count=True, offset=offset)
+            return tquery, result, result.hits
+
+        # Exact words first; typo matches join only when those are few (TYPO_FALLBACK_BELOW). The
+        # choice depends on the query and filters alone, so every page of a search agrees on it.
+        tquery, result, found = run([(tantivy.Occur.Must, self._exact_word_query(searcher, word, last))
+                                     for word, last in _positions(words)])
+        if words and (result.count or 0) < TYPO_FALLBACK_BELOW:
+            tquery, result, found = run([(tantivy.Occur.Must, self._word_query(word, last))
+                                         for word, last in _positions(words)])
         hits = []
         matcher = _Matcher(words)  # one cache of matching words for the whole page
         for score, address in found:
@@ -372,15 +386,36 @@ class EmbeddedBackend:
             out[name] = sorted(pairs, key=lambda pair: (-pair[1], pair[0]))
         return out
 
+    def _field_terms(self, word: str) -> list[tuple[tantivy.Occur, tantivy.Query]]:
+        """The word in each text field, scored by BM25 times the field's boost."""
+        return [(tantivy.Occur.Should,
+                 tantivy.Query.boost_query(tantivy.Query.term_query(self.schema, field, word), boost * 2))
+                for field, boost in BOOSTS.items()]
+
+    def _exact_word_query(self, searcher: tantivy.Searcher, word: str, last: bool) -> tantivy.Query:
+        """One query word, exactly, in any field; the last one also as the prefix of a longer word.
+
+        Matching is on the catch-all field (one posting list), scoring on the boosted fields; a
+        completion scores like a typo match, below the exact word.
+        """
+        schema = self.schema
+        matches = [(tantivy.Occur.Should, tantivy.Query.term_query(schema, ALL, word))]
+        if last and len(word) >= 2:
+            completions = [term for term, _count in searcher.terms_with_prefix(ALL, word, limit=PREFIX_TERMS)
+                           if term != word]
+            matches += [(tantivy.Occur.Should, tantivy.Query.const_score_query(
+                tantivy.Query.term_query(schema, ALL, term), FUZZY_WEIGHT)) for term in completions]
+        match = tantivy.Query.boolean_query(matches) if len(matches) > 1 else matches[0][1]
+        must = (tantivy.Occur.Must, tantivy.Query.const_score_query(match, 0.0))
+        return tantivy.Query.boolean_query([must, *self._field_terms(word), *matches[1:]])
+
     def _word_query(self, word: str, last: bool) -> tantivy.Query:
         """One query word in any field: exact per field (BM25, boosted) or typo/prefix (constant, lower).
 
         Typo and prefix matches include the exact word, so an exact match always scores higher.
         """
         schema = self.schema
-        should = [(tantivy.Occur.Should,
-                   tantivy.Query.boost_query(tantivy.Query.term_query(schema, field, word), boost * 2))
-                  for field, boost in BOOSTS.items()]
+        should = self._field_terms(word)
         loose = []
         if len(word) >= MIN_FUZZY_LEN:
             loose.append(tantivy.Query.fuzzy_term_query(schema, ALL, word, distance=1, prefix=last))
@@ -389,6 +424,11 @@ class EmbeddedBackend:
         for query in loose:
             should.append((tantivy.Occur.Should, tantivy.Query.const_score_query(query, FUZZY_WEIGHT)))
         return tantivy.Query.boolean_query(should)
+
+
+def _positions(words: list[str]) -> list[tuple[str, bool]]:
+    """Each word with whether it is the last one (the one still being typed)."""
+    return [(word, position == len(words) - 1) for position, word in enumerate(words)]
 
 
 def _values(value: Any) -> list[str]:

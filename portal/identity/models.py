@@ -1,0 +1,116 @@
+"""Who logs in: citizens and businesses (national SSO, OpenID Connect) and one-stop-shop staff.
+
+A citizen's personal id lives once, on their `Subject` (the same row their results point to);
+the account keeps only the link, keyed on (issuer, sub) as OpenID Connect asks.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base, TimestampMixin, UTCDateTime
+from portal.records.models import Subject
+from portal.units.models import AdminUnit
+
+
+class AccountType(StrEnum):
+    INDIVIDUAL = "individual"
+    ORGANIZATION = "organization"
+
+
+class Citizen(Base, TimestampMixin):
+    """A person or a business representative who logged in through the national SSO."""
+
+    __tablename__ = "citizen"
+    __table_args__ = (UniqueConstraint("issuer", "sub"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(300))
+    sub: Mapped[str] = mapped_column(String(255))
+    account_type: Mapped[str] = mapped_column(String(20), default=AccountType.INDIVIDUAL.value)
+    #: Display name from the last login (HoVaTen).
+    name: Mapped[str] = mapped_column(String(200), default="")
+    #: Level of assurance of the last login (from `acr`), 0 when the SSO sent none.
+    loa: Mapped[int] = mapped_column(Integer, default=0)
+    #: The person themselves (their personal id and birth date live there, once).
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subject.id"), index=True)
+    #: Organization accounts: the enterprise this person represents.
+    organization_subject_id: Mapped[int | None] = mapped_column(ForeignKey("subject.id"), index=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    subject: Mapped[Subject | None] = relationship(foreign_keys=[subject_id])
+    organization: Mapped[Subject | None] = relationship(foreign_keys=[organization_subject_id])
+
+    # flask-login
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return f"citizen:{self.id}"
+
+    @property
+    def audit_name(self) -> str:
+        return f"citizen:{self.id}"
+
+    @property
+    def subject_ids(self) -> set[int]:
+        """Subjects whose personal results this account may read: itself and its organization."""
+        return {i for i in (self.subject_id, self.organization_subject_id) if i is not None}
+
+
+class StaffRole(StrEnum):
+    CLERK = "clerk"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+staff_unit = Table(
+    "staff_unit",
+    Base.metadata,
+    Column("staff_id", ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", ForeignKey("admin_unit.id"), primary_key=True),
+)
+
+
+class StaffUser(Base, TimestampMixin):
+    """A one-stop-shop officer with a local account (password + TOTP), serving current units."""
+
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default=StaffRole.CLERK.value)
+    #: Base32 TOTP secret; None until the second factor is enrolled.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: Last TOTP time step accepted: a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    #: Current communes/wards served; a unit stands for the old units merged into it too.
+    units: Mapped[list[AdminUnit]] = relationship(secondary=staff_unit, lazy="selectin")
+
+    # flask-login
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"staff:{self.id}"
+
+    @property
+    def audit_name(self) -> str:
+        return f"staff:{self.id}"
