@@ -13,13 +13,8 @@ from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Uniq
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, TimestampMixin, UTCDateTime
-from portal.records.models import Subject
+from portal.records.models import Subject, SubjectKind
 from portal.units.models import AdminUnit
-
-
-class AccountType(StrEnum):
-    INDIVIDUAL = "individual"
-    ORGANIZATION = "organization"
 
 
 class Citizen(Base, TimestampMixin):
@@ -31,7 +26,8 @@ class Citizen(Base, TimestampMixin):
     id: Mapped[int] = mapped_column(primary_key=True)
     issuer: Mapped[str] = mapped_column(String(300))
     sub: Mapped[str] = mapped_column(String(255))
-    account_type: Mapped[str] = mapped_column(String(20), default=AccountType.INDIVIDUAL.value)
+    #: SubjectKind: an individual's account, or an organization account (LoaiTaiKhoan).
+    account_type: Mapped[str] = mapped_column(String(20), default=SubjectKind.INDIVIDUAL.value)
     #: Display name from the last login (HoVaTen).
     name: Mapped[str] = mapped_column(String(200), default="")
     #: Level of assurance of the last login (from `acr`), 0 when the SSO sent none.
