@@ -88,6 +88,8 @@ class StaffUser(Base, TimestampMixin):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     #: Last TOTP time step accepted: a code is never accepted twice.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    #: Secret shown on the enrolment page, kept until a code from it is confirmed (never in a cookie).
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
