@@ -40,6 +40,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
 
     from portal import errors, i18n, security
+    from portal.audit import audit_cli
     from portal.extensions import csrf, db, migrate
 
     for module in MODEL_MODULES:
@@ -70,7 +71,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     security.init_app(app)
 
-    for command in (records_cli, demo_cli, search_cli, refdata_command):
+    for command in (records_cli, demo_cli, search_cli, refdata_command, audit_cli):
         app.cli.add_command(command)
     return app
 
