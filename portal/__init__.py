@@ -52,6 +52,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from portal import identity, jobs, search
     from portal.demo.cli import demo_cli
+    from portal.identity.staff_cli import staff_cli
+    from portal.identity.staff_views import bp as staff_bp
     from portal.imports.cli import records_cli
     from portal.records.views import bp as records_bp
     from portal.refdata import refdata_command
@@ -67,11 +69,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(records_bp)
     app.register_blueprint(search_api_bp)
     app.register_blueprint(units_bp)
+    app.register_blueprint(staff_bp)
 
     errors.register_error_handlers(app)
     security.init_app(app)
 
-    for command in (records_cli, demo_cli, search_cli, refdata_command, audit_cli):
+    for command in (records_cli, demo_cli, search_cli, refdata_command, audit_cli, staff_cli):
         app.cli.add_command(command)
     return app
 

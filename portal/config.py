@@ -42,6 +42,15 @@ class Config:
     #: Run background tasks inline (tests, single-process demo).
     HUEY_IMMEDIATE = False
 
+    #: Failed staff logins (password or second factor) in a row before the account is locked.
+    STAFF_MAX_FAILURES = 5
+    #: How long a locked staff account stays locked.
+    STAFF_LOCKOUT_MINUTES = 15
+    #: Time allowed between the password step and the second factor of a staff login.
+    STAFF_SECOND_FACTOR_MINUTES = 5
+    #: Issuer shown in authenticator apps next to the staff username.
+    STAFF_TOTP_ISSUER = "Cổng kết quả TTHC Hà Nội"
+
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")

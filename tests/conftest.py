@@ -147,3 +147,7 @@ def csrf_token(client, url: str) -> str:
 @pytest.fixture
 def data_root(tmp_path) -> Path:
     return tmp_path
+
+
+# Staff accounts for every test directory: make_staff(role=..., units=[...]), login_staff(client, staff).
+from tests.identity.staff_builders import login_staff, make_staff  # noqa: E402, F401
