@@ -5,6 +5,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: Claims of the national SSO (VNeID-shaped), by the name the portal uses for them.
+DEFAULT_OIDC_CLAIMS = {
+    "sub": "sub",
+    "id_number": "SoDinhDanh",  # 12-digit personal id
+    "name": "HoVaTen",
+    "birth_date": "NgayThangNamSinh",  # YYYYMMDD
+    "account_type": "LoaiTaiKhoan",
+    "loa": "acr",
+    "org_code": "MaSoDoanhNghiep",  # enterprise code
+    "org_name": "TenDoanhNghiep",
+}
+
 
 class Config:
     #: Where files, the search index and the job queue live when nothing else is configured.
@@ -18,6 +30,22 @@ class Config:
 
     #: Provinces whose units are loaded by `flask units sync` (statistics-office codes; 1 = Hà Nội).
     UNIT_PROVINCES = "1"
+
+    #: OpenID provider of citizens and businesses (the national SSO); its discovery document is at
+    #: <issuer>/.well-known/openid-configuration. Empty: login is unavailable (or the dev IdP's).
+    OIDC_ISSUER = ""
+    OIDC_CLIENT_ID = ""
+    OIDC_CLIENT_SECRET = ""
+    #: Scopes asked for at login (space-separated); "openid" is always added.
+    OIDC_SCOPES = "openid profile"
+    #: Our name → the provider's claim name. Merged over DEFAULT_OIDC_CLAIMS: change one, keep the rest.
+    OIDC_CLAIMS: dict = {}
+    #: The provider's account-type claim value → SubjectKind ("individual" / "organization").
+    OIDC_ACCOUNT_TYPES = {"1": "individual", "2": "organization"}
+    #: Level of assurance an account needs for an action; an `acr` below it gets an explanation page.
+    REQUIRED_LOA = {"view_personal": 2}
+    #: Development OpenID provider under /dev-idp (demo people); refused when ENV is production.
+    DEV_IDP = False
 
     #: Root of the content-addressed file store; empty means DATA_DIR/files.
     FILES_ROOT = ""
@@ -66,6 +94,10 @@ class Config:
 
 def finalize(config: dict) -> None:
     """Derive paths and the database URL from DATA_DIR once all overrides are in."""
+    # Copies: what one app changes in these mappings never reaches another app of the process.
+    config["OIDC_CLAIMS"] = {**DEFAULT_OIDC_CLAIMS, **(config.get("OIDC_CLAIMS") or {})}
+    config["OIDC_ACCOUNT_TYPES"] = dict(config["OIDC_ACCOUNT_TYPES"])
+    config["REQUIRED_LOA"] = dict(config["REQUIRED_LOA"])
     data_dir = Path(config["DATA_DIR"]).resolve()
     config["DATA_DIR"] = str(data_dir)
     config.setdefault("FILES_ROOT", "")

@@ -17,6 +17,19 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
 
+    from portal.identity import oidc
+    from portal.identity.views import bp as citizen_login_bp
+
+    oidc.init_app(app)
+    app.register_blueprint(citizen_login_bp)
+    if app.config["DEV_IDP"]:
+        if app.config["ENV"] == "production":
+            # A provider that lets anyone pick who they are must never face the public.
+            raise RuntimeError("PORTAL_DEV_IDP is on while PORTAL_ENV=production: refusing to start.")
+        from portal.identity import dev_idp
+
+        dev_idp.init_app(app)
+
 
 @login_manager.user_loader
 def _load_account(account_id: str):

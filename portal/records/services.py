@@ -3,7 +3,9 @@
 Anonymous visitors (actor ``None``) see every public field of a *public* result (public registers:
 building permits, business registrations…). Of a *personal* result they see only its type, its
 issuing unit and its validity status: enough to confirm that a result exists and is still valid,
-never who it is about or what it says. Views ask `public_view` instead of deciding themselves.
+never who it is about or what it says. Whoever `portal.identity.access.may_read_personal` allows
+(the subject, their organization's representatives, staff of the unit) sees every field of it,
+scans included. Views ask `public_view` instead of deciding themselves.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.errors import NotFound
+from portal.identity.access import may_read_personal
 from portal.records.models import Access, Document, Record, RecordFile
 from portal.units.models import AdminUnit, UnitLevel, UnitSuccession, UnitSystem
 from portal.units.services import successors
@@ -37,8 +40,14 @@ def now_in_hanoi() -> datetime:
     return datetime.now(TIMEZONE)
 
 
+#: Shown to those who may read the personal fields of the result, whether it is public or personal.
+FULL_FIELDS = PUBLIC_FIELDS | {"holder_id_number", "holder_birth_date"}
+
+
 def public_view(record: Record, actor: object | None = None) -> frozenset[str]:
-    """The fields ``actor`` may see of ``record``. Only anonymous visitors exist yet (actor None)."""
+    """The fields ``actor`` may see of ``record`` (actor None: an anonymous visitor)."""
+    if actor is not None and may_read_personal(actor, record):
+        return FULL_FIELDS
     return PUBLIC_FIELDS if record.access == Access.PUBLIC else MINIMAL_FIELDS
 
 
@@ -71,6 +80,11 @@ class RecordPage:
     @property
     def restricted(self) -> bool:
         return "summary" not in self.fields
+
+    @property
+    def personal(self) -> bool:
+        """Shows personal data: never to be kept by a shared cache."""
+        return "holder_id_number" in self.fields
 
     def shows(self, name: str) -> bool:
         return name in self.fields
@@ -113,6 +127,27 @@ def get_preview_document(session: Session, source_id: str, position: int, page: 
     if record_file is None or not 1 <= page <= record_file.document.pages:
         raise NotFound()
     return record_file.document
+
+
+def list_own_records(session: Session, citizen, page: int = 1, per_page: int = 20):
+    """The results about ``citizen`` (a person) or the organization they represent, newest first.
+
+    Returns a `ResultsPage`; an account linked to no subject has none.
+    """
+    from portal.search.service import RecordHit, ResultsPage, _load_options
+
+    subject_ids = citizen.subject_ids
+    if not subject_ids:
+        return ResultsPage(query="", total=0, hits=[], page=1, per_page=per_page)
+    query = select(Record).where(Record.subject_id.in_(subject_ids))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    last = max(1, -(-total // per_page))
+    page = page if 1 <= page <= last else 1
+    records = session.scalars(query.options(*_load_options())
+                              .order_by(Record.issued_date.desc(), Record.id.desc())
+                              .offset((page - 1) * per_page).limit(per_page)).unique().all()
+    return ResultsPage(query="", total=total, hits=[RecordHit(record=r) for r in records], page=page,
+                       per_page=per_page)
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.extensions import db
 from portal.files.store import FileStore
+from portal.identity.citizens import reading_actor, require_loa
 from portal.procedures.models import Procedure
 from portal.records import previews, services
-from portal.records.models import ResultStatus
+from portal.records.models import Access, ResultStatus
 from portal.search import identifiers
 from portal.search.port import FACETS, MAX_HITS, SORTS
 from portal.search.service import search_records
@@ -117,24 +128,49 @@ def search():
                            facet_values=FACET_VALUES, max_hits=MAX_HITS)
 
 
+#: Pages and previews showing personal data: the reader's browser only, not kept after use.
+PRIVATE_CACHE = "private, no-store"
+
+
+@bp.get("/my/results")
+@require_loa("view_personal")
+def mine():
+    """The results about the logged-in person, or about the organization they represent."""
+    results = services.list_own_records(db.session, reading_actor(), page=_page_arg())
+    response = make_response(render_template("records/mine.html", results=results,
+                                             today=services.today_in_hanoi(), successors=successors))
+    response.headers["Cache-Control"] = PRIVATE_CACHE
+    return response
+
+
 @bp.get("/results/<source_id>")
 def detail(source_id: str):
-    page = services.view_record(db.session, source_id)
-    return render_template("records/detail.html", page=page, thumbnail_pages=THUMBNAIL_PAGES)
+    page = services.view_record(db.session, source_id, actor=reading_actor())
+    response = make_response(render_template("records/detail.html", page=page,
+                                             thumbnail_pages=THUMBNAIL_PAGES))
+    if page.personal:
+        response.headers["Cache-Control"] = PRIVATE_CACHE
+    return response
 
 
 @bp.get("/results/<source_id>/files/<int:position>/pages/<int:page>")
 def page_view(source_id: str, position: int, page: int):
     """A larger view of one scanned page, with links to the neighbouring pages (no JavaScript)."""
-    document = services.get_preview_document(db.session, source_id, position, page)
+    actor = reading_actor()
+    document = services.get_preview_document(db.session, source_id, position, page, actor=actor)
     record = services.get_record(db.session, source_id)
-    return render_template("records/page.html", record=record, position=position, page=page,
-                           pages=document.pages, width=previews.WIDTHS[-1])
+    response = make_response(render_template("records/page.html", record=record, position=position,
+                                             page=page, pages=document.pages, width=previews.WIDTHS[-1]))
+    if record.access != Access.PUBLIC:
+        response.headers["Cache-Control"] = PRIVATE_CACHE
+    return response
 
 
 @bp.get("/results/<source_id>/files/<int:position>/pages/<int:page>.png")
 def preview(source_id: str, position: int, page: int):
-    document = services.get_preview_document(db.session, source_id, position, page)
+    actor = reading_actor()
+    document = services.get_preview_document(db.session, source_id, position, page, actor=actor)
+    record = services.get_record(db.session, source_id)
     width = previews.snap_width(request.args.get("w", type=int))
     cache = previews.preview_path(current_app.config["DATA_DIR"], document.sha256, page, width)
     source = FileStore.from_config(current_app.config).path_for(document.sha256)
@@ -143,9 +179,13 @@ def preview(source_id: str, position: int, page: int):
     except (FileNotFoundError, EOFError, ValueError):
         current_app.logger.warning("no preview for %s page %s", document.sha256, page)
         abort(404)
-    # The content behind this URL only changes if the result's files change: cache for a day.
-    return send_file(path, mimetype="image/png", etag=f"{document.sha256[:16]}-{page}-{width}",
-                     max_age=86400, conditional=True)
+    # The content behind this URL only changes if the result's files change: cache for a day,
+    # unless it is a personal scan, which only its reader's browser may keep, and only while shown.
+    response = send_file(path, mimetype="image/png", etag=f"{document.sha256[:16]}-{page}-{width}",
+                         max_age=86400, conditional=True)
+    if record.access != Access.PUBLIC:
+        response.headers["Cache-Control"] = PRIVATE_CACHE
+    return response
 
 
 #: What each status is called on the pages; the badge colour comes from the status code itself.

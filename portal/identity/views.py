@@ -1,0 +1,104 @@
+"""Login of citizens and businesses through the national SSO: /login, /auth/callback, /logout."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import login_user, logout_user
+from flask_wtf import FlaskForm
+
+from portal.extensions import db
+from portal.identity import citizens, current_citizen, oidc
+
+bp = Blueprint("identity", __name__)
+
+#: Session keys of this flow (authlib keeps its own state, nonce and PKCE verifier beside them).
+NEXT_KEY = "login_next"
+HINT_KEY = "oidc_id_token"
+
+
+class LogoutForm(FlaskForm):
+    """No fields: the CSRF token is what matters (a cross-site POST cannot log anyone out)."""
+
+
+def safe_next(value: str | None) -> str | None:
+    """``value`` when it is a path on this site, else None (never an open redirect).
+
+    Browsers read "//host" and "/\\host" as another site and drop tabs and newlines before
+    looking, so those are refused as well as anything with a scheme or a host.
+    """
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return None
+    if any(ord(c) < 32 or c in "\\\x7f" for c in value):
+        return None
+    parts = urlsplit(value)
+    return None if parts.scheme or parts.netloc else value
+
+
+def _refused(error: oidc.LoginRefused):
+    # The reason and the error class only: claims (hence personal ids) are never logged.
+    current_app.logger.warning("citizen login refused: %s", error)
+    return render_template("identity/refused.html", reason=error.reason), error.status
+
+
+@bp.get("/login")
+def login():
+    if current_citizen() is not None:
+        return redirect(safe_next(request.args.get("next")) or url_for("records.mine"))
+    session[NEXT_KEY] = safe_next(request.args.get("next"))
+    try:
+        return oidc.authorize_redirect(url_for(".callback", _external=True))
+    except oidc.LoginRefused as error:
+        return _refused(error)
+
+
+@bp.get("/auth/callback")
+def callback():
+    try:
+        result = oidc.complete_login()
+    except oidc.LoginRefused as error:
+        return _refused(error)
+    citizen = citizens.record_login(db.session, result.identity)
+    db.session.commit()
+    next_path = session.pop(NEXT_KEY, None)
+    login_user(citizen)
+    if result.id_token_hint:
+        session[HINT_KEY] = result.id_token_hint
+    return redirect(safe_next(next_path) or url_for("records.mine"))
+
+
+@bp.post("/logout")
+def logout():
+    form = LogoutForm()
+    if not form.validate_on_submit():
+        return render_template("errors/error.html", status=400, message=None), 400
+    citizen = current_citizen()
+    hint = session.pop(HINT_KEY, None)
+    logout_user()
+    session.pop(NEXT_KEY, None)
+    if citizen is not None:
+        url = oidc.logout_url(hint, url_for(".logged_out", _external=True))
+        if url:
+            return redirect(url)
+    return redirect(url_for(".logged_out"))
+
+
+@bp.get("/logged-out")
+def logged_out():
+    return render_template("identity/logged_out.html")
+
+
+@bp.app_context_processor
+def account_in_header():
+    """The logged-in citizen, for the header's name and logout button (None when anonymous)."""
+    return {"header_citizen": current_citizen() if has_request_context() else None}
