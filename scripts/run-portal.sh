@@ -7,6 +7,18 @@ source "$(dirname "$0")/setup.sh"
 
 export PORTAL_ENV=development
 export PORTAL_DATA_DIR="${PORTAL_DATA_DIR:-$PWD/var}"
+# Log in as a demo person or business through the development identity provider (/dev-idp).
+export PORTAL_DEV_IDP="${PORTAL_DEV_IDP:-1}"
+# One secret per data folder: a login started in one gunicorn worker ends in another, and
+# survives a restart.
+if [ -z "${PORTAL_SECRET_KEY:-}" ]; then
+    mkdir -p "$PORTAL_DATA_DIR"
+    if [ ! -s "$PORTAL_DATA_DIR/secret-key" ]; then
+        (umask 077 && python -c 'import secrets; print(secrets.token_hex(32))' > "$PORTAL_DATA_DIR/secret-key")
+    fi
+    PORTAL_SECRET_KEY="$(cat "$PORTAL_DATA_DIR/secret-key")"
+    export PORTAL_SECRET_KEY
+fi
 export FLASK_APP=app
 results="${DEMO_RESULTS:-2000}"
 port="${PORT:-8000}"
@@ -16,6 +28,8 @@ flask db upgrade
 flask refdata
 echo "==> Dữ liệu mẫu / demo data: $results results"
 flask demo seed --results "$results"
+# DEMO staff accounts with a documented password and TOTP secrets (docs/staff.md); development only.
+flask staff demo-accounts
 flask search drain
 
 # Index writes go through their own queue and exactly one worker (the embedded engine allows one
@@ -27,4 +41,8 @@ consumer=$!
 trap 'kill $index_consumer $consumer 2>/dev/null || true' EXIT
 
 echo "==> Cổng đang chạy tại / portal running at http://127.0.0.1:$port  (Ctrl+C để dừng / to stop)"
+if [ "$PORTAL_DEV_IDP" = "1" ]; then
+    echo "    Đăng nhập thử / test login: http://127.0.0.1:$port/login → chọn một người dân hoặc doanh nghiệp mẫu"
+    echo "    (MÔI TRƯỜNG THỬ NGHIỆM / development only: pick a demo person or business, no password)"
+fi
 PORTAL_BIND="127.0.0.1:$port" gunicorn app:app

@@ -17,6 +17,16 @@ if ! command -v chromium >/dev/null 2>&1; then
     fi
 fi
 
+# The login tests run a real OpenID provider (panva oidc-provider) on Node: install it from the
+# committed lock file when node_modules is missing or older than the lock.
+provider_dir="tests/identity/oidc_provider"
+lock_sha="$(sha256sum "$provider_dir/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$provider_dir/node_modules/.portal-lock-sha256" 2>/dev/null)" != "$lock_sha" ]; then
+    echo "==> Cài nhà cung cấp OpenID cho kiểm thử / installing the test OpenID provider (npm ci)"
+    (cd "$provider_dir" && npm ci --no-audit --no-fund >/dev/null)
+    echo "$lock_sha" > "$provider_dir/node_modules/.portal-lock-sha256"
+fi
+
 echo "==> Kiểm thử trên SQLite / tests on SQLite"
 PORTAL_TEST_DB=sqlite python -m pytest "$@"
 echo "==> Kiểm thử trên PostgreSQL / tests on PostgreSQL"
