@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.identity.models import StaffRole
 from portal.identity.staff import MAX_PASSWORD_LENGTH
@@ -44,7 +45,9 @@ class _AccountFields(FlaskForm):
     email = StringField(_l("E-mail"), validators=[Optional(), Length(max=200), _EMAIL])
     role = SelectField(_l("Role"), choices=[SelectChoice(role, label) for role, label in ROLE_LABELS.items()],
                        default=StaffRole.CLERK.value)
-    units = SelectMultipleField(_l("Communes and wards served"), coerce=int, validate_choice=True)
+    # Checkboxes, not a <select multiple>: 126 units, and the chosen ones must stay visible.
+    units = SelectMultipleField(_l("Communes and wards served"), coerce=int, validate_choice=True,
+                                widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 
 
 class AccountCreateForm(_AccountFields):

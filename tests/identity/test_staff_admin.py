@@ -80,7 +80,8 @@ def test_edit_role_units_and_active(admin_client, make_staff, login_staff, app):
     ba_dinh = current_unit(db.session, "phuong-ba-dinh")
     url = f"/staff/accounts/{staff.id}"
     page = admin_client.get(url).get_data(as_text=True)
-    assert f'<option selected value="{staff.units[0].id}">' in page
+    checked = rf'<input checked id="units-\d+" name="units" type="checkbox" value="{staff.units[0].id}">'
+    assert re.search(checked, page)
     data = {"full_name": "Tên mới", "email": "", "role": "supervisor", "units": [ba_dinh.id],
             "csrf_token": form_token(admin_client, url)}  # "active" unticked
     response = admin_client.post(url, data=data)
