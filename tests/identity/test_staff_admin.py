@@ -166,3 +166,15 @@ def test_services_refuse_a_non_admin_actor(db_session, make_staff):
         service.unlock(db_session, clerk, clerk)
     with pytest.raises(Forbidden):
         service.list_staff(db_session, clerk)
+
+
+def test_deactivating_ends_an_open_session(app, admin_client, make_staff, login_staff):
+    staff = make_staff(units=["phuong-cau-giay"])
+    client = app.test_client()
+    login_staff(client, staff)
+    assert client.get("/staff/").status_code == 200
+    url = f"/staff/accounts/{staff.id}"
+    admin_client.post(url, data={"full_name": staff.full_name, "role": "clerk", "units": [staff.units[0].id],
+                                 "csrf_token": form_token(admin_client, url)})
+    response = client.get("/staff/")
+    assert response.status_code == 302 and response.location.startswith("/staff/login")
