@@ -115,8 +115,8 @@ def _sign(claims: dict) -> str:
 def _verify(token_text: str, **expected) -> dict:
     """Claims of a token this provider signed. Raises JoseError (bad signature, expired, wrong claim)."""
     token_obj = jwt.decode(token_text, signing_key(current_app), algorithms=["RS256"])
-    registry = JWTClaimsRegistry(exp={"essential": True},
-                                 **{name: {"essential": True, "value": value} for name, value in expected.items()})
+    options = {name: {"essential": True, "value": value} for name, value in expected.items()}
+    registry = JWTClaimsRegistry(exp={"essential": True}, **options)
     registry.validate(token_obj.claims)
     return token_obj.claims
 
@@ -262,8 +262,9 @@ def token():
     id_token = _sign({"iss": issuer(), "sub": _sub(subject), "aud": CLIENT_ID, "iat": now,
                       "exp": now + TOKEN_TTL, "auth_time": code["at"], "nonce": code["nonce"],
                       "acr": str(code["loa"])})
-    access_token = _sign({"typ": "access", "iss": issuer(), "sub": _sub(subject), "aud": f"{issuer()}/userinfo",
-                          "iat": now, "exp": now + TOKEN_TTL, "subject": subject.id})
+    access_token = _sign({"typ": "access", "iss": issuer(), "sub": _sub(subject),
+                          "aud": f"{issuer()}/userinfo", "iat": now, "exp": now + TOKEN_TTL,
+                          "subject": subject.id})
     response = jsonify({"access_token": access_token, "token_type": "Bearer", "expires_in": TOKEN_TTL,
                         "id_token": id_token, "scope": "openid profile"})
     response.headers["Cache-Control"] = "no-store"

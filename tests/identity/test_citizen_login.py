@@ -14,7 +14,6 @@ from portal.identity.views import safe_next
 from portal.records.models import Subject
 from tests.conftest import csrf_token
 from tests.identity.oidc_fixtures import ACCOUNTS, POST_LOGOUT_URI
-from tests.web.conftest import add_document, make_record, store  # noqa: F401 (fixtures)
 
 CITIZEN_ID = ACCOUNTS["citizen"]["claims"]["SoDinhDanh"]
 ENTERPRISE = ACCOUNTS["business"]["claims"]["MaSoDoanhNghiep"]
@@ -25,7 +24,8 @@ def own_record(make_record, db_session):
     """own_record(id_number, kind="individual", **fields) → a result about that person or enterprise."""
 
     def build(id_number: str, kind: str = "individual", **fields):
-        subject = db_session.scalar(select(Subject).where(Subject.kind == kind, Subject.id_number == id_number))
+        subject = db_session.scalar(select(Subject).where(Subject.kind == kind,
+                                                          Subject.id_number == id_number))
         record = make_record(**fields)  # with a subject of its own, replaced here
         if subject is None:
             record.subject.kind, record.subject.id_number = kind, id_number
@@ -48,11 +48,18 @@ def logged_in_name(client) -> str | None:
 
 # --- the happy paths -------------------------------------------------------------------------
 
+def test_the_header_offers_login_and_comes_back_here(client):
+    html = client.get("/search?q=giay+phep").get_data(as_text=True)
+    assert '<a href="/login?next=/search?q%3Dgiay%2Bphep">Đăng nhập</a>' in html
+    assert "Đăng xuất" not in html
+
+
 def test_login_starts_with_state_nonce_and_pkce(client, sso, oidc_provider):
     response = client.get("/login")
     assert response.status_code == 302
     target = urlsplit(response.location)
-    assert f"{target.scheme}://{target.netloc}{target.path}" == oidc_provider.discovery()["authorization_endpoint"]
+    endpoint = oidc_provider.discovery()["authorization_endpoint"]
+    assert f"{target.scheme}://{target.netloc}{target.path}" == endpoint
     params = {k: v[0] for k, v in parse_qs(target.query).items()}
     assert params["response_type"] == "code"
     assert params["client_id"] == oidc_provider.client_id
@@ -63,9 +70,9 @@ def test_login_starts_with_state_nonce_and_pkce(client, sso, oidc_provider):
 
 
 def test_citizen_sees_all_their_results_and_only_theirs(client, sso, own_record, db_session, caplog):
-    personal = own_record(CITIZEN_ID, access="personal", doc_type_name="Trích lục khai sinh", doc_number="77",
-                          doc_notation="TLKS", summary="Đăng ký khai sinh cho cháu Nguyễn Minh An", files=True,
-                          holder="Nguyễn Thị Lan")
+    personal = own_record(CITIZEN_ID, access="personal", doc_type_name="Trích lục khai sinh",
+                          doc_number="77", doc_notation="TLKS", holder="Nguyễn Thị Lan", files=True,
+                          summary="Đăng ký khai sinh cho cháu Nguyễn Minh An")
     public = own_record(CITIZEN_ID, doc_number="501")
     someone_else = own_record("001099000111", access="personal", summary="Kết quả của người khác")
     caplog.set_level(logging.DEBUG)
@@ -270,7 +277,8 @@ def test_a_level_1_account_is_told_its_level_is_too_low(client, login_citizen, o
     assert "Cần tài khoản định danh điện tử mức độ cao hơn" in html
     assert "mức độ 2" in html and "mức độ 1" in html
     # The result page does not show it either: a level 1 login reads like a visitor.
-    assert "Nội dung riêng của người dân" not in client.get(f"/results/{record.source_id}").get_data(as_text=True)
+    detail = client.get(f"/results/{record.source_id}").get_data(as_text=True)
+    assert "Nội dung riêng của người dân" not in detail
 
 
 def test_the_level_needed_is_configurable(client, login_citizen, app):
@@ -295,7 +303,8 @@ def test_logout_ends_the_portal_and_the_provider_sessions(client, sso, login_cit
     assert logged_in_name(client) is None
     assert client.get("/my/results").status_code == 302
     target = urlsplit(response.location)
-    assert f"{target.scheme}://{target.netloc}{target.path}" == oidc_provider.discovery()["end_session_endpoint"]
+    endpoint = oidc_provider.discovery()["end_session_endpoint"]
+    assert f"{target.scheme}://{target.netloc}{target.path}" == endpoint
     params = {k: v[0] for k, v in parse_qs(target.query).items()}
     assert params["post_logout_redirect_uri"] == POST_LOGOUT_URI
     assert params["id_token_hint"].count(".") == 2
@@ -303,8 +312,8 @@ def test_logout_ends_the_portal_and_the_provider_sessions(client, sso, login_cit
     page = sso.http.get(response.location, timeout=10)
     form_action = page.text.split('action="')[1].split('"')[0]
     xsrf = page.text.split('name="xsrf" value="')[1].split('"')[0]
-    done = sso.http.post(form_action if form_action.startswith("http") else oidc_provider.issuer + form_action,
-                         data={"xsrf": xsrf, "logout": "yes"}, allow_redirects=False, timeout=10)
+    confirm = form_action if form_action.startswith("http") else oidc_provider.issuer + form_action
+    done = sso.http.post(confirm, data={"xsrf": xsrf, "logout": "yes"}, allow_redirects=False, timeout=10)
     assert done.status_code in (302, 303) and done.headers["Location"].startswith(POST_LOGOUT_URI)
     assert "Bạn đã đăng xuất" in client.get("/logged-out").get_data(as_text=True)
     # The provider's session is gone too: the next login asks who you are again.

@@ -11,7 +11,6 @@ import requests
 from werkzeug.serving import make_server
 
 from portal import create_app
-from tests.web.conftest import add_document, make_record, store  # noqa: F401 (fixtures)
 
 PERSON_ID = "001089004321"
 
@@ -66,7 +65,8 @@ def choose(browser, portal: str, name: str, loa: str = "2", action: str = "login
     """Start at the portal's /login, pick ``name`` on the dev IdP's page; returns the final response."""
     page = browser.get(f"{portal}/login", timeout=10)
     assert page.url.startswith(f"{portal}/dev-idp/authorize?")
-    subject = re.search(r'name="subject" value="(\d+)"[^>]*>\s*<strong>' + re.escape(name), page.text).group(1)
+    option = re.search(r'name="subject" value="(\d+)"[^>]*>\s*<strong>' + re.escape(name), page.text)
+    subject = option.group(1)
     return browser.post(f"{portal}/dev-idp/authorize", timeout=20,
                         data={**form_fields(page.text), "subject": subject, "loa": loa, "action": action})
 
@@ -86,7 +86,8 @@ def test_choosing_a_demo_person_logs_them_in_through_the_real_flow(served, demo)
     assert not [r.url for r in done.history if PERSON_ID in r.url]
     detail = browser.get(f"{served}/results/{person.source_id}", timeout=10)
     assert "Đăng ký kết hôn" in detail.text
-    assert browser.get(f"{served}/results/{person.source_id}/files/1/pages/1.png", timeout=10).status_code == 200
+    scan = browser.get(f"{served}/results/{person.source_id}/files/1/pages/1.png", timeout=10)
+    assert scan.status_code == 200 and scan.headers["Content-Type"] == "image/png"
 
 
 def test_a_demo_business_sees_its_results(served, demo):
@@ -117,7 +118,7 @@ def test_logout_goes_through_end_session_and_back(served, demo):
     assert browser.get(f"{served}/my/results", allow_redirects=False, timeout=10).status_code == 302
 
 
-def test_the_token_endpoint_checks_client_pkce_and_single_use(served, demo, make_app):
+def test_the_token_endpoint_checks_client_pkce_and_single_use(served, demo):
     from portal.identity import dev_idp
 
     browser = requests.Session()
@@ -131,7 +132,8 @@ def test_the_token_endpoint_checks_client_pkce_and_single_use(served, demo, make
     token_url = f"{served}/dev-idp/token"
     exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": fields["redirect_uri"],
                 "code_verifier": "x" * 43}
-    assert requests.post(token_url, data=exchange, auth=("portal-dev", "wrong"), timeout=10).status_code == 401
+    wrong_client = requests.post(token_url, data=exchange, auth=("portal-dev", "wrong"), timeout=10)
+    assert wrong_client.status_code == 401
     secret = dev_idp.client_secret(served.app)
     wrong_pkce = requests.post(token_url, data=exchange, auth=("portal-dev", secret), timeout=10)
     assert wrong_pkce.status_code == 400 and wrong_pkce.json()["error"] == "invalid_grant"
