@@ -18,7 +18,7 @@ from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 
 from portal.extensions import db
-from portal.identity import citizens, current_citizen, oidc
+from portal.identity import citizens, current_actor, current_citizen, oidc
 
 bp = Blueprint("identity", __name__)
 
@@ -96,6 +96,16 @@ def logout():
 @bp.get("/logged-out")
 def logged_out():
     return render_template("identity/logged_out.html")
+
+
+@bp.after_app_request
+def keep_account_pages_private(response):
+    """Once someone is logged in, every page carries their name: no shared cache may keep one."""
+    if (response.mimetype == "text/html" and "Cache-Control" not in response.headers
+            and current_actor() is not None):
+        response.headers["Cache-Control"] = "private, no-store"
+        response.vary.add("Cookie")
+    return response
 
 
 @bp.app_context_processor

@@ -119,6 +119,15 @@ def test_the_subject_opens_a_personal_result_with_every_field_and_its_scans(clie
     assert page.status_code == 200 and page.headers["Cache-Control"] == "private, no-store"
 
 
+def test_pages_of_a_logged_in_citizen_are_never_kept_by_shared_caches(client, login_citizen, own_record):
+    record = own_record("001099000111")  # a public result of someone else
+    assert "Cache-Control" not in client.get(f"/results/{record.source_id}").headers
+    login_citizen(client, "citizen")
+    response = client.get(f"/results/{record.source_id}")
+    assert response.headers["Cache-Control"] == "private, no-store"  # the header names the citizen
+    assert "Cookie" in response.headers["Vary"]
+
+
 def test_someone_else_sees_a_personal_result_as_anonymous(client, login_citizen, own_record):
     record = own_record("001099000111", access="personal", summary="Kết quả của người khác", files=True)
     login_citizen(client, "citizen")
