@@ -149,7 +149,8 @@ def data_root(tmp_path) -> Path:
     return tmp_path
 
 
-# Staff accounts for every test directory: make_staff(role=..., units=[...]), login_staff(client, staff).
-from tests.identity.staff_builders import login_staff, make_staff  # noqa: E402, F401
 # Citizens log in through a real OpenID provider: oidc_provider, sso, login_citizen(client, account).
 from tests.identity.oidc_fixtures import login_citizen, oidc_provider, sso  # noqa: E402, F401
+
+# Staff accounts for every test directory: make_staff(role=..., units=[...]), login_staff(client, staff).
+from tests.identity.staff_builders import login_staff, make_staff  # noqa: E402, F401
