@@ -75,7 +75,7 @@ def create_command(username: str, full_name: str, email: str, role: str, units: 
                                      email=email, role=role, units=unit_rows, password=password)
     except service.WeakPassword as error:
         _fail(session, f"Mật khẩu yếu / weak password ({error}): at least {service.MIN_PASSWORD_LENGTH} "
-                       "characters, not containing the username, not one repeated character.")
+                       "characters, not containing the username, at least 4 different characters.")
     except InvalidInput as error:
         _fail(session, f"Không hợp lệ / invalid: {error}")
     session.commit()
