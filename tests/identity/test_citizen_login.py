@@ -339,3 +339,10 @@ def test_without_logout_the_provider_session_logs_straight_back_in(client, sso, 
     callback = urlsplit(sso.to_callback(start.location, account=None))
     assert client.get(f"{callback.path}?{callback.query}").status_code == 302
     assert logged_in_name(client) == "Nguyễn Thị Lan"
+
+
+def test_configured_claim_names_merge_over_the_national_sso_defaults(make_app):
+    app = make_app(OIDC_CLAIMS={"id_number": "cccd"})
+    assert app.config["OIDC_CLAIMS"]["id_number"] == "cccd"
+    assert app.config["OIDC_CLAIMS"]["name"] == "HoVaTen" and app.config["OIDC_CLAIMS"]["loa"] == "acr"
+    assert make_app().config["OIDC_CLAIMS"]["id_number"] == "SoDinhDanh"  # nothing leaks to the next app
