@@ -444,6 +444,16 @@ def main() -> None:
         choices=(1, 2),
         help="2 (default): index build, then a second reindex beside the live index",
     )
+    parser.add_argument(
+        "--reuse-index",
+        action="store_true",
+        help="with --reuse-db: search the index already built in --workdir (skip the reindex)",
+    )
+    parser.add_argument(
+        "--reuse-pg",
+        action="store_true",
+        help="search the PostgreSQL FTS table a run with --keep left (skip loading it)",
+    )
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="portal-bench3-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -482,13 +492,17 @@ def main() -> None:
         db.session.execute(sa.text("DELETE FROM outbox"))  # the import's rows: the rebuild covers them
         db.session.commit()
         live = (index_dir / "current").exists()
-        report = reindex(db.session, backend_factory=_Tee(EmbeddedBackend(index_dir), docs))
-        size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file()) / 1e6
-        label = "reindex beside the live index, swap" if live else "reindex into an empty index dir"
-        print(f"index build ({label}): {report.count} documents in {report.seconds:.0f} s, {size:.0f} MB")
-        if args.reindexes == 2:
-            report = reindex(db.session, backend_factory=lambda: EmbeddedBackend(index_dir))
-            print(f"second reindex (build beside the live index, swap): {report.seconds:.0f} s; {load()}")
+    with app.app_context():
+        if args.reuse_index and live:
+            print("reusing the search index in", index_dir)
+        else:
+            report = reindex(db.session, backend_factory=_Tee(EmbeddedBackend(index_dir), docs))
+            size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file()) / 1e6
+            label = "reindex beside the live index, swap" if live else "reindex into an empty index dir"
+            print(f"index build ({label}): {report.count} documents in {report.seconds:.0f} s, {size:.0f} MB")
+            if args.reindexes == 2:
+                report = reindex(db.session, backend_factory=lambda: EmbeddedBackend(index_dir))
+                print(f"second reindex (build beside the live index, swap): {report.seconds:.0f} s; {load()}")
         db.session.rollback()
 
     queries = make_queries(app, args.queries, seed=3)
@@ -529,7 +543,10 @@ def main() -> None:
 
     if not args.skip_pg:
         base = args.pg_url.split("?")[0]
-        built = pg_build(base, args.pg_schema, docs)
+        if args.reuse_pg:
+            built = {"copy": 0.0, "tsvector": 0.0, "gin": 0.0, "size_mb": 0.0}
+        else:
+            built = pg_build(base, args.pg_schema, docs)
         print(
             f"PostgreSQL FTS ({args.pg_schema}): copy {built['copy']:.0f} s, "
             f"tsvector {built['tsvector']:.0f} s, "
@@ -548,8 +565,9 @@ def main() -> None:
         del docs
         import psycopg
 
-        with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {args.pg_schema} CASCADE")
+        if not args.keep:
+            with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA IF EXISTS {args.pg_schema} CASCADE")
     print(f"done; {load()}")
     if args.workdir is None and not args.keep:
         shutil.rmtree(work, ignore_errors=True)

@@ -61,6 +61,13 @@ TYPO_FALLBACK_BELOW = 20
 #: The last word, typed halfway, stands for at most this many of its completions, the most
 #: frequent first (term queries intersect cheaply; a prefix automaton reads every posting).
 PREFIX_TERMS = 64
+#: A word found in more documents than this share (and at least COMMON_MIN_DOCS) is "common":
+#: it must match, scored by BM25 on the catch-all field alone, with no per-field boosts and no
+#: typo expansion (a word that frequent is spelt right). Per-field boosts are unions of six
+#: posting lists per word, and for words like *giay*, *phep*, *nguyen* those unions read most of
+#: the index; rare words (names, streets, numbers) carry the field boosts and decide the order.
+COMMON_SHARE = 0.02
+COMMON_MIN_DOCS = 2_000
 #: Two query words found side by side, in order, add this (× 2, like the field boosts): a phrase
 #: typed as a phrase ("tran duy hung") beats the same words scattered over the document.
 PHRASE_BOOST = 2.0
@@ -326,8 +333,9 @@ class EmbeddedBackend:
         for record_id in query.exclude:
             excluded = tantivy.Query.term_query(self.schema, "id", str(record_id))
             clauses.append((tantivy.Occur.MustNot, excluded))
-        clauses += self._phrase_clauses(words)
         searcher = index.searcher()
+        common = self._common_words(searcher, words)
+        clauses += self._phrase_clauses(words, common)
         # Never past MAX_HITS: top-k with an offset costs offset + limit, whatever the engine.
         offset = min(query.start, MAX_HITS)
         limit = max(0, min(query.per_page, MAX_HITS - offset))
@@ -347,11 +355,22 @@ class EmbeddedBackend:
 
         # Exact words first; typo matches join only when those are few (TYPO_FALLBACK_BELOW). The
         # choice depends on the query and filters alone, so every page of a search agrees on it.
-        tquery, result, found = run([(tantivy.Occur.Must, self._exact_word_query(searcher, word, last))
+        tquery, result, found = run([(tantivy.Occur.Must,
+                                      self._word_query(searcher, word, last, word in common, fuzzy=False))
                                      for word, last in _positions(words)])
-        if words and (result.count or 0) < TYPO_FALLBACK_BELOW:
-            tquery, result, found = run([(tantivy.Occur.Must, self._word_query(word, last))
-                                         for word, last in _positions(words)])
+        # The typo is looked for in the long words that are not common: a word found in 2 % of the
+        # documents is spelt right. Only when nothing at all matched is every long word suspected
+        # ("chua" typed for "chau"): typo automatons over common words cost 3-4 × the search.
+        # A short last word is looked for among all its completions, not only the most frequent.
+        suspects = {w for w in words if w not in common and len(w) >= MIN_FUZZY_LEN}
+        if words and not suspects and not result.count:
+            suspects = set(words)
+        if words and 2 <= len(words[-1]) < MIN_FUZZY_LEN:
+            suspects.add(words[-1])
+        if suspects and (result.count or 0) < TYPO_FALLBACK_BELOW:
+            tquery, result, found = run([(tantivy.Occur.Must, self._word_query(
+                searcher, word, last, word in common, fuzzy=word in suspects))
+                for word, last in _positions(words)])
         hits = []
         matcher = _Matcher(words)  # one cache of matching words for the whole page
         for score, address in found:
@@ -362,13 +381,21 @@ class EmbeddedBackend:
         return SearchPage(total=result.count or 0, hits=hits, page=query.page, per_page=query.per_page,
                           facets=facets)
 
-    def _phrase_clauses(self, words: list[str]) -> list[tuple[tantivy.Occur, tantivy.Query]]:
+    def _common_words(self, searcher: tantivy.Searcher, words: list[str]) -> set[str]:
+        cutoff = max(COMMON_MIN_DOCS, COMMON_SHARE * searcher.num_docs)
+        return {word for word in set(words) if searcher.doc_freq(ALL, word) > cutoff}
+
+    def _phrase_clauses(self, words: list[str], common: set[str]) -> list[tuple[tantivy.Occur, tantivy.Query]]:
         """Optional score for each pair of adjacent query words found adjacent, in order.
 
         On the catch-all field, exact words only: a typo'd pair still matches, it just loses the bonus.
+        Not for a pair of common words ("giay phep"): nearly every document has it, and checking
+        positions in all of them costs more than the rest of the search.
         """
         out = []
         for first, second in zip(words, words[1:], strict=False):
+            if first in common and second in common:
+                continue
             phrase = tantivy.Query.phrase_query(self.schema, ALL, [first, second])
             out.append((tantivy.Occur.Should, tantivy.Query.boost_query(phrase, PHRASE_BOOST * 2)))
         return out
@@ -392,38 +419,43 @@ class EmbeddedBackend:
                  tantivy.Query.boost_query(tantivy.Query.term_query(self.schema, field, word), boost * 2))
                 for field, boost in BOOSTS.items()]
 
-    def _exact_word_query(self, searcher: tantivy.Searcher, word: str, last: bool) -> tantivy.Query:
-        """One query word, exactly, in any field; the last one also as the prefix of a longer word.
+    def _word_query(self, searcher: tantivy.Searcher, word: str, last: bool, common: bool,
+                    fuzzy: bool) -> tantivy.Query:
+        """One query word, in any field: exact (BM25, boosted per field), else a completion or a typo.
 
-        Matching is on the catch-all field (one posting list), scoring on the boosted fields; a
-        completion scores like a typo match, below the exact word.
+        The last word also matches as a prefix: as its PREFIX_TERMS most frequent completions
+        (term queries, cheap to intersect), or with ``fuzzy`` as an automaton over every completion.
+        With ``fuzzy`` (the word may hold the typo), a word of MIN_FUZZY_LEN letters or more also
+        matches at distance 1. Completions and typos score a small constant, below any exact match.
+        A common word is scored on the catch-all field and the holder only (see COMMON_SHARE).
         """
         schema = self.schema
-        matches = [(tantivy.Occur.Should, tantivy.Query.term_query(schema, ALL, word))]
+        exact = tantivy.Query.term_query(schema, ALL, word)
+        loose: list[tantivy.Query] = []
         if last and len(word) >= 2:
-            completions = [term for term, _count in searcher.terms_with_prefix(ALL, word, limit=PREFIX_TERMS)
-                           if term != word]
-            matches += [(tantivy.Occur.Should, tantivy.Query.const_score_query(
-                tantivy.Query.term_query(schema, ALL, term), FUZZY_WEIGHT)) for term in completions]
-        match = tantivy.Query.boolean_query(matches) if len(matches) > 1 else matches[0][1]
-        must = (tantivy.Occur.Must, tantivy.Query.const_score_query(match, 0.0))
-        return tantivy.Query.boolean_query([must, *self._field_terms(word), *matches[1:]])
-
-    def _word_query(self, word: str, last: bool) -> tantivy.Query:
-        """One query word in any field: exact per field (BM25, boosted) or typo/prefix (constant, lower).
-
-        Typo and prefix matches include the exact word, so an exact match always scores higher.
-        """
-        schema = self.schema
-        should = self._field_terms(word)
-        loose = []
-        if len(word) >= MIN_FUZZY_LEN:
+            if fuzzy:
+                loose.append(tantivy.Query.fuzzy_term_query(schema, ALL, word, distance=0, prefix=True))
+            else:
+                loose += [tantivy.Query.term_query(schema, ALL, term) for term, _count
+                          in searcher.terms_with_prefix(ALL, word, limit=PREFIX_TERMS) if term != word]
+        if fuzzy and len(word) >= MIN_FUZZY_LEN:
             loose.append(tantivy.Query.fuzzy_term_query(schema, ALL, word, distance=1, prefix=last))
-        if last and len(word) >= 2:
-            loose.append(tantivy.Query.fuzzy_term_query(schema, ALL, word, distance=0, prefix=True))
-        for query in loose:
-            should.append((tantivy.Occur.Should, tantivy.Query.const_score_query(query, FUZZY_WEIGHT)))
-        return tantivy.Query.boolean_query(should)
+        scored_loose = [(tantivy.Occur.Should, tantivy.Query.const_score_query(query, FUZZY_WEIGHT))
+                        for query in loose]
+        if common:
+            # The holder's name alone keeps its boost: one optional posting list is followed with
+            # cheap seeks (two or more become a buffered union that reads them all), and a common
+            # surname or given name in the holder field is what tells "Nguyễn Thu Hà" apart.
+            holder = (tantivy.Occur.Should, tantivy.Query.boost_query(
+                tantivy.Query.term_query(schema, "holder", word), BOOSTS["holder"] * 2))
+            if not loose:
+                return tantivy.Query.boolean_query([(tantivy.Occur.Must, exact), holder])
+            match = tantivy.Query.boolean_query([(tantivy.Occur.Should, exact), *scored_loose])
+            return tantivy.Query.boolean_query([(tantivy.Occur.Must, match), holder])
+        match = tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in (exact, *loose)]) \
+            if loose else exact
+        must = (tantivy.Occur.Must, tantivy.Query.const_score_query(match, 0.0))
+        return tantivy.Query.boolean_query([must, *self._field_terms(word), *scored_loose])
 
 
 def _positions(words: list[str]) -> list[tuple[str, bool]]:
