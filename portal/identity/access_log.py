@@ -27,13 +27,25 @@ def actor_name(actor: object | None) -> str:
     return getattr(actor, "audit_name", None) or "anonymous"
 
 
+#: What a reader is taken to be doing when they gave no purpose of their own.
+DEFAULT_PURPOSE = {"citizen": "tra cứu trên cổng", "staff": "giải quyết công việc của bộ phận một cửa",
+                   "anonymous": "tra cứu công khai"}
+
+
 def record_access(session: Session, actor: object | None, record: Record, action: str, *,
-                  channel: str = "web", purpose: str = "", details: dict | None = None) -> None:
-    """Log one access to ``record`` when it is personal and ``actor`` is not its subject."""
+                  channel: str = "web", purpose: str = "", details: dict | None = None,
+                  personal_data: bool | None = None) -> None:
+    """Log one access to ``record``'s personal data by anyone but its subject.
+
+    ``personal_data``: whether this access showed personal data (the holder's id number, a
+    personal result's content or scans); by default, whether the result is personal.
+    """
     if action not in ACTIONS:
         raise ValueError(f"unknown access action {action!r}")
-    if record.access != Access.PERSONAL or is_subject(actor, record):
+    shown = record.access == Access.PERSONAL if personal_data is None else personal_data
+    if not shown or is_subject(actor, record):
         return
+    purpose = purpose or DEFAULT_PURPOSE[actor_name(actor).split(":")[0]]
     audit.record(session, actor_name(actor), action, f"record:{record.source_id}", channel=channel,
                  purpose=purpose, details=details, subject_id=record.subject_id)
 

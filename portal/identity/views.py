@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     current_app,
+    make_response,
     has_request_context,
     redirect,
     render_template,
@@ -112,3 +113,21 @@ def keep_account_pages_private(response):
 def account_in_header():
     """The logged-in citizen, for the header's name and logout button (None when anonymous)."""
     return {"header_citizen": current_citizen() if has_request_context() else None}
+
+
+#: Pages of the access log: nobody reads past this.
+ACCESS_LOG_PAGES = 200
+
+
+@bp.get("/my/access-log")
+@citizens.require_loa("view_personal")
+def access_log():
+    """Who else looked at my personal results: staff, verifiers of my copies, lookups by number."""
+    from portal.identity import access_log as log
+
+    raw = request.args.get("page", "")
+    page = int(raw) if raw.isdigit() and 1 <= int(raw) <= ACCESS_LOG_PAGES else 1
+    entries = log.list_for_citizen(db.session, current_citizen(), page=page)
+    response = make_response(render_template("identity/access_log.html", entries=entries))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

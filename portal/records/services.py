@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.errors import NotFound
+from portal.identity import access_log
 from portal.identity.access import may_read_personal
 from portal.records.models import Access, Document, Record, RecordFile
 from portal.units.models import AdminUnit, UnitLevel, UnitSuccession, UnitSystem
@@ -96,6 +97,10 @@ def view_record(session: Session, source_id: str, actor: object | None = None,
     record = get_record(session, source_id)
     now = now or now_in_hanoi()
     fields = public_view(record, actor)
+    # A personal result's page, even restricted, tells that it exists and is valid: logged too.
+    access_log.record_access(session, actor, record, "record.view",
+                             personal_data=fields == FULL_FIELDS or record.access == Access.PERSONAL,
+                             details={"restricted": fields != FULL_FIELDS})
     page = RecordPage(record=record, fields=fields, status=str(record.effective_status(now.date())),
                       as_of=now, successors=successors(record.issuing_unit))
     if "links" not in fields:
@@ -126,6 +131,8 @@ def get_preview_document(session: Session, source_id: str, position: int, page: 
         RecordFile.record_id == record.id, RecordFile.position == position))
     if record_file is None or not 1 <= page <= record_file.document.pages:
         raise NotFound()
+    access_log.record_access(session, actor, record, "record.download",
+                             details={"file": position, "page": page})
     return record_file.document
 
 

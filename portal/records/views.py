@@ -113,10 +113,11 @@ def search():
     if text:
         page = _page_arg(per_page)
         results = search_records(db.session, text, filters=filters, page=page, per_page=per_page,
-                                 today=today, sort=sort, facets=FACETS)
+                                 today=today, sort=sort, facets=FACETS, actor=reading_actor())
         if page > 1 and not results.hits:  # past the last page: show the first one instead
             results = search_records(db.session, text, filters=filters, page=1, per_page=per_page,
-                                     today=today, sort=sort, facets=FACETS)
+                                     today=today, sort=sort, facets=FACETS, actor=reading_actor())
+        db.session.commit()  # access log entries of personal results among the hits
         labels = _facet_labels(results.facets)
     # URL parameters of this search (the facet and pagination links add or drop one of them)
     params = {param: filters[name] for param, name in FACET_PARAMS.items() if name in filters}
@@ -146,6 +147,7 @@ def mine():
 @bp.get("/results/<source_id>")
 def detail(source_id: str):
     page = services.view_record(db.session, source_id, actor=reading_actor())
+    db.session.commit()  # the access log entry, if this view showed personal data
     response = make_response(render_template("records/detail.html", page=page,
                                              thumbnail_pages=THUMBNAIL_PAGES))
     if page.personal:
@@ -158,6 +160,7 @@ def page_view(source_id: str, position: int, page: int):
     """A larger view of one scanned page, with links to the neighbouring pages (no JavaScript)."""
     actor = reading_actor()
     document = services.get_preview_document(db.session, source_id, position, page, actor=actor)
+    db.session.commit()  # the access log entry of a personal scan
     record = services.get_record(db.session, source_id)
     response = make_response(render_template("records/page.html", record=record, position=position,
                                              page=page, pages=document.pages, width=previews.WIDTHS[-1]))
@@ -170,6 +173,7 @@ def page_view(source_id: str, position: int, page: int):
 def preview(source_id: str, position: int, page: int):
     actor = reading_actor()
     document = services.get_preview_document(db.session, source_id, position, page, actor=actor)
+    db.session.commit()  # the access log entry of a personal scan
     record = services.get_record(db.session, source_id)
     width = previews.snap_width(request.args.get("w", type=int))
     cache = previews.preview_path(current_app.config["DATA_DIR"], document.sha256, page, width)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, jsonify, request
 
 from portal.extensions import db
+from portal.identity.citizens import reading_actor
 from portal.records.models import Access, Record
 from portal.search import identifiers
 from portal.search.port import FACETS, MAX_HITS, SORTS
@@ -57,7 +58,8 @@ def search():
     text = request.args.get("q", "")[:200]
     today = datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
     results = search_records(db.session, text, filters=filters, page=page, per_page=per_page, today=today,
-                             sort=sort, facets=FACETS)
+                             sort=sort, facets=FACETS, actor=reading_actor(), channel="api")
+    db.session.commit()  # access log entries of personal results among the hits
     return jsonify({
         "query": results.query,
         "total": results.total,

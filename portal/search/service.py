@@ -85,10 +85,13 @@ _VI_FOLDED = "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyy
 
 def search_records(session: Session, text: str, *, filters: Mapping[str, str] | None = None, page: int = 1,
                    per_page: int = 20, today: date | None = None, sort: str = "relevance",
-                   facets: tuple[str, ...] = ()) -> ResultsPage:
+                   facets: tuple[str, ...] = (), actor: object | None = None,
+                   channel: str = "web") -> ResultsPage:
     """Identifier matches first (personal ones restricted), then public results from the engine.
 
     ``sort``: "relevance", "newest" or "oldest"; ``facets``: names from port.FACETS to count.
+    A personal result among the hits is written to its subject's access log (``actor``, ``channel``);
+    the caller commits.
     Never raises because the engine is down: the database answers instead (``degraded=True``).
     Raises ValueError for a page below 1, an unknown filter, sort or facet.
     """
@@ -134,6 +137,11 @@ def search_records(session: Session, text: str, *, filters: Mapping[str, str] | 
                                                    want_from_engine, skip={h.record.id for h in exact},
                                                    sort=sort)
     hits = own + engine_hits if want_from_engine > 0 else own
+    from portal.identity import access_log
+
+    for hit in hits[:per_page]:  # only identifier hits can be personal: the engine searches public ones
+        access_log.record_access(session, actor, hit.record, "record.search_hit", channel=channel,
+                                 details={"restricted": hit.restricted})
     return ResultsPage(query=text, total=len(exact) + engine_total, hits=hits[:per_page], page=page,
                        per_page=per_page, degraded=degraded, suggestions=suggestions, facets=facet_counts,
                        sort=sort)
