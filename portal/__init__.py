@@ -21,6 +21,7 @@ MODEL_MODULES = (
     "portal.outbox",
     "portal.audit",
     "portal.identity.models",
+    "portal.copy_requests.models",
 )
 
 

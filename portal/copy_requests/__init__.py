@@ -1,0 +1,1 @@
+"""Copies of digitized results: requests from citizens and businesses, processed by the one-stop shop."""
