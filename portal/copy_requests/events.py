@@ -36,11 +36,12 @@ def transition(session: Session, request: CopyRequest, action: workflow.Action |
     return event
 
 
-def record_submitted(session: Session, request: CopyRequest, actor: str) -> CopyRequestEvent:
+def record_submitted(session: Session, request: CopyRequest, actor: str,
+                     tracking_code: str = "") -> CopyRequestEvent:
     """The first event of a request (no transition leads into "submitted")."""
     event = CopyRequestEvent(request=request, at=request.submitted_at or utcnow(), action="submit",
                              from_state=None, to_state=workflow.State.SUBMITTED.value, actor=actor)
     session.add(event)
     session.flush()
-    notifications.request_changed(session, request, event)
+    notifications.request_changed(session, request, event, {"tracking_code": tracking_code})
     return event

@@ -15,6 +15,9 @@ from portal.copy_requests.models import CopyRequest, CopyRequestEvent
 TOPIC = "email.copy_request"
 
 
-def request_changed(session: Session, request: CopyRequest, event: CopyRequestEvent) -> None:
+def request_changed(session: Session, request: CopyRequest, event: CopyRequestEvent,
+                    payload: dict | None = None) -> None:
+    """Queue the e-mail about ``event``. ``payload``: what the mail needs that is not stored, such
+    as the tracking code of a new request (kept only until the mail is sent)."""
     if request.email:
-        outbox.add(session, TOPIC, event.id)
+        outbox.add(session, TOPIC, event.id, payload)
