@@ -79,6 +79,23 @@ class Config:
     #: Issuer shown in authenticator apps next to the staff username.
     STAFF_TOTP_ISSUER = "Cổng kết quả TTHC Hà Nội"
 
+    #: Signed copies (docs/copies.md): development CA and per-unit keys; empty means DATA_DIR/pki.
+    COPY_PKI_DIR = ""
+    #: One key and certificate (PEM files) signing every unit's copies; empty: per-unit files
+    #: under COPY_PKI_DIR/units/<unit code>/. COPY_SIGNING_CHAIN: intermediates, comma-separated.
+    COPY_SIGNING_KEY = ""
+    COPY_SIGNING_CERT = ""
+    COPY_SIGNING_CHAIN = ""
+    #: Roots a copy's signature must chain to (PEM files, comma-separated); empty: the dev CA's root.
+    COPY_TRUST_ROOTS = ""
+    #: How long a download link of a signed copy works.
+    COPY_LINK_MINUTES = 60 * 24 * 3
+    #: Largest PDF accepted by the verification upload.
+    COPY_VERIFY_MAX_BYTES = 20 * 1024 * 1024
+    #: Absolute base of links printed on copies and sent by e-mail ("https://ketqua.hanoi.gov.vn");
+    #: empty: the host of the request being served.
+    PUBLIC_BASE_URL = ""
+
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")
@@ -105,6 +122,8 @@ def finalize(config: dict) -> None:
         config["FILES_ROOT"] = str(data_dir / "files")
     if not config["SEARCH_INDEX_DIR"]:
         config["SEARCH_INDEX_DIR"] = str(data_dir / "index")
+    if not config.get("COPY_PKI_DIR"):
+        config["COPY_PKI_DIR"] = str(data_dir / "pki")
     url = config["DATABASE_URL"] or f"sqlite:///{data_dir / 'portal.sqlite3'}"
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         # psycopg 3 is the driver we ship; plain URLs would ask for psycopg2.
