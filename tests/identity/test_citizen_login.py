@@ -19,26 +19,6 @@ CITIZEN_ID = ACCOUNTS["citizen"]["claims"]["SoDinhDanh"]
 ENTERPRISE = ACCOUNTS["business"]["claims"]["MaSoDoanhNghiep"]
 
 
-@pytest.fixture
-def own_record(make_record, db_session):
-    """own_record(id_number, kind="individual", **fields) → a result about that person or enterprise."""
-
-    def build(id_number: str, kind: str = "individual", **fields):
-        subject = db_session.scalar(select(Subject).where(Subject.kind == kind,
-                                                          Subject.id_number == id_number))
-        record = make_record(**fields)  # with a subject of its own, replaced here
-        if subject is None:
-            record.subject.kind, record.subject.id_number = kind, id_number
-        else:
-            throwaway, record.subject = record.subject, subject
-            db_session.flush()
-            db_session.delete(throwaway)
-        db_session.commit()
-        return record
-
-    return build
-
-
 def logged_in_name(client) -> str | None:
     html = client.get("/").get_data(as_text=True)
     if 'action="/logout"' not in html:

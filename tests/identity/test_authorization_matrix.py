@@ -1,0 +1,331 @@
+"""Who sees what of a result: every page and download that touches one, for every kind of reader.
+
+One table, MATRIX, says what each reader notices on each page for three results:
+
+- ``personal``: a personal result (a birth extract) about the citizen who logs in as "citizen";
+- ``org``: a personal result about the enterprise the "business" account represents;
+- ``public``: a public result (a building permit) whose holder is that same citizen, so its
+  holder id number and birth date are personal data even though the rest is public.
+
+All three were issued by a real old commune that was merged whole into a current ward on 1 July
+2025 (reference data); "clerk" and "supervisor" serve that ward, the "…_elsewhere" ones another.
+The rule behind the table is `portal.identity.access.may_read_personal`. A cell ending in
+"+log" also writes one entry to the subject's access log; any other cell writes none.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.audit import AuditEntry
+from portal.records import services
+from portal.units.models import AdminUnit, UnitLevel, UnitSystem
+from tests.identity.oidc_fixtures import ACCOUNTS
+from tests.web.conftest import legacy_unit_with_successor
+
+CITIZEN_ID = ACCOUNTS["citizen"]["claims"]["SoDinhDanh"]
+ENTERPRISE = ACCOUNTS["business"]["claims"]["MaSoDoanhNghiep"]
+
+RECORDS = ("personal", "org", "public")
+
+#: Who logs in, and how: an account of the test OpenID provider, or a staff role and where it serves.
+CITIZENS = {"other_citizen": "other-citizen", "subject": "citizen", "representative": "business"}
+STAFF = {"clerk": ("clerk", "ward"), "clerk_elsewhere": ("clerk", "elsewhere"),
+         "supervisor": ("supervisor", "ward"), "supervisor_elsewhere": ("supervisor", "elsewhere")}
+ACTORS = ("anonymous", *CITIZENS, *STAFF)
+
+# What the reader notices (checked by `check` below):
+FULL = "full"              # 200; summary, holder, holder id number, birth date and the scans
+PUBLIC = "public"          # 200; summary, holder and scans; no holder id number, no birth date
+MINIMAL = "minimal"        # 200; type, issuing unit, status only: no number, summary, holder or scan
+SCAN = "scan"              # 200; the scanned page (an HTML page, or the PNG itself)
+HIDDEN = "404"             # 404, as for a result that does not exist
+RESTRICTED = "restricted"  # search hit with type, unit and status only, no link to the result
+TO_RESULT = "to result"    # search page: straight to the result page (redirect)
+PUBLIC_HIT = "public hit"  # API hit: number, summary and holder; no holder id number, no birth date
+LOGIN = "login"            # redirect to the citizen login page
+LISTED = "listed"          # 200; the result is listed with its summary
+UNLISTED = "unlisted"      # 200; the result is not on the page
+ENTRY = "entry"            # 200; the earlier access by a clerk of the ward is shown
+NO_ENTRY = "no entry"      # 200; no access to this result is shown
+
+L = "+log"
+
+ENDPOINTS = {
+    "result": "/results/{source_id}",
+    "scan_page": "/results/{source_id}/files/1/pages/2",
+    "scan_png": "/results/{source_id}/files/1/pages/1.png?w=240",
+    "search": "/search?q={number}",
+    "api_search": "/api/v1/search?q={number}",
+    "my_results": "/my/results",
+    "access_log": "/my/access-log",
+}
+#: Flask endpoints of the routes above that take a result's source id.
+SOURCE_ID_ROUTES = {"records.detail": "result", "records.page_view": "scan_page",
+                    "records.preview": "scan_png"}
+
+# fmt: off
+MATRIX = {
+    # (actor, endpoint):                      personal          org               public
+    ("anonymous", "result"):                 (MINIMAL + L,      MINIMAL + L,      PUBLIC),
+    ("anonymous", "scan_page"):              (HIDDEN,           HIDDEN,           SCAN),
+    ("anonymous", "scan_png"):               (HIDDEN,           HIDDEN,           SCAN),
+    ("anonymous", "search"):                 (RESTRICTED + L,   RESTRICTED + L,   TO_RESULT),
+    ("anonymous", "api_search"):             (RESTRICTED + L,   RESTRICTED + L,   PUBLIC_HIT),
+    ("anonymous", "my_results"):             (LOGIN,            LOGIN,            LOGIN),
+    ("anonymous", "access_log"):             (LOGIN,            LOGIN,            LOGIN),
+
+    ("other_citizen", "result"):             (MINIMAL + L,      MINIMAL + L,      PUBLIC),
+    ("other_citizen", "scan_page"):          (HIDDEN,           HIDDEN,           SCAN),
+    ("other_citizen", "scan_png"):           (HIDDEN,           HIDDEN,           SCAN),
+    ("other_citizen", "search"):             (RESTRICTED + L,   RESTRICTED + L,   TO_RESULT),
+    ("other_citizen", "api_search"):         (RESTRICTED + L,   RESTRICTED + L,   PUBLIC_HIT),
+    ("other_citizen", "my_results"):         (UNLISTED,         UNLISTED,         UNLISTED),
+    ("other_citizen", "access_log"):         (NO_ENTRY,         NO_ENTRY,         NO_ENTRY),
+
+    ("subject", "result"):                   (FULL,             MINIMAL + L,      FULL),
+    ("subject", "scan_page"):                (SCAN,             HIDDEN,           SCAN),
+    ("subject", "scan_png"):                 (SCAN,             HIDDEN,           SCAN),
+    ("subject", "search"):                   (RESTRICTED,       RESTRICTED + L,   TO_RESULT),
+    ("subject", "api_search"):               (RESTRICTED,       RESTRICTED + L,   PUBLIC_HIT),
+    ("subject", "my_results"):               (LISTED,           UNLISTED,         LISTED),
+    ("subject", "access_log"):               (ENTRY,            NO_ENTRY,         ENTRY),
+
+    ("representative", "result"):            (MINIMAL + L,      FULL,             PUBLIC),
+    ("representative", "scan_page"):         (HIDDEN,           SCAN,             SCAN),
+    ("representative", "scan_png"):          (HIDDEN,           SCAN,             SCAN),
+    ("representative", "search"):            (RESTRICTED + L,   RESTRICTED,       TO_RESULT),
+    ("representative", "api_search"):        (RESTRICTED + L,   RESTRICTED,       PUBLIC_HIT),
+    ("representative", "my_results"):        (UNLISTED,         LISTED,           UNLISTED),
+    ("representative", "access_log"):        (NO_ENTRY,         ENTRY,            NO_ENTRY),
+
+    ("clerk", "result"):                     (FULL + L,         FULL + L,         FULL + L),
+    ("clerk", "scan_page"):                  (SCAN + L,         SCAN + L,         SCAN),
+    ("clerk", "scan_png"):                   (SCAN + L,         SCAN + L,         SCAN),
+    ("clerk", "search"):                     (RESTRICTED + L,   RESTRICTED + L,   TO_RESULT),
+    ("clerk", "api_search"):                 (RESTRICTED + L,   RESTRICTED + L,   PUBLIC_HIT),
+    ("clerk", "my_results"):                 (LOGIN,            LOGIN,            LOGIN),
+    ("clerk", "access_log"):                 (LOGIN,            LOGIN,            LOGIN),
+
+    ("clerk_elsewhere", "result"):           (MINIMAL + L,      MINIMAL + L,      PUBLIC),
+    ("clerk_elsewhere", "scan_page"):        (HIDDEN,           HIDDEN,           SCAN),
+    ("clerk_elsewhere", "scan_png"):         (HIDDEN,           HIDDEN,           SCAN),
+    ("clerk_elsewhere", "search"):           (RESTRICTED + L,   RESTRICTED + L,   TO_RESULT),
+    ("clerk_elsewhere", "api_search"):       (RESTRICTED + L,   RESTRICTED + L,   PUBLIC_HIT),
+    ("clerk_elsewhere", "my_results"):       (LOGIN,            LOGIN,            LOGIN),
+    ("clerk_elsewhere", "access_log"):       (LOGIN,            LOGIN,            LOGIN),
+
+    ("supervisor", "result"):                (FULL + L,         FULL + L,         FULL + L),
+    ("supervisor", "scan_page"):             (SCAN + L,         SCAN + L,         SCAN),
+    ("supervisor", "scan_png"):              (SCAN + L,         SCAN + L,         SCAN),
+    ("supervisor", "search"):                (RESTRICTED + L,   RESTRICTED + L,   TO_RESULT),
+    ("supervisor", "api_search"):            (RESTRICTED + L,   RESTRICTED + L,   PUBLIC_HIT),
+    ("supervisor", "my_results"):            (LOGIN,            LOGIN,            LOGIN),
+    ("supervisor", "access_log"):            (LOGIN,            LOGIN,            LOGIN),
+
+    ("supervisor_elsewhere", "result"):      (MINIMAL + L,      MINIMAL + L,      PUBLIC),
+    ("supervisor_elsewhere", "scan_page"):   (HIDDEN,           HIDDEN,           SCAN),
+    ("supervisor_elsewhere", "scan_png"):    (HIDDEN,           HIDDEN,           SCAN),
+    ("supervisor_elsewhere", "search"):      (RESTRICTED + L,   RESTRICTED + L,   TO_RESULT),
+    ("supervisor_elsewhere", "api_search"):  (RESTRICTED + L,   RESTRICTED + L,   PUBLIC_HIT),
+    ("supervisor_elsewhere", "my_results"):  (LOGIN,            LOGIN,            LOGIN),
+    ("supervisor_elsewhere", "access_log"):  (LOGIN,            LOGIN,            LOGIN),
+}
+# fmt: on
+
+#: Pages that list several results at once: one request, a cell per result.
+LIST_PAGES = {"my_results", "access_log"}
+#: Name of the clerk whose earlier views the subjects find in their access log.
+EARLIER_READER = "Phạm Thu Hà"
+
+
+class World:
+    """The three results, their units, and what each reader may or may not be shown of them."""
+
+    def __init__(self, records, ward, elsewhere):
+        self.records, self.ward, self.elsewhere = records, ward, elsewhere
+
+
+@pytest.fixture
+def world(own_record, make_staff, db_session) -> World:
+    old_unit = legacy_unit_with_successor(db_session, partial=False)
+    (link,) = old_unit.successor_links  # merged whole into one current ward
+    ward = link.new_unit
+    elsewhere = db_session.scalar(
+        select(AdminUnit).where(AdminUnit.system == UnitSystem.CURRENT, AdminUnit.level == UnitLevel.COMMUNE,
+                                AdminUnit.id != ward.id).order_by(AdminUnit.code))
+    records = {
+        "personal": own_record(CITIZEN_ID, access="personal", unit=old_unit, files=True,
+                               doc_type_name="Trích lục khai sinh", doc_number="77", doc_notation="TLKS",
+                               holder="NGUYỄN THỊ LAN", summary="Đăng ký khai sinh cho cháu Nguyễn Minh An"),
+        "org": own_record(ENTERPRISE, kind="organization", access="personal", unit=old_unit, files=True,
+                          doc_type_name="Giấy chứng nhận cơ sở đủ điều kiện an toàn thực phẩm",
+                          doc_number="78", doc_notation="ATTP", holder="CÔNG TY TNHH HOA SEN",
+                          summary="Bếp ăn tập thể đủ điều kiện an toàn thực phẩm"),
+        "public": own_record(CITIZEN_ID, unit=old_unit, files=True, doc_number="501", doc_notation="GPXD"),
+    }
+    records["personal"].subject.birth_date = date(1985, 3, 12)
+    db_session.commit()
+    # Earlier looks by a clerk of the ward: what the subjects' access logs have to show.
+    earlier = make_staff(role="clerk", units=[ward], full_name=EARLIER_READER)
+    for record in records.values():
+        services.view_record(db_session, record.source_id, actor=earlier)
+    db_session.commit()
+    return World(records, ward, elsewhere)
+
+
+@pytest.fixture
+def act_as(world, login_citizen, login_staff, make_staff):
+    def act(client, actor: str) -> None:
+        if actor in CITIZENS:
+            login_citizen(client, CITIZENS[actor])
+        elif actor in STAFF:
+            role, where = STAFF[actor]
+            login_staff(client, make_staff(role=role, units=[getattr(world, where)]))
+
+    return act
+
+
+def facts(record) -> dict[str, str | None]:
+    subject = record.subject
+    return {"id number": subject.id_number,
+            "birth date": subject.birth_date.strftime("%d/%m/%Y") if subject.birth_date else None,
+            "summary": record.summary, "holder": subject.name, "number": record.number_display}
+
+
+def log_entries(session, record) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(AuditEntry)
+                          .where(AuditEntry.object_ref == f"record:{record.source_id}"))
+
+
+def check(endpoint: str, outcome: str, response, record) -> None:
+    """Assert what the reader of ``record`` notices on ``response``."""
+    known = facts(record)
+    body = response.get_data(as_text=response.mimetype != "image/png")
+    text = body if isinstance(body, str) else ""
+    link = f'href="/results/{record.source_id}"'
+    scan = f"/results/{record.source_id}/files/1/pages/1.png"
+
+    def shows(*names):
+        for name in names:
+            value = known[name]
+            if value is None:
+                continue
+            wanted = f"<dd>{value}</dd>" if name == "holder" and endpoint == "result" else value
+            assert wanted in text, f"{name} {value!r} not shown"
+
+    def hides(*names):
+        for name in names:
+            if known[name] is not None:
+                assert known[name] not in text, f"{name} {known[name]!r} shown"
+
+    if outcome == LOGIN:
+        assert response.status_code == 302 and response.location.startswith("/login?next="), response.location
+        return
+    if outcome == TO_RESULT:
+        assert response.status_code in (302, 303) and response.location == f"/results/{record.source_id}"
+        return
+    if outcome == HIDDEN:
+        assert response.status_code == 404
+        hides("id number", "birth date", "summary", "number")
+        return
+    assert response.status_code == 200, (response.status_code, text[:400])
+    if outcome == FULL:
+        shows("id number", "birth date", "summary", "holder", "number")
+        assert scan in text
+    elif outcome == PUBLIC:
+        shows("summary", "holder", "number")
+        hides("id number", "birth date")
+        assert scan in text
+    elif outcome == MINIMAL:
+        assert record.doc_type_name in text
+        hides("id number", "birth date", "summary", "number")
+        assert f"<dd>{known['holder']}</dd>" not in text and scan not in text
+    elif outcome == SCAN:
+        if endpoint == "scan_png":
+            assert response.mimetype == "image/png" and body.startswith(b"\x89PNG")
+        else:
+            assert f'src="{scan.removesuffix("/1.png")}/2.png' in text
+    elif outcome == RESTRICTED:
+        hides("id number", "birth date", "summary")
+        assert f"/results/{record.source_id}" not in text and record.source_id not in text
+        if endpoint == "api_search":
+            (hit,) = response.get_json()["hits"]
+            assert hit["restricted"] is True and hit["doc_type_name"] == record.doc_type_name
+            assert "holder" not in hit and "number" not in hit
+        else:
+            assert record.doc_type_name in text and "hit--restricted" in text
+    elif outcome == PUBLIC_HIT:
+        (hit,) = response.get_json()["hits"]
+        assert (hit["source_id"], hit["summary"], hit["holder"]) == (record.source_id, record.summary,
+                                                                   known["holder"])
+        hides("id number", "birth date")
+    elif outcome == LISTED:
+        assert link in text
+        shows("summary")
+    elif outcome == UNLISTED:
+        assert link not in text
+        hides("summary")
+    elif outcome == ENTRY:
+        row = next((r for r in text.split("<tr>") if link in r), None)
+        assert row is not None, "no entry for this result"
+        assert EARLIER_READER in row
+    elif outcome == NO_ENTRY:
+        assert link not in text
+    else:
+        raise AssertionError(f"unknown outcome {outcome!r}")
+
+
+@pytest.mark.parametrize(("actor", "endpoint"), list(MATRIX), ids=[f"{a}-{e}" for a, e in MATRIX])
+def test_who_sees_what(actor, endpoint, client, world, act_as, db_session):
+    act_as(client, actor)
+    cells = dict(zip(RECORDS, MATRIX[actor, endpoint], strict=True))
+    if endpoint in LIST_PAGES:
+        response = client.get(ENDPOINTS[endpoint])
+        for name, cell in cells.items():
+            assert not cell.endswith(L), "list pages of one's own results are not logged"
+            check(endpoint, cell, response, world.records[name])
+        return
+    for name, cell in cells.items():
+        record = world.records[name]
+        outcome, logged = cell.removesuffix(L), cell.endswith(L)
+        before = log_entries(db_session, record)
+        response = client.get(ENDPOINTS[endpoint].format(source_id=record.source_id,
+                                                         number=record.number_display))
+        try:
+            check(endpoint, outcome, response, record)
+        except AssertionError as error:
+            raise AssertionError(f"{actor} on {endpoint} of the {name} result: {error}") from error
+        finally:
+            response.close()
+        written = log_entries(db_session, record) - before
+        assert written == int(logged), f"{actor} on {endpoint} of the {name} result: {written} log entries"
+
+
+def test_the_matrix_covers_every_actor_and_endpoint():
+    assert set(MATRIX) == {(a, e) for a in ACTORS for e in ENDPOINTS}
+
+
+def test_every_route_of_a_result_is_in_the_matrix(app):
+    """A new page or download of a result must get its row in MATRIX before it ships."""
+    routes = {rule.endpoint: rule.rule for rule in app.url_map.iter_rules()
+              if "GET" in rule.methods and "source_id" in rule.arguments}
+    missing = {endpoint: rule for endpoint, rule in routes.items() if endpoint not in SOURCE_ID_ROUTES}
+    assert not missing, f"routes of a result missing from the authorization matrix: {missing}"
+    assert set(SOURCE_ID_ROUTES) <= set(routes), "a route of the matrix is gone: update SOURCE_ID_ROUTES"
+    for endpoint, name in SOURCE_ID_ROUTES.items():  # the URLs tested are the routes' own
+        path = ENDPOINTS[name].split("?")[0].format(source_id="X")
+        adapter = app.url_map.bind("localhost")
+        assert adapter.match(path)[0] == endpoint, (endpoint, path)
+
+
+def test_the_earlier_reader_is_a_real_entry(world, db_session):
+    # The ENTRY cells rely on these: the earlier clerk's views were logged for all three results.
+    entries = db_session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [e.object_ref for e in entries] == [f"record:{r.source_id}" for r in world.records.values()]
+    assert json.dumps([e.details for e in entries]) == json.dumps([{"restricted": False}] * 3)
