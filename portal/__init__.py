@@ -52,6 +52,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
 
     from portal import identity, jobs, search
+    from portal.copy_requests.staff_views import bp as copy_requests_staff_bp
     from portal.demo.cli import demo_cli
     from portal.identity.staff_cli import staff_cli
     from portal.identity.staff_views import bp as staff_bp
@@ -71,6 +72,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(search_api_bp)
     app.register_blueprint(units_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(copy_requests_staff_bp)
 
     errors.register_error_handlers(app)
     security.init_app(app)
