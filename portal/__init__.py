@@ -52,6 +52,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
 
     from portal import identity, jobs, search
+    from portal.copy_requests.cli import copies_cli
+    from portal.copy_requests.download_views import bp as copies_bp
+    from portal.copy_requests.verify_views import bp as verify_bp
     from portal.copy_requests.staff_views import bp as copy_requests_staff_bp
     from portal.demo.cli import demo_cli
     from portal.identity.staff_cli import staff_cli
@@ -72,12 +75,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(search_api_bp)
     app.register_blueprint(units_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(verify_bp)
+    app.register_blueprint(copies_bp)
     app.register_blueprint(copy_requests_staff_bp)
 
     errors.register_error_handlers(app)
     security.init_app(app)
 
-    for command in (records_cli, demo_cli, search_cli, refdata_command, audit_cli, staff_cli):
+    for command in (records_cli, demo_cli, search_cli, refdata_command, audit_cli, staff_cli,
+                    copies_cli):
         app.cli.add_command(command)
     return app
 
