@@ -56,6 +56,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.copy_requests.download_views import bp as copies_bp
     from portal.copy_requests.verify_views import bp as verify_bp
     from portal.copy_requests.staff_views import bp as copy_requests_staff_bp
+    from portal.copy_requests.views import bp as copy_requests_bp
     from portal.demo.cli import demo_cli
     from portal.identity.staff_cli import staff_cli
     from portal.identity.staff_views import bp as staff_bp
@@ -77,6 +78,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_bp)
     app.register_blueprint(verify_bp)
     app.register_blueprint(copies_bp)
+    app.register_blueprint(copy_requests_bp)
     app.register_blueprint(copy_requests_staff_bp)
 
     errors.register_error_handlers(app)

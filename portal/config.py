@@ -79,6 +79,16 @@ class Config:
     #: Issuer shown in authenticator apps next to the staff username.
     STAFF_TOTP_ISSUER = "Cổng kết quả TTHC Hà Nội"
 
+    #: Copy requests (docs/copies.md, "Requests, fees and due dates"): fee rules and the working-day
+    #: calendar as JSON files of the shape of portal/copy_requests/data/; empty: those packaged files.
+    COPY_FEES_FILE = ""
+    COPY_DUE_DATES_FILE = ""
+    #: Tracking a request without logging in: failed tries from one address on one reference, and
+    #: from anyone on one reference, within the window, before every try is refused for a while.
+    COPY_TRACK_MAX_FAILURES = 5
+    COPY_TRACK_MAX_FAILURES_PER_REFERENCE = 20
+    COPY_TRACK_WINDOW_MINUTES = 15
+
     #: Signed copies (docs/copies.md): development CA and per-unit keys; empty means DATA_DIR/pki.
     COPY_PKI_DIR = ""
     #: One key and certificate (PEM files) signing every unit's copies; empty: per-unit files

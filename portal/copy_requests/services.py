@@ -1,0 +1,302 @@
+"""The requester's side of copy requests: who may ask, submitting, cancelling, following one.
+
+Module functions with an explicit session and actor; they flush, never commit. Who may request
+a copy: the subject of a result (or a representative of its organization) for any of their
+results, and anyone logged in for a public result. Tracking without logging in takes the
+reference and the code sent by e-mail; failed attempts are written to the audit chain and counted
+there per client and reference, so guessing stops after a few tries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from portal import audit
+from portal.copy_requests import due_dates, events, fees, workflow
+from portal.copy_requests.models import CopyKind, CopyRequest
+from portal.db import utcnow
+from portal.errors import Forbidden, InvalidInput, NotFound, PortalError
+from portal.identity.access import is_subject
+from portal.identity.models import Citizen
+from portal.records.models import Access, Record, ResultStatus
+from portal.records.services import get_record, today_in_hanoi
+from portal.units.models import AdminUnit, UnitSystem
+from portal.units.services import successors
+
+MAX_COPIES = 10
+MAX_PURPOSE = 300
+MAX_ADDRESS = 500
+#: "BS-2026-000123": BS for bản sao; the year of submission (Hanoi time); the request's id.
+REFERENCE_PATTERN = re.compile(r"BS-\d{4}-\d{6,12}")
+#: Letters and digits that cannot be mistaken for one another when read from an e-mail.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 10  # 31^10 ≈ 8·10^14 codes: guessing is hopeless even before the rate limit
+#: Results whose copy would certify nothing: refused at once rather than by a clerk days later.
+UNCOPYABLE_STATUSES = frozenset({ResultStatus.REVOKED, ResultStatus.ANNULLED})
+
+
+class CopyRefused(Forbidden):
+    """This person may not request a copy of this result; ``reason`` says why (a code)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TrackingFailed(PortalError):
+    """Unknown reference, or a code that does not match it: one answer for both."""
+
+    status = 400
+
+
+class TooManyAttempts(PortalError):
+    status = 429
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Fee rules and working-day calendar in force (from data files; see rules_from_config)."""
+
+    fees: tuple[fees.FeeRule, ...]
+    calendar: due_dates.Calendar
+
+
+def rules_from_config(config: Mapping) -> Rules:
+    return Rules(fees=fees.load_rules(config.get("COPY_FEES_FILE") or None),
+                 calendar=due_dates.load_calendar(config.get("COPY_DUE_DATES_FILE") or None))
+
+
+def default_rules() -> Rules:
+    return Rules(fees=fees.load_rules(), calendar=due_dates.load_calendar())
+
+
+@dataclass(frozen=True)
+class RequestData:
+    kind: str
+    copies: int
+    purpose: str
+    delivery_address: str = ""
+    email: str = ""
+
+    @classmethod
+    def of(cls, data: RequestData | Mapping) -> RequestData:
+        if isinstance(data, RequestData):
+            return data
+        copies = data.get("copies", 1)
+        return cls(kind=str(data.get("kind", "")), copies=copies if isinstance(copies, int) else -1,
+                   purpose=str(data.get("purpose") or ""),
+                   delivery_address=str(data.get("delivery_address") or ""),
+                   email=str(data.get("email") or ""))
+
+    def cleaned(self) -> RequestData:
+        """Stripped values; raises InvalidInput (a Vietnamese-ready message id) on bad ones."""
+        if self.kind not in {kind.value for kind in CopyKind}:
+            raise InvalidInput("kind")
+        if not 1 <= self.copies <= MAX_COPIES:
+            raise InvalidInput("copies")
+        purpose = " ".join(self.purpose.split())
+        if not purpose or len(purpose) > MAX_PURPOSE:
+            raise InvalidInput("purpose")
+        address = self.delivery_address.strip() if self.kind == CopyKind.PAPER_POST else ""
+        if self.kind == CopyKind.PAPER_POST and not address or len(address) > MAX_ADDRESS:
+            raise InvalidInput("delivery_address")
+        email = self.email.strip()
+        if email and not valid_email(email):
+            raise InvalidInput("email")
+        return RequestData(self.kind, self.copies, purpose, address, email)
+
+
+def valid_email(value: str) -> bool:
+    name, address = parseaddr(value)
+    return (address == value and len(value) <= 200 and value.count("@") == 1
+            and "." in value.rsplit("@", 1)[1] and not any(c.isspace() for c in value))
+
+
+# -- who may request ------------------------------------------------------------------------------
+
+def check_may_request(citizen: Citizen, record: Record, today=None) -> None:
+    """Raises CopyRefused with a reason code: "not_yours", "no_pages" or "not_valid"."""
+    if not (is_subject(citizen, record) or record.access == Access.PUBLIC):
+        raise CopyRefused("not_yours")
+    if not record.files:
+        raise CopyRefused("no_pages")
+    if record.effective_status(today or today_in_hanoi()) in UNCOPYABLE_STATUSES:
+        raise CopyRefused("not_valid")
+
+
+def get_requestable(session: Session, citizen: Citizen, source_id: str) -> Record:
+    """The result ``citizen`` may request a copy of. Raises NotFound, CopyRefused."""
+    record = get_record(session, source_id)
+    check_may_request(citizen, record)
+    return record
+
+
+def handling_unit(record: Record) -> AdminUnit:
+    """The current unit a request goes to: the issuing unit if current, else its first successor."""
+    unit = record.issuing_unit
+    if unit.system == UnitSystem.CURRENT:
+        return unit
+    links = successors(unit)
+    return links[0].new_unit if links else unit
+
+
+def quote_for(record: Record, kind: str, copies: int, rules: Rules | None = None) -> fees.Quote:
+    return fees.quote(record, kind, copies, record.procedure_code, rules=(rules or default_rules()).fees)
+
+
+# -- submitting -----------------------------------------------------------------------------------
+
+def _code_hash(reference: str, code: str) -> str:
+    return hashlib.sha256(f"{reference}:{code}".encode()).hexdigest()
+
+
+def normalize_code(code: str) -> str:
+    """What the person typed, as issued: case, spaces and dashes do not matter."""
+    return re.sub(r"[\s-]", "", code or "").upper()
+
+
+def format_code(code: str) -> str:
+    """"ABCDE-FGHJK": easier to read out and type."""
+    return f"{code[:5]}-{code[5:]}" if len(code) == CODE_LENGTH else code
+
+
+def submit(session: Session, citizen: Citizen, source_id: str, data: RequestData | Mapping,
+           now: datetime | None = None, rules: Rules | None = None) -> tuple[CopyRequest, str]:
+    """Open a copy request; returns it and its tracking code (shown once, e-mailed, stored hashed).
+
+    Raises NotFound (unknown result), CopyRefused (see check_may_request), InvalidInput (the
+    field name as message). Flushes, never commits.
+    """
+    rules = rules or default_rules()
+    now = now or utcnow()
+    data = RequestData.of(data).cleaned()
+    record = get_requestable(session, citizen, source_id)
+    quote = quote_for(record, data.kind, data.copies, rules)
+    request = CopyRequest(
+        reference="tmp-" + secrets.token_hex(8), record=record, requester=citizen,
+        unit=handling_unit(record), kind=data.kind, copies=data.copies, purpose=data.purpose,
+        delivery_address=data.delivery_address, email=data.email, pages=quote.pages,
+        fee_vnd=quote.total_vnd, state=workflow.State.SUBMITTED.value, submitted_at=now,
+        due_at=rules.calendar.due_at(now, data.kind))
+    session.add(request)
+    session.flush()  # the id makes the reference: unique and sequential without a counter to lock
+    request.reference = f"BS-{now.astimezone(due_dates.TIMEZONE).year}-{request.id:06d}"
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    request.tracking_code_hash = _code_hash(request.reference, code)
+    session.flush()
+    events.record_submitted(session, request, citizen.audit_name, tracking_code=format_code(code))
+    return request, format_code(code)
+
+
+# -- the requester's own requests -----------------------------------------------------------------
+
+def _load():
+    return (selectinload(CopyRequest.events), selectinload(CopyRequest.unit),
+            selectinload(CopyRequest.record))
+
+
+def get_own(session: Session, citizen: Citizen, reference: str) -> CopyRequest:
+    """The citizen's own request. Raises NotFound for anyone else's (no hint that it exists)."""
+    request = session.scalar(select(CopyRequest).where(CopyRequest.reference == reference)
+                             .options(*_load()))
+    if request is None or request.requester_id != citizen.id:
+        raise NotFound()
+    return request
+
+
+@dataclass(frozen=True)
+class RequestsPage:
+    items: list[CopyRequest]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def list_own(session: Session, citizen: Citizen, page: int = 1, per_page: int = 20) -> RequestsPage:
+    """The citizen's requests, newest first (a page past the last gives the first)."""
+    where = CopyRequest.requester_id == citizen.id
+    total = session.scalar(select(func.count()).select_from(CopyRequest).where(where)) or 0
+    last = max(1, -(-total // per_page))
+    page = page if 1 <= page <= last else 1
+    items = list(session.scalars(select(CopyRequest).where(where).options(
+        selectinload(CopyRequest.record), selectinload(CopyRequest.unit))
+        .order_by(CopyRequest.id.desc()).offset((page - 1) * per_page).limit(per_page)))
+    return RequestsPage(items=items, total=total, page=page, per_page=per_page)
+
+
+def find_last_email(session: Session, citizen: Citizen) -> str:
+    """The e-mail address of the citizen's latest request that had one (to prefill the form)."""
+    return session.scalar(select(CopyRequest.email).where(
+        CopyRequest.requester_id == citizen.id, CopyRequest.email != "")
+        .order_by(CopyRequest.id.desc()).limit(1)) or ""
+
+
+def may_cancel(request: CopyRequest) -> bool:
+    return workflow.Action.CANCEL in workflow.allowed_actions(request.state)
+
+
+def cancel(session: Session, citizen: Citizen, reference: str, now: datetime | None = None):
+    """Cancel one's own request while it is still only submitted.
+
+    Raises NotFound (not theirs), workflow.InvalidTransition (already being processed or closed).
+    """
+    request = get_own(session, citizen, reference)
+    return events.transition(session, request, workflow.Action.CANCEL, citizen.audit_name,
+                             at=now or utcnow())
+
+
+# -- tracking without logging in ------------------------------------------------------------------
+
+TRACK_FAILED = "copy.track_failed"
+
+
+def _client_tag(client: str) -> str:
+    # The audit chain keeps a hash of the address, not the address itself.
+    return hashlib.sha256(f"track:{client}".encode()).hexdigest()[:16]
+
+
+def track(session: Session, reference: str, code: str, client: str, now: datetime | None = None, *,
+          max_failures: int = 5, window_minutes: int = 15,
+          max_failures_per_reference: int = 20) -> CopyRequest:
+    """The request with this reference, if ``code`` is its tracking code.
+
+    ``client``: who asks (the IP address). After ``max_failures`` failed tries from one client on
+    one reference (or ``max_failures_per_reference`` from anyone) within the window, every try is
+    refused. Raises TrackingFailed (one answer for an unknown reference and a wrong code),
+    TooManyAttempts. A failure is written to the audit chain: the caller commits it.
+    """
+    now = now or utcnow()
+    reference = (reference or "").strip().upper()
+    code = normalize_code(code)
+    if not REFERENCE_PATTERN.fullmatch(reference) or not code or len(code) > 40:
+        raise TrackingFailed()
+    tag = _client_tag(client)
+    since = now - timedelta(minutes=window_minutes)
+    failures = list(session.scalars(select(audit.AuditEntry.details).where(
+        audit.AuditEntry.action == TRACK_FAILED, audit.AuditEntry.object_ref == f"copy_request:{reference}",
+        audit.AuditEntry.at >= since)))
+    mine = sum(1 for details in failures if (details or {}).get("client") == tag)
+    if mine >= max_failures or len(failures) >= max_failures_per_reference:
+        raise TooManyAttempts()
+    request = session.scalar(select(CopyRequest).where(CopyRequest.reference == reference)
+                             .options(*_load()))
+    expected = request.tracking_code_hash if request is not None else "0" * 64
+    if not hmac.compare_digest(expected, _code_hash(reference, code)) or request is None:
+        audit.record(session, "anonymous", TRACK_FAILED, f"copy_request:{reference}",
+                     details={"client": tag})
+        raise TrackingFailed()
+    return request
