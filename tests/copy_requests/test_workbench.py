@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -22,7 +23,7 @@ from portal.copy_requests.workflow import Action, State
 from portal.db import utcnow
 from portal.extensions import db
 from portal.files.store import FileStore
-from portal.identity.models import Citizen
+from portal.identity.models import Citizen, StaffUser
 from portal.units.models import AdminUnit
 from tests.conftest import csrf_token
 from tests.web.conftest import legacy_unit_with_successor
@@ -485,3 +486,37 @@ def test_issue_without_a_signing_certificate_says_so_and_changes_nothing(clerk_c
     assert "no signing certificate" in html
     assert fresh(request).state == State.IN_PROGRESS
     assert db.session.scalar(select(func.count()).select_from(IssuedCopy)) == 0
+
+
+def test_two_staff_issuing_at_the_same_moment_sign_one_copy(app, clerk, new_request, record, unit_key,
+                                                             make_staff, ward):
+    """The assigned clerk and a supervisor press "issue" together, each in their own transaction."""
+    supervisor = make_staff(role="supervisor", units=[ward])
+    request = new_request(record, state=State.IN_PROGRESS, assigned_to=clerk)
+    start = threading.Barrier(2, timeout=30)
+    outcomes: list[str] = []
+
+    def press(staff_id: int) -> None:
+        with app.app_context():
+            session = Session(db.engine)
+            try:
+                staff = session.get(StaffUser, staff_id)
+                mine = session.get(CopyRequest, request.id)
+                start.wait()
+                processing.issue(session, staff, mine)
+                session.commit()
+                outcomes.append("issued")
+            except processing.AlreadyProcessed:
+                session.rollback()
+                outcomes.append("already processed")
+            finally:
+                session.close()
+
+    threads = [threading.Thread(target=press, args=(staff.id,)) for staff in (clerk, supervisor)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["already processed", "issued"]
+    assert db.session.scalar(select(func.count()).select_from(IssuedCopy)) == 1
+    assert [e.action for e in fresh(request).events] == ["submit", "assign", "issue"]
