@@ -51,7 +51,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     i18n.init_app(app)
 
-    from portal import identity, jobs, search
+    from portal import identity, jobs, mail, search
     from portal.copy_requests.cli import copies_cli
     from portal.copy_requests.download_views import bp as copies_bp
     from portal.copy_requests.verify_views import bp as verify_bp
@@ -71,6 +71,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     identity.init_app(app)
     search.init_app(app)
     jobs.init_app(app)
+    mail.init_app(app)  # checks the MAIL_* settings; `flask mail`
     app.register_blueprint(main_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(search_api_bp)

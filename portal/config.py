@@ -106,6 +106,27 @@ class Config:
     #: empty: the host of the request being served.
     PUBLIC_BASE_URL = ""
 
+    #: E-mail to requesters (docs/copies.md, "E-mail notifications"): the SMTP server. MAIL_PORT 0
+    #: means 25, or 587 with MAIL_USE_TLS (STARTTLS), or 465 with MAIL_USE_SSL (TLS from the start).
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 0
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    #: Login at the SMTP server; empty: none.
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    #: CA certificate(s) the server's TLS certificate must chain to (PEM); empty: the system's.
+    MAIL_CA_FILE = ""
+    #: Sender of every mail: a name and an address.
+    MAIL_FROM = "Cổng kết quả TTHC Hà Nội <no-reply@localhost>"
+    #: Seconds to wait for the SMTP server before giving up until the next drain.
+    MAIL_TIMEOUT = 10
+    #: Write mails to DATA_DIR/mail/*.eml instead of sending them; None: on in development and
+    #: tests, off otherwise.
+    MAIL_SUPPRESS = None
+    #: Tries of a mail the server refuses for now (4xx), minutes apart (1, 2, 4…), before giving up.
+    MAIL_MAX_ATTEMPTS = 8
+
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")

@@ -2,7 +2,8 @@
 
 Two queues, two consumers:
 
-- ``huey`` ("portal"): general work (e-mail later), ``huey_consumer portal.worker.huey``;
+- ``huey`` ("portal"): general work (e-mail to requesters, portal/copy_requests/tasks.py),
+  ``huey_consumer portal.worker.huey``;
 - ``index_huey`` ("portal-index"): index writes only, consumed by exactly one worker
   (``huey_consumer portal.worker.index_huey --workers 1``): the embedded engine allows one writer
   per index, and one consumer thread keeps index writes in order without a lock that a killed

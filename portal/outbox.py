@@ -29,12 +29,15 @@ def add(session: Session, topic: str, key: str | int, payload: dict | None = Non
     session.add(OutboxItem(topic=topic, key=str(key), payload=payload or {}))
 
 
-def drain(session: Session, topic: str, apply: Callable[[list[OutboxItem]], None],
+def drain(session: Session, topic: str,
+          apply: Callable[[list[OutboxItem]], Iterable[OutboxItem] | None],
           batch_size: int = 1000) -> int:
     """Apply pending items of one topic in id order, oldest first; returns how many were applied.
 
     Items are deleted only after ``apply`` returned, so a crash means they are applied again:
-    appliers must be idempotent (an index upsert is).
+    appliers must be idempotent (an index upsert is). ``apply`` may return the items it could not
+    apply yet (an e-mail the server refused for now): they stay, with whatever it changed on them
+    (an attempt count in the payload), for a later drain; this one moves on past them.
     """
     done = 0
     last_id = 0
@@ -45,12 +48,13 @@ def drain(session: Session, topic: str, apply: Callable[[list[OutboxItem]], None
         ).all()
         if not items:
             return done
-        apply(items)
-        ids = [item.id for item in items]
-        session.execute(delete(OutboxItem).where(OutboxItem.id.in_(ids)))
+        kept = {item.id for item in apply(items) or ()}
+        ids = [item.id for item in items if item.id not in kept]
+        if ids:
+            session.execute(delete(OutboxItem).where(OutboxItem.id.in_(ids)))
         session.commit()
-        done += len(items)
-        last_id = ids[-1]
+        done += len(ids)
+        last_id = items[-1].id
 
 
 def pending(session: Session, topics: Iterable[str] | None = None) -> int:

@@ -154,3 +154,6 @@ from tests.identity.oidc_fixtures import login_citizen, oidc_provider, sso  # no
 
 # Staff accounts for every test directory: make_staff(role=..., units=[...]), login_staff(client, staff).
 from tests.identity.staff_builders import login_staff, make_staff  # noqa: E402, F401
+
+# A real SMTP server (aiosmtpd) collecting what the portal sends: smtp_server (tests/mail_fixtures.py).
+from tests.mail_fixtures import smtp_server  # noqa: E402, F401
