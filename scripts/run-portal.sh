@@ -30,6 +30,8 @@ echo "==> Dữ liệu mẫu / demo data: $results results"
 flask demo seed --results "$results"
 # DEMO staff accounts with a documented password and TOTP secrets (docs/staff.md); development only.
 flask staff demo-accounts
+# DEVELOPMENT ONLY certificate authority and unit keys that sign copies (docs/copies.md).
+flask copies dev-ca
 flask search drain
 
 # Index writes go through their own queue and exactly one worker (the embedded engine allows one

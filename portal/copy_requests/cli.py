@@ -21,7 +21,8 @@ def copies_cli() -> None:
 
 def _units_needing_keys(session) -> list[AdminUnit]:
     """Current units that issue copies: those with staff, and those that have received requests."""
-    ids = set(session.scalars(select(staff_unit.c.unit_id))) | set(session.scalars(select(CopyRequest.unit_id)))
+    ids = set(session.scalars(select(staff_unit.c.unit_id)))
+    ids |= set(session.scalars(select(CopyRequest.unit_id)))
     if not ids:
         return []
     return list(session.scalars(select(AdminUnit).where(AdminUnit.id.in_(ids),

@@ -28,7 +28,8 @@ REGULAR, BOLD = "PortalSans", "PortalSans-Bold"
 #: The document-information key holding the copy's code: how an uploaded copy is matched with
 #: the copy we issued even when a byte of it was changed.
 CODE_KEY = "/PortalCopyCode"
-CODE_PATTERN = re.compile(rb"/PortalCopyCode\s*\(([A-Za-z0-9_-]{8,40})\)")
+CODE_PATTERN = re.compile(rb"/PortalCopyCode\s*\(((?:[^()\\]|\\[0-7]{1,3}|\\.){8,160})\)")
+_ESCAPE = re.compile(rb"\\([0-7]{1,3}|.)")
 FOOTER_HEIGHT = 12 * mm
 
 
@@ -228,4 +229,9 @@ def build_copy(scans: list[Scan], page: CertificationPage, *, title: str = "") -
 def find_code(data: bytes) -> str | None:
     """The copy code written in a PDF's document information, if any (works on a damaged copy)."""
     matches = CODE_PATTERN.findall(data)
-    return matches[-1].decode() if matches else None
+    if not matches:
+        return None
+    # Literal strings may escape characters (pypdf writes "-" as \055).
+    raw = _ESCAPE.sub(lambda m: bytes([int(m.group(1), 8)]) if m.group(1)[:1].isdigit() else m.group(1),
+                      matches[-1])
+    return raw.decode("latin-1")

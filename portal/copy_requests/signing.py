@@ -56,9 +56,14 @@ class SigningUnavailable(PortalError):
     status = 503
 
 
+#: Letters and digits that cannot be mistaken for one another when typed from paper (no 0/O, 1/l/I).
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+CODE_LENGTH = 22
+
+
 def new_code() -> str:
-    # 128 random bits: a code cannot be guessed, so /verify/<code> reveals nothing to a prober.
-    return secrets.token_urlsafe(16)
+    # 22 symbols of 57: 128 random bits, so /verify/<code> cannot be guessed and tells a prober nothing.
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
 def hanoi_time(moment: datetime) -> datetime:
@@ -125,7 +130,8 @@ def certification(record: Record, request: CopyRequest, clerk: StaffUser, now: d
         title="CHỨNG NHẬN BẢN SAO", lines=lines, statement=statement,
         status=STATUS_TEXT.get(status, status).upper(), code=code, verify_url=url, note=note,
         warning="MÔI TRƯỜNG THỬ NGHIỆM — DEVELOPMENT ONLY — KHÔNG CÓ GIÁ TRỊ PHÁP LÝ" if development else "",
-        footer=f"{KIND_TITLES.get(request.kind, '')} · Mã kiểm tra: {{code}} · {url} · Trang {{page}}/{{pages}}",
+        footer=(f"{KIND_TITLES.get(request.kind, '')} · Mã kiểm tra: {{code}} · {url} "
+                "· Trang {page}/{pages}"),
     )
 
 

@@ -19,8 +19,8 @@ from enum import StrEnum
 
 from flask_babel import gettext as _
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -125,7 +125,8 @@ def check_signature(data: bytes, roots) -> SignatureCheck | None:
         signatures = reader.embedded_signatures
         if not signatures:
             return None
-        context = ValidationContext(trust_roots=list(roots), allow_fetching=False, revocation_mode="soft-fail")
+        context = ValidationContext(trust_roots=list(roots), allow_fetching=False,
+                                    revocation_mode="soft-fail")
         status = validate_pdf_signature(signatures[-1], context)
     except Exception as error:  # a damaged file breaks pyhanko in many ways; it is just not authentic
         log.info("signature check failed: %s", error)
@@ -179,7 +180,8 @@ def find_issued(session: Session, code: str) -> IssuedCopy | None:
 
 def verify_code(session: Session, code: str, actor, config, *, now: datetime | None = None) -> Verification:
     """Check the stored copy with this code and the result's status now; logs the check."""
-    result = Verification(outcome=Outcome.UNKNOWN, source="code", as_of=hanoi_time(now or utcnow()), code=code)
+    result = Verification(outcome=Outcome.UNKNOWN, source="code", as_of=hanoi_time(now or utcnow()),
+                          code=code)
     issued = find_issued(session, code)
     if issued is None:
         return result
@@ -201,13 +203,15 @@ def check_upload(data: bytes, config) -> None:
         raise InvalidInput(_("Choose the PDF file of the copy to check."))
     limit = int(config["COPY_VERIFY_MAX_BYTES"])
     if len(data) > limit:
-        raise InvalidInput(_("The file is larger than %(size)s MB: a copy issued by the portal is much smaller.",
+        raise InvalidInput(_("The file is larger than %(size)s MB: a copy issued by the portal is much "
+                             "smaller.",
                              size=limit // (1024 * 1024)))
     if b"%PDF-" not in data[:1024]:
         raise InvalidInput(_("This file is not a PDF. Upload the PDF copy you received (ending in .pdf)."))
 
 
-def verify_upload(session: Session, data: bytes, actor, config, *, now: datetime | None = None) -> Verification:
+def verify_upload(session: Session, data: bytes, actor, config, *,
+                  now: datetime | None = None) -> Verification:
     """Check an uploaded PDF; logs the check when it names a copy issued here. Raises InvalidInput."""
     check_upload(data, config)
     result = Verification(outcome=Outcome.UNKNOWN, source="upload", as_of=hanoi_time(now or utcnow()))

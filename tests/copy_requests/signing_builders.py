@@ -44,14 +44,16 @@ def issuable(app, dev_ca, make_record, make_staff):
                             account_type=subject_kind,
                             **({"subject": record.subject} if subject_kind == "individual"
                                else {"organization": record.subject}))
-        request = CopyRequest(reference=f"BS-2026-{900000 + n}", record=record, requester=requester, unit=unit,
+        request = CopyRequest(reference=f"BS-2026-{900000 + n}", record=record, requester=requester,
+                              unit=unit,
                               kind=kind, copies=1, purpose="Nộp hồ sơ vay vốn ngân hàng", email="",
                               pages=3, fee_vnd=0, submitted_at=ISSUED_AT - timedelta(hours=2),
                               due_at=ISSUED_AT + timedelta(hours=6))
         db.session.add(request)
         db.session.flush()
         events.record_submitted(db.session, request, requester.audit_name)
-        events.transition(db.session, request, Action.ASSIGN, clerk.audit_name, at=ISSUED_AT - timedelta(hours=1))
+        events.transition(db.session, request, Action.ASSIGN, clerk.audit_name,
+                          at=ISSUED_AT - timedelta(hours=1))
         request.assigned_to = clerk
         db.session.commit()
         return request, clerk

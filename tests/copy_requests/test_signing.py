@@ -9,11 +9,11 @@ from pathlib import Path
 
 import itsdangerous
 import pytest
-from pypdf import PdfReader
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from portal.audit import AuditEntry
@@ -119,7 +119,8 @@ def test_one_configured_key_signs_for_every_unit(app, issuable, issue, tmp_path)
     request, clerk = issuable()
     devca.ensure_unit(other, request.unit)
     unit_dir = keys.unit_dir(other, request.unit)
-    app.config.update(COPY_SIGNING_KEY=str(unit_dir / "key.pem"), COPY_SIGNING_CERT=str(unit_dir / "cert.pem"),
+    app.config.update(COPY_SIGNING_KEY=str(unit_dir / "key.pem"),
+                      COPY_SIGNING_CERT=str(unit_dir / "cert.pem"),
                       COPY_TRUST_ROOTS=str(tmp_path / "city" / "root.crt"))
     copy = issue(request, clerk)
     status = _validate(stored_bytes(app, copy), keys.trust_roots(app.config))
@@ -153,8 +154,8 @@ def test_dev_ca_refused_in_production(make_app):
 # -- downloads ------------------------------------------------------------------------------------
 
 def _downloads(record) -> list[AuditEntry]:
-    return list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "record.download",
-                                                            AuditEntry.object_ref == f"record:{record.source_id}")))
+    return list(db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "record.download", AuditEntry.object_ref == f"record:{record.source_id}")))
 
 
 def test_download_link_works_without_login_and_is_logged(app, client, issuable, issue):
