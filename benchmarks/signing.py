@@ -106,7 +106,8 @@ def main() -> None:
                         summary="Cấp phép xây dựng nhà ở riêng lẻ", subject=subject,
                         valid_from=date(2024, 5, 14), status="valid", access="public", number_key="123gpxd",
                         content_hash="0" * 64,
-                        files=[RecordFile(document=document, position=1, role="result", original_path="a.pdf")])
+                        files=[RecordFile(document=document, position=1, role="result",
+                                          original_path="a.pdf")])
         clerk = StaffUser(username="bench.clerk", full_name="Lê Thị Thu Hà", password_hash="x",
                           role="clerk", units=[unit])
         citizen = Citizen(issuer="bench", sub="bench", name="Bench", loa=2, account_type="organization",
