@@ -142,6 +142,9 @@ def search_records(session: Session, text: str, *, filters: Mapping[str, str] | 
     for hit in hits[:per_page]:  # only identifier hits can be personal: the engine searches public ones
         access_log.record_access(session, actor, hit.record, "record.search_hit", channel=channel,
                                  details={"restricted": hit.restricted})
+    for suggestion in suggestions:  # "did you mean" names a personal result's number, type and status
+        access_log.record_access(session, actor, suggestion.record, "record.search_hit", channel=channel,
+                                 details={"restricted": suggestion.restricted, "suggestion": True})
     return ResultsPage(query=text, total=len(exact) + engine_total, hits=hits[:per_page], page=page,
                        per_page=per_page, degraded=degraded, suggestions=suggestions, facets=facet_counts,
                        sort=sort)

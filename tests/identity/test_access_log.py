@@ -217,3 +217,14 @@ def test_a_level_1_login_is_told_its_level_is_too_low(client, login_citizen):
     response = client.get("/my/access-log")
     assert response.status_code == 403
     assert "Cần tài khoản định danh điện tử mức độ cao hơn" in response.get_data(as_text=True)
+
+
+def test_a_did_you_mean_suggestion_of_a_personal_result_is_logged_too(client, birth_extract, db_session):
+    # One digit off: the page names the result's number, type and status, as a lookup by number would.
+    html = client.get("/search?q=76/TLKS").get_data(as_text=True)
+    assert "77/TLKS" in html and "Trích lục khai sinh" in html and SUMMARY not in html
+    api = client.get("/api/v1/search?q=76/TLKS").get_json()
+    assert [s["text"] for s in api["suggestions"]] == ["77/TLKS"]
+    assert [(e.actor, e.action, e.channel, e.details) for e in entries(db_session)] == [
+        ("anonymous", "record.search_hit", channel, {"restricted": True, "suggestion": True})
+        for channel in ("web", "api")]

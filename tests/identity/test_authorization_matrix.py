@@ -52,6 +52,8 @@ LISTED = "listed"          # 200; the result is listed with its summary
 UNLISTED = "unlisted"      # 200; the result is not on the page
 ENTRY = "entry"            # 200; the earlier access by a clerk of the ward is shown
 NO_ENTRY = "no entry"      # 200; no access to this result is shown
+FORM = "form"              # 200; the copy-request form names the result (type, number) and nothing more
+REFUSED = "refused"        # 403; a page saying why, with nothing of the result
 
 L = "+log"
 
@@ -63,10 +65,11 @@ ENDPOINTS = {
     "api_search": "/api/v1/search?q={number}",
     "my_results": "/my/results",
     "access_log": "/my/access-log",
+    "copy_request": "/results/{source_id}/copy-request",
 }
 #: Flask endpoints of the routes above that take a result's source id.
 SOURCE_ID_ROUTES = {"records.detail": "result", "records.page_view": "scan_page",
-                    "records.preview": "scan_png"}
+                    "records.preview": "scan_png", "copy_requests.new": "copy_request"}
 
 # fmt: off
 MATRIX = {
@@ -78,6 +81,7 @@ MATRIX = {
     ("anonymous", "api_search"):             (RESTRICTED + L,   RESTRICTED + L,   PUBLIC_HIT),
     ("anonymous", "my_results"):             (LOGIN,            LOGIN,            LOGIN),
     ("anonymous", "access_log"):             (LOGIN,            LOGIN,            LOGIN),
+    ("anonymous", "copy_request"):           (LOGIN,            LOGIN,            LOGIN),
 
     ("other_citizen", "result"):             (MINIMAL + L,      MINIMAL + L,      PUBLIC),
     ("other_citizen", "scan_page"):          (HIDDEN,           HIDDEN,           SCAN),
@@ -86,6 +90,7 @@ MATRIX = {
     ("other_citizen", "api_search"):         (RESTRICTED + L,   RESTRICTED + L,   PUBLIC_HIT),
     ("other_citizen", "my_results"):         (UNLISTED,         UNLISTED,         UNLISTED),
     ("other_citizen", "access_log"):         (NO_ENTRY,         NO_ENTRY,         NO_ENTRY),
+    ("other_citizen", "copy_request"):       (REFUSED,          REFUSED,          FORM),
 
     ("subject", "result"):                   (FULL,             MINIMAL + L,      FULL),
     ("subject", "scan_page"):                (SCAN,             HIDDEN,           SCAN),
@@ -94,6 +99,7 @@ MATRIX = {
     ("subject", "api_search"):               (RESTRICTED,       RESTRICTED + L,   PUBLIC_HIT),
     ("subject", "my_results"):               (LISTED,           UNLISTED,         LISTED),
     ("subject", "access_log"):               (ENTRY,            NO_ENTRY,         ENTRY),
+    ("subject", "copy_request"):             (FORM,             REFUSED,          FORM),
 
     ("representative", "result"):            (MINIMAL + L,      FULL,             PUBLIC),
     ("representative", "scan_page"):         (HIDDEN,           SCAN,             SCAN),
@@ -102,6 +108,7 @@ MATRIX = {
     ("representative", "api_search"):        (RESTRICTED + L,   RESTRICTED,       PUBLIC_HIT),
     ("representative", "my_results"):        (UNLISTED,         LISTED,           UNLISTED),
     ("representative", "access_log"):        (NO_ENTRY,         ENTRY,            NO_ENTRY),
+    ("representative", "copy_request"):      (REFUSED,          FORM,             FORM),
 
     ("clerk", "result"):                     (FULL + L,         FULL + L,         FULL + L),
     ("clerk", "scan_page"):                  (SCAN + L,         SCAN + L,         SCAN),
@@ -110,6 +117,7 @@ MATRIX = {
     ("clerk", "api_search"):                 (RESTRICTED + L,   RESTRICTED + L,   PUBLIC_HIT),
     ("clerk", "my_results"):                 (LOGIN,            LOGIN,            LOGIN),
     ("clerk", "access_log"):                 (LOGIN,            LOGIN,            LOGIN),
+    ("clerk", "copy_request"):               (LOGIN,            LOGIN,            LOGIN),
 
     ("clerk_elsewhere", "result"):           (MINIMAL + L,      MINIMAL + L,      PUBLIC),
     ("clerk_elsewhere", "scan_page"):        (HIDDEN,           HIDDEN,           SCAN),
@@ -118,6 +126,7 @@ MATRIX = {
     ("clerk_elsewhere", "api_search"):       (RESTRICTED + L,   RESTRICTED + L,   PUBLIC_HIT),
     ("clerk_elsewhere", "my_results"):       (LOGIN,            LOGIN,            LOGIN),
     ("clerk_elsewhere", "access_log"):       (LOGIN,            LOGIN,            LOGIN),
+    ("clerk_elsewhere", "copy_request"):     (LOGIN,            LOGIN,            LOGIN),
 
     ("supervisor", "result"):                (FULL + L,         FULL + L,         FULL + L),
     ("supervisor", "scan_page"):             (SCAN + L,         SCAN + L,         SCAN),
@@ -126,6 +135,7 @@ MATRIX = {
     ("supervisor", "api_search"):            (RESTRICTED + L,   RESTRICTED + L,   PUBLIC_HIT),
     ("supervisor", "my_results"):            (LOGIN,            LOGIN,            LOGIN),
     ("supervisor", "access_log"):            (LOGIN,            LOGIN,            LOGIN),
+    ("supervisor", "copy_request"):          (LOGIN,            LOGIN,            LOGIN),
 
     ("supervisor_elsewhere", "result"):      (MINIMAL + L,      MINIMAL + L,      PUBLIC),
     ("supervisor_elsewhere", "scan_page"):   (HIDDEN,           HIDDEN,           SCAN),
@@ -134,6 +144,7 @@ MATRIX = {
     ("supervisor_elsewhere", "api_search"):  (RESTRICTED + L,   RESTRICTED + L,   PUBLIC_HIT),
     ("supervisor_elsewhere", "my_results"):  (LOGIN,            LOGIN,            LOGIN),
     ("supervisor_elsewhere", "access_log"):  (LOGIN,            LOGIN,            LOGIN),
+    ("supervisor_elsewhere", "copy_request"):(LOGIN,            LOGIN,            LOGIN),
 }
 # fmt: on
 
@@ -230,8 +241,8 @@ def check(endpoint: str, outcome: str, response, record) -> None:
     if outcome == TO_RESULT:
         assert response.status_code in (302, 303) and response.location == f"/results/{record.source_id}"
         return
-    if outcome == HIDDEN:
-        assert response.status_code == 404
+    if outcome in (HIDDEN, REFUSED):
+        assert response.status_code == (404 if outcome == HIDDEN else 403)
         hides("id number", "birth date", "summary", "number")
         return
     assert response.status_code == 200, (response.status_code, text[:400])
@@ -277,6 +288,10 @@ def check(endpoint: str, outcome: str, response, record) -> None:
         assert EARLIER_READER in row
     elif outcome == NO_ENTRY:
         assert link not in text
+    elif outcome == FORM:
+        assert 'method="post"' in text and f"/results/{record.source_id}/copy-request/check" in text
+        shows("number")
+        hides("id number", "birth date", "summary")
     else:
         raise AssertionError(f"unknown outcome {outcome!r}")
 
