@@ -256,8 +256,13 @@ def _claim(session: Session, request: CopyRequest, action: Action, now: datetime
     when the state machine refuses, AlreadyProcessed when another transaction got there first."""
     state = workflow.State(request.state)
     workflow.next_state(state, action)
+    # The assignee as read too: two supervisors reassigning at once, or a reassignment between a
+    # clerk's page and their click, must not both go through.
+    same_assignee = CopyRequest.assigned_to_id.is_(None) if request.assigned_to_id is None \
+        else CopyRequest.assigned_to_id == request.assigned_to_id
     claimed = session.execute(
-        update(CopyRequest).where(CopyRequest.id == request.id, CopyRequest.state == state.value)
+        update(CopyRequest)
+        .where(CopyRequest.id == request.id, CopyRequest.state == state.value, same_assignee)
         .values(updated_at=now).execution_options(synchronize_session=False))
     if claimed.rowcount != 1:
         raise AlreadyProcessed(request.reference)

@@ -520,3 +520,33 @@ def test_two_staff_issuing_at_the_same_moment_sign_one_copy(app, clerk, new_requ
     assert sorted(outcomes) == ["already processed", "issued"]
     assert db.session.scalar(select(func.count()).select_from(IssuedCopy)) == 1
     assert [e.action for e in fresh(request).events] == ["submit", "assign", "issue"]
+
+
+def test_issue_of_a_result_without_scans_says_so(clerk_client, clerk, new_request, make_record, old_unit,
+                                                 unit_key):
+    request = new_request(make_record(unit=old_unit, files=False), state=State.IN_PROGRESS, assigned_to=clerk)
+    assert "This result has no scanned file" in page(clerk_client, f"{QUEUE}{request.reference}")
+    html = flashed(clerk_client, post(clerk_client, request.reference, "issue"))
+    assert "This result has no scanned file: no copy can be made of it." in html
+    assert fresh(request).state == State.IN_PROGRESS
+    assert db.session.scalar(select(func.count()).select_from(IssuedCopy)) == 0
+
+
+def test_a_reassignment_between_reading_and_acting_is_caught(db_session, clerk, new_request, record,
+                                                             make_staff, ward):
+    """A supervisor reassigns while a clerk's stale copy of the request still names the clerk."""
+    colleague = make_staff(role="clerk", units=[ward])
+    supervisor = make_staff(role="supervisor", units=[ward])
+    request = new_request(record, state=State.IN_PROGRESS, assigned_to=clerk)
+    other = Session(db.engine)
+    try:
+        stale = other.get(CopyRequest, request.id)
+        processing.assign(db_session, supervisor, request, colleague)
+        db_session.commit()
+        with pytest.raises(processing.AlreadyProcessed):
+            processing.reject(other, other.get(StaffUser, clerk.id), stale, "duplicate")
+        other.rollback()
+    finally:
+        other.close()
+    request = fresh(request)
+    assert (request.state, request.assigned_to_id) == (State.IN_PROGRESS, colleague.id)
