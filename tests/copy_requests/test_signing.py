@@ -99,7 +99,7 @@ def test_a_result_without_scans_gives_a_clear_refusal(app, issuable):
     request, clerk = issuable()
     request.record.files = []
     db.session.commit()
-    with app.test_request_context(), pytest.raises(InvalidInput, match="no scanned file"):
+    with app.test_request_context("/?lang=en"), pytest.raises(InvalidInput, match="no scanned file"):
         signing.issue_copy(db.session, request, clerk, utcnow())
     assert db.session.scalar(select(func.count()).select_from(IssuedCopy)) == 0
 
@@ -109,7 +109,8 @@ def test_without_a_key_in_production_nothing_is_signed(app, issuable):
     # No dev CA and no configured key: refused with a message naming the unit, not a 500.
     app.config.update(ENV="production", TESTING=False)
     app.config["COPY_PKI_DIR"] = str(Path(app.config["DATA_DIR"]) / "empty-pki")
-    with app.test_request_context(), pytest.raises(signing.SigningUnavailable, match=request.unit.name):
+    with app.test_request_context("/?lang=en"), \
+            pytest.raises(signing.SigningUnavailable, match=request.unit.name):
         signing.issue_copy(db.session, request, clerk, utcnow())
 
 
