@@ -44,13 +44,24 @@ def _address_for_post(form, field) -> None:
         raise ValidationError(_l("Enter the address the copy should be posted to."))
 
 
+class CopiesField(IntegerField):
+    """A whole number; anything else reads as no number, so the message is ours (WTForms' own
+    messages have no Vietnamese translation)."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+
+
 class CopyRequestForm(FlaskForm):
     kind = RadioField(_l("Kind of copy"),
                       choices=[SelectChoice(k.value, label) for k, (label, _) in KIND_CHOICES.items()],
                       default=CopyKind.ELECTRONIC.value, validate_choice=False,
                       validators=[InputRequired(_l("Choose the kind of copy.")),
                                   AnyOf([k.value for k in CopyKind], _l("Choose the kind of copy."))])
-    copies = IntegerField(_l("Number of copies"), default=1, validators=[
+    copies = CopiesField(_l("Number of copies"), default=1, validators=[
         InputRequired(_l("Enter the number of copies, from 1 to 10.")),
         NumberRange(1, services.MAX_COPIES, _l("Enter the number of copies, from 1 to 10."))])
     purpose = TextAreaField(_l("Purpose"), validators=[

@@ -174,7 +174,7 @@ def create(source_id: str):
     return redirect(url_for(".detail", reference=copy_request.reference), 303)
 
 
-def _timeline(copy_request, requester_view: bool):
+def _timeline(copy_request):
     rows = []
     for event in copy_request.events:
         who = event.actor.split(":")[0]
@@ -189,7 +189,7 @@ def detail(reference: str):
     copy_request = services.get_own(db.session, current_citizen(), reference)
     code = session.pop(f"copy_code:{reference}", None)
     return _private(render_template(
-        "copy_requests/detail.html", req=copy_request, timeline=_timeline(copy_request, True),
+        "copy_requests/detail.html", req=copy_request, timeline=_timeline(copy_request),
         next_step=NEXT_STEPS.get(copy_request.state), tracking_code=code, tracked=False,
         overdue=due_dates.is_overdue(copy_request, utcnow()),
         may_cancel=services.may_cancel(copy_request), cancel_form=CancelForm()))
@@ -242,6 +242,6 @@ def track():
         db.session.commit()  # the failed try, counted for the rate limit
         return _private(render_template("copy_requests/track.html", form=form, error="no_match"), 400)
     return _private(render_template(
-        "copy_requests/detail.html", req=copy_request, timeline=_timeline(copy_request, False),
+        "copy_requests/detail.html", req=copy_request, timeline=_timeline(copy_request),
         next_step=NEXT_STEPS.get(copy_request.state), tracking_code=None, tracked=True,
         overdue=due_dates.is_overdue(copy_request, utcnow()), may_cancel=False, cancel_form=None))

@@ -175,6 +175,7 @@ def test_bad_answers_get_a_clear_message_and_create_nothing(client, login_citize
     data = answers(client, record, **values)
     check = client.post(form_url(record) + "/check", data={**data, "continue": "1"})
     assert check.status_code == 400 and message in check.get_data(as_text=True)
+    assert "Not a valid" not in check.get_data(as_text=True)  # no English message of WTForms' own
     # Posted straight to the last step (a hand-made form), it is checked again there.
     created = client.post(form_url(record), data=data)
     assert created.status_code == 400 and message in created.get_data(as_text=True)
