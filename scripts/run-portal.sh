@@ -22,6 +22,8 @@ fi
 export FLASK_APP=app
 results="${DEMO_RESULTS:-2000}"
 port="${PORT:-8000}"
+# Links in e-mails are made by the worker, which has no request to take the host from.
+export PORTAL_PUBLIC_BASE_URL="${PORTAL_PUBLIC_BASE_URL:-http://127.0.0.1:$port}"
 
 echo "==> Cơ sở dữ liệu / database: $PORTAL_DATA_DIR"
 flask db upgrade
@@ -38,6 +40,8 @@ flask search drain
 # writer); a restarted index worker catches up on the outbox by itself. Other work has its own queue.
 huey_consumer portal.worker.index_huey --workers 1 --logfile "$PORTAL_DATA_DIR/huey-index.log" >/dev/null 2>&1 &
 index_consumer=$!
+# The general worker also sends the e-mails to requesters (every minute, and when a consumer starts);
+# in development they are written to $PORTAL_DATA_DIR/mail/*.eml unless PORTAL_MAIL_SUPPRESS=0.
 huey_consumer portal.worker.huey --workers 2 --logfile "$PORTAL_DATA_DIR/huey.log" >/dev/null 2>&1 &
 consumer=$!
 trap 'kill $index_consumer $consumer 2>/dev/null || true' EXIT
@@ -46,5 +50,8 @@ echo "==> Cổng đang chạy tại / portal running at http://127.0.0.1:$port  
 if [ "$PORTAL_DEV_IDP" = "1" ]; then
     echo "    Đăng nhập thử / test login: http://127.0.0.1:$port/login → chọn một người dân hoặc doanh nghiệp mẫu"
     echo "    (MÔI TRƯỜNG THỬ NGHIỆM / development only: pick a demo person or business, no password)"
+fi
+if [ "${PORTAL_MAIL_SUPPRESS:-1}" != "0" ]; then
+    echo "    Thư gửi người yêu cầu / e-mail to requesters: $PORTAL_DATA_DIR/mail/*.eml (không gửi đi / not sent)"
 fi
 PORTAL_BIND="127.0.0.1:$port" gunicorn app:app
