@@ -82,6 +82,10 @@ def init_app(app: Flask) -> None:
     if "@" not in parseaddr(config["MAIL_FROM"])[1]:
         raise RuntimeError(f"PORTAL_MAIL_FROM={config['MAIL_FROM']!r} has no e-mail address; "
                            "e.g. 'Cổng kết quả TTHC Hà Nội <no-reply@example.gov.vn>'.")
+    if not config["MAIL_SUPPRESS"] and not config.get("PUBLIC_BASE_URL") and not app.testing:
+        # The worker renders mails outside any request: it has no host to put in their links.
+        app.logger.warning("PORTAL_PUBLIC_BASE_URL is not set: links in e-mails sent by the worker "
+                           "will point to http://localhost")
     app.cli.add_command(mail_cli)
 
 

@@ -116,7 +116,7 @@ def test_send_test_command(app, runner):
     assert result.exit_code == 2 and "not an e-mail address" in result.output
 
 
-def test_settings_are_checked_at_boot(make_app):
+def test_settings_are_checked_at_boot(make_app, caplog):
     with pytest.raises(RuntimeError, match="exclude each other"):
         make_app(MAIL_USE_TLS=True, MAIL_USE_SSL=True)
     with pytest.raises(RuntimeError, match="must be ASCII"):
@@ -126,4 +126,5 @@ def test_settings_are_checked_at_boot(make_app):
     assert make_app(MAIL_USE_TLS="1", MAIL_SUPPRESS="off").config["MAIL_PORT"] == 587
     assert make_app(MAIL_USE_SSL=True).config["MAIL_PORT"] == 465
     assert make_app(ENV="production", TESTING=False, SECRET_KEY="x" * 32).config["MAIL_SUPPRESS"] is False
+    assert "PORTAL_PUBLIC_BASE_URL is not set: links in e-mails" in caplog.text
     assert make_app(ENV="development", TESTING=False).config["MAIL_SUPPRESS"] is True
