@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
-from portal.copy_requests import processing
+from portal.copy_requests import processing, tasks
 from portal.copy_requests.models import CopyKind
 from portal.copy_requests.staff_forms import (
     ASSIGNEE_LABELS,
@@ -152,6 +152,7 @@ def _act(copy_request, form, run, done_message):
         flash(str(error) or _("This action is not possible now."), "warning")
         return _back(copy_request)
     db.session.commit()
+    tasks.nudge()  # the requester's e-mail about this change
     flash(done_message(), "info")
     return _back(copy_request)
 
