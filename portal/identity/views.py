@@ -19,7 +19,7 @@ from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 
 from portal.extensions import db
-from portal.identity import citizens, current_actor, current_citizen, oidc
+from portal.identity import citizens, current_actor, current_citizen, current_staff, oidc
 
 bp = Blueprint("identity", __name__)
 
@@ -111,8 +111,11 @@ def keep_account_pages_private(response):
 
 @bp.app_context_processor
 def account_in_header():
-    """The logged-in citizen, for the header's name and logout button (None when anonymous)."""
-    return {"header_citizen": current_citizen() if has_request_context() else None}
+    """The logged-in citizen, for the header's name and logout button (None when anonymous), and
+    whether a staff member is logged in (their own menu has their name and logout)."""
+    if not has_request_context():
+        return {"header_citizen": None, "header_staff": False}
+    return {"header_citizen": current_citizen(), "header_staff": current_staff() is not None}
 
 
 #: Pages of the access log: nobody reads past this.

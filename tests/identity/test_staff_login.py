@@ -47,6 +47,17 @@ def test_login_with_password_and_code_reaches_the_dashboard(client, make_staff, 
     assert staff.last_login_at is not None and staff.failed_logins == 0
 
 
+def test_public_pages_show_a_logged_in_officer_their_workspace_not_the_citizen_login(client, make_staff,
+                                                                                     login_staff):
+    def account_nav() -> str:
+        return client.get("/").get_data(as_text=True).split('class="account-nav"')[1].split("</nav>")[0]
+
+    assert 'href="/login' in account_nav()
+    login_staff(client, make_staff())
+    assert 'href="/login' not in account_nav()
+    assert 'href="/staff/"' in account_nav()  # their workspace
+
+
 def test_password_alone_does_not_log_in(client, make_staff):
     staff = make_staff()
     assert post_password(client, staff.username, STAFF_PASSWORD).location.endswith("/staff/login/otp")
