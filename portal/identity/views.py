@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     current_app,
-    make_response,
     has_request_context,
+    make_response,
     redirect,
     render_template,
     request,
