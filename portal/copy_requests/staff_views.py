@@ -26,7 +26,7 @@ from portal.copy_requests.staff_forms import (
     WorkflowForm,
 )
 from portal.copy_requests.workflow import Action, InvalidTransition
-from portal.errors import InvalidInput, PortalError
+from portal.errors import PortalError
 from portal.extensions import db
 from portal.identity import current_staff
 from portal.identity.models import StaffRole
@@ -123,6 +123,16 @@ def _back(copy_request):
     return redirect(url_for(".detail", reference=copy_request.reference))
 
 
+def _invalid(copy_request, **forms):
+    """A form that did not validate: an expired page goes back with a message, else the request's
+    page again with the form's errors (one form, passed as deliver_form= or reject_form=)."""
+    [form] = forms.values()
+    if form.seen_state.errors or form.csrf_token.errors:
+        flash(_("The form has expired. Please try again."), "warning")
+        return _back(copy_request)
+    return _detail_page(copy_request, status=400, **forms)
+
+
 def _stale(form: WorkflowForm, copy_request) -> bool:
     """The page was opened before the request moved on (a colleague, or a second click)."""
     return form.seen_state.data != copy_request.state
@@ -144,12 +154,13 @@ def _act(copy_request, form, run, done_message):
         flash(REFUSALS.get(str(error), _("This action is not possible now.")), "warning")
         return _back(copy_request)
     except PortalError as error:
-        # Issuing: no scan to copy (400) or no signing certificate for the unit (503). The message
-        # says what to do; nothing was written.
+        # Issuing: no scan to copy (400) or no signing certificate for the unit (503), with a
+        # message that says what to do; the workbench services raise a code from REFUSALS.
+        # Nothing was written.
         if error.status not in (400, 503):
             raise
         db.session.rollback()
-        flash(str(error) or _("This action is not possible now."), "warning")
+        flash(REFUSALS.get(str(error), str(error)) or _("This action is not possible now."), "warning")
         return _back(copy_request)
     db.session.commit()
     tasks.nudge()  # the requester's e-mail about this change
@@ -203,10 +214,7 @@ def deliver(reference: str):
     copy_request = processing.get_for_staff(db.session, staff, reference)
     form = DeliverForm()
     if not form.validate_on_submit():
-        if form.seen_state.errors or form.csrf_token.errors:
-            flash(_("The form has expired. Please try again."), "warning")
-            return _back(copy_request)
-        return _detail_page(copy_request, deliver_form=form, status=400)
+        return _invalid(copy_request, deliver_form=form)
     if copy_request.kind == CopyKind.PAPER_POST and not (form.tracking_number.data or "").strip() \
             and not _stale(form, copy_request):
         form.tracking_number.errors = [REFUSALS["tracking_number"]]
@@ -228,16 +236,10 @@ def reject(reference: str):
     copy_request = processing.get_for_staff(db.session, staff, reference)
     form = RejectForm()
     if not form.validate_on_submit():
-        if form.seen_state.errors or form.csrf_token.errors:
-            flash(_("The form has expired. Please try again."), "warning")
-            return _back(copy_request)
-        return _detail_page(copy_request, reject_form=form, status=400)
+        return _invalid(copy_request, reject_form=form)
 
     def run():
-        try:
-            processing.reject(db.session, staff, copy_request, form.reason.data, form.note.data or "")
-        except InvalidInput as error:  # the form checks the same; kept for a clear message anyway
-            raise processing.NotAllowed(str(error)) from error
+        processing.reject(db.session, staff, copy_request, form.reason.data, form.note.data or "")
 
     return _act(copy_request, form, run, lambda: _("Request %(ref)s was rejected; the requester is told why.",
                                                    ref=copy_request.reference))
