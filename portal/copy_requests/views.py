@@ -102,8 +102,11 @@ def _private(body, status: int = 200):
     return response
 
 
-def _refused(reason: str):
-    return _private(render_template("copy_requests/refused.html", reason=str(REFUSALS.get(reason, ""))), 403)
+@bp.errorhandler(services.CopyRefused)
+def _refused(refusal: services.CopyRefused):
+    """Not a result this person may ask a copy of (from any step, submit included): the reason."""
+    return _private(render_template("copy_requests/refused.html",
+                                    reason=str(REFUSALS.get(refusal.reason, ""))), 403)
 
 
 def _form_page(record, form: CopyRequestForm, status: int = 200, focus: str | None = None):
@@ -117,10 +120,7 @@ def _form_page(record, form: CopyRequestForm, status: int = 200, focus: str | No
 @require_loa("view_personal")
 def new(source_id: str):
     citizen = current_citizen()
-    try:
-        record = services.get_requestable(db.session, citizen, source_id)
-    except services.CopyRefused as refusal:
-        return _refused(refusal.reason)
+    record = services.get_requestable(db.session, citizen, source_id)
     form = CopyRequestForm(email=services.find_last_email(db.session, citizen))
     return _form_page(record, form)
 
@@ -128,10 +128,7 @@ def new(source_id: str):
 @bp.post("/results/<source_id>/copy-request/check")
 @require_loa("view_personal")
 def check(source_id: str):
-    try:
-        record = services.get_requestable(db.session, current_citizen(), source_id)
-    except services.CopyRefused as refusal:
-        return _refused(refusal.reason)
+    record = services.get_requestable(db.session, current_citizen(), source_id)
     form = CopyRequestForm()
     change = request.form.get("change")
     if "recalculate" in request.form or change in form._fields:
@@ -154,10 +151,7 @@ def check(source_id: str):
 @require_loa("view_personal")
 def create(source_id: str):
     citizen = current_citizen()
-    try:
-        record = services.get_requestable(db.session, citizen, source_id)
-    except services.CopyRefused as refusal:
-        return _refused(refusal.reason)
+    record = services.get_requestable(db.session, citizen, source_id)
     form = CopyRequestForm()
     if not form.validate():
         return _form_page(record, form, 400)
