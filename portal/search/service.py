@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, false, func, not_, or_, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 
+from portal.identity import access_log
 from portal.records.documents import load_by_source_ids
 from portal.records.models import Access, Record, ResultStatus
 from portal.search.port import FACETS, MAX_HITS, SORTS, SearchQuery, SearchUnavailable
@@ -137,8 +138,6 @@ def search_records(session: Session, text: str, *, filters: Mapping[str, str] | 
                                                    want_from_engine, skip={h.record.id for h in exact},
                                                    sort=sort)
     hits = own + engine_hits if want_from_engine > 0 else own
-    from portal.identity import access_log
-
     for hit in hits[:per_page]:  # only identifier hits can be personal: the engine searches public ones
         access_log.record_access(session, actor, hit.record, "record.search_hit", channel=channel,
                                  details={"restricted": hit.restricted})
