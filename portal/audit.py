@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import JSON, ForeignKey, String, func, select, text
+from sqlalchemy import JSON, ForeignKey, String, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from portal.db import Base, UTCDateTime, utcnow
@@ -104,10 +104,6 @@ def verify(session: Session, batch: int = 5_000) -> ChainReport:
     finally:
         entries.close()
     return ChainReport(checked)
-
-
-def count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(AuditEntry)) or 0
 
 
 audit_cli = AppGroup("audit", help="Nhật ký truy cập / Audit log.")
