@@ -22,6 +22,7 @@ MODEL_MODULES = (
     "portal.audit",
     "portal.identity.models",
     "portal.copy_requests.models",
+    "portal.feedback.models",
 )
 
 
@@ -51,7 +52,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     i18n.init_app(app)
 
-    from portal import identity, jobs, mail, search
+    from portal import identity, jobs, mail, rate_limits, search
     from portal.copy_requests.cli import copies_cli
     from portal.copy_requests.download_views import bp as copies_bp
     from portal.copy_requests.verify_views import bp as verify_bp
@@ -72,6 +73,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     search.init_app(app)
     jobs.init_app(app)
     mail.init_app(app)  # checks the MAIL_* settings; `flask mail`
+    rate_limits.init_app(app)
     app.register_blueprint(main_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(search_api_bp)

@@ -127,6 +127,20 @@ class Config:
     #: Tries of a mail the server refuses for now (4xx), minutes apart (1, 2, 4…), before giving up.
     MAIL_MAX_ATTEMPTS = 8
 
+    #: Feedback (docs/feedback.md): rating scales and criteria, and petition categories with their
+    #: handling deadlines, as JSON files of the shape of portal/feedback/data/; empty: those files.
+    FEEDBACK_RATING_SCALES_FILE = ""
+    FEEDBACK_PETITION_CATEGORIES_FILE = ""
+    #: Days after it was first given during which a rating can still be changed.
+    FEEDBACK_RATING_CHANGE_DAYS = 7
+    #: Largest attachment of a problem report (a photo or a PDF).
+    FEEDBACK_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+    #: Rate limits per client address on the forms (Flask-Limiter syntax): POSTs only.
+    FEEDBACK_REPORT_RATE_LIMIT = "10 per hour;30 per day"
+    FEEDBACK_PETITION_RATE_LIMIT = "5 per hour;20 per day"
+    FEEDBACK_RATING_RATE_LIMIT = "30 per hour"
+    FEEDBACK_TRACK_RATE_LIMIT = "10 per 15 minutes"
+
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")

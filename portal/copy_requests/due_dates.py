@@ -65,6 +65,18 @@ class Calendar:
             day = self.next_working_day(day)
         return datetime.combine(day, self.office_close, tzinfo=TIMEZONE)
 
+    def after_working_days(self, received: datetime, days: int) -> datetime:
+        """The close of office hours on the ``days``-th working day after the day of ``received``
+        (aware): a deadline "within N working days of receipt" (petitions, Decree 20/2008)."""
+        if received.tzinfo is None:
+            raise ValueError("naive datetime; pass an aware one")
+        day = received.astimezone(TIMEZONE).date()
+        if days <= 0:
+            return self.due_at(received)
+        for _ in range(days):
+            day = self.next_working_day(day)
+        return datetime.combine(day, self.office_close, tzinfo=TIMEZONE)
+
 
 @lru_cache(maxsize=64)
 def _vietnam(year: int) -> holidays.HolidayBase:

@@ -91,6 +91,12 @@ def render(session: Session, event: CopyRequestEvent, payload: dict[str, Any] | 
                               message_id=message_id(event, config))
 
 
+def render_item(session: Session, key: str, payload: dict[str, Any], now: datetime) -> EmailMessage | None:
+    """The mail of an outbox item of topic "email.copy_request" (key = the event's id)."""
+    event = session.get(CopyRequestEvent, int(key)) if key.isdigit() else None
+    return render(session, event, payload, now=now) if event is not None else None
+
+
 def message_id(event: CopyRequestEvent, config) -> str:
     # Stable per event: if a crash makes the drain send a mail twice, clients show it once.
     return f"<copy-request-event-{event.id}.{event.request.reference}@{mail.sender_domain(config)}>"

@@ -1,4 +1,6 @@
-"""Sending the requesters' e-mails from the outbox (topic "email.copy_request", key = event id).
+"""Sending e-mails from the outbox: copy requests (topic "email.copy_request", key = event id) and
+feedback (topic "email.feedback", see portal/feedback/mails.py). `RENDERERS` says which function
+turns an item of each topic into a message.
 
 - `nudge()`: call it after committing a change that queued a mail (any `events.transition` or
   `events.record_submitted` for a request with an e-mail address); the worker sends at once.
@@ -25,12 +27,11 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from huey import crontab
+from werkzeug.utils import import_string
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from portal import mail, outbox
-from portal.copy_requests import mails
-from portal.copy_requests.models import CopyRequestEvent
 from portal.copy_requests.notifications import TOPIC
 from portal.db import utcnow
 from portal.jobs import app_context, huey
@@ -38,6 +39,13 @@ from portal.jobs import app_context, huey
 log = logging.getLogger(__name__)
 
 _OUTBOX = outbox.OutboxItem.__table__
+
+#: Outbox topic → "module:function" rendering an item: f(session, key, payload, now) → EmailMessage,
+#: or None when there is nothing to send; raises ValueError for an address that cannot be used.
+RENDERERS = {
+    TOPIC: "portal.copy_requests.mails:render_item",
+    "email.feedback": "portal.feedback.mails:render_item",
+}
 
 
 @dataclass
@@ -57,7 +65,7 @@ class DrainReport:
     waiting: int = 0
 
     def summary(self) -> str:
-        line = (f"Thư yêu cầu bản sao / copy-request e-mails: đã gửi / sent {self.sent}, "
+        line = (f"Thư / e-mails: đã gửi / sent {self.sent}, "
                 f"bỏ qua / skipped {self.skipped}, gửi lại sau / deferred {self.deferred}, "
                 f"bỏ / given up {self.dropped}, còn chờ / waiting {self.waiting}")
         if self.unavailable:
@@ -66,49 +74,49 @@ class DrainReport:
 
 
 def drain_mail(session: Session, *, now: datetime | None = None) -> DrainReport:
-    """Send the waiting copy-request mails, oldest first; commits as it goes.
+    """Send the waiting mails of every topic, oldest first; commits as it goes.
 
     Raises only for database errors; an unreachable server is reported in ``unavailable``.
     """
     config = current_app.config
     report = DrainReport()
     with mail.Mailer(config) as mailer:
-        def apply(items: list[outbox.OutboxItem]) -> list[outbox.OutboxItem]:
-            return [item for item in items if not _deliver(session, mailer, item, report, now or utcnow())]
-
         try:
-            outbox.drain(session, TOPIC, apply, batch_size=1)
+            for topic, renderer in RENDERERS.items():
+                render = import_string(renderer)
+
+                def apply(items: list[outbox.OutboxItem], render=render) -> list[outbox.OutboxItem]:
+                    return [item for item in items
+                            if not _deliver(session, mailer, render, item, report, now or utcnow())]
+
+                outbox.drain(session, topic, apply, batch_size=1)
         except mail.MailUnavailable as error:
             session.rollback()
             report.unavailable = str(error)
-    report.waiting = outbox.pending(session, [TOPIC])
+    report.waiting = outbox.pending(session, list(RENDERERS))
     session.rollback()  # end the read; callers (a request's inline nudge) start clean
     if report.unavailable:
-        log.warning("mail server unavailable, %d copy-request e-mail(s) wait in the outbox: %s",
+        log.warning("mail server unavailable, %d e-mail(s) wait in the outbox: %s",
                     report.waiting, report.unavailable)
     return report
 
 
-def _deliver(session: Session, mailer: mail.Mailer, item: outbox.OutboxItem, report: DrainReport,
-             now: datetime) -> bool:
+def _deliver(session: Session, mailer: mail.Mailer, render, item: outbox.OutboxItem,
+             report: DrainReport, now: datetime) -> bool:
     """Send one item's mail; False keeps the row for later. Raises MailUnavailable."""
     payload: dict[str, Any] = dict(item.payload or {})
     retry_at = payload.get("retry_at")
     if retry_at and datetime.fromisoformat(retry_at) > now:
         report.deferred += 1
         return False
-    event = session.get(CopyRequestEvent, int(item.key)) if item.key.isdigit() else None
-    if event is None:
-        report.skipped += 1
-        return True
     try:
-        message = mails.render(session, event, payload, now=now)
+        message = render(session, item.key, payload, now)
     except ValueError as error:  # no usable address: trying again will not make one
-        log.error("copy-request e-mail for event %s given up: %s", event.id, error)
+        log.error("e-mail %s %s given up: %s", item.topic, item.key, error)
         report.dropped += 1
         return True
     except Exception as error:  # noqa: BLE001 - a template or data bug must not block the others
-        log.exception("copy-request e-mail for event %s could not be rendered", event.id)
+        log.exception("e-mail %s %s could not be rendered", item.topic, item.key)
         return _retry_later(item, payload, f"render: {error}", report, now)
     if message is None:
         report.skipped += 1
@@ -123,8 +131,8 @@ def _deliver(session: Session, mailer: mail.Mailer, item: outbox.OutboxItem, rep
             mailer.send(message)
     except mail.MailRefused as error:
         if error.permanent:
-            log.error("copy-request e-mail for event %s to %s given up: the server refused it (%s)",
-                      event.id, event.request.email, error)
+            log.error("e-mail %s %s to %s given up: the server refused it (%s)",
+                      item.topic, item.key, message["To"], error)
             report.dropped += 1
             return True
         return _retry_later(item, payload, str(error), report, now)
@@ -137,14 +145,14 @@ def _retry_later(item: outbox.OutboxItem, payload: dict[str, Any], why: str, rep
     attempts = int(payload.get("attempts", 0)) + 1
     limit = int(current_app.config["MAIL_MAX_ATTEMPTS"])
     if attempts >= limit:
-        log.error("copy-request e-mail for event %s given up after %d attempts: %s", item.key, attempts, why)
+        log.error("e-mail %s %s given up after %d attempts: %s", item.topic, item.key, attempts, why)
         report.dropped += 1
         return True
     payload.update(attempts=attempts, last_error=why[:300],
                    retry_at=(now + timedelta(minutes=2 ** (attempts - 1))).isoformat())
     item.payload = payload  # a new dict: the JSON column sees the change
-    log.warning("copy-request e-mail for event %s deferred (attempt %d of %d): %s",
-                item.key, attempts, limit, why)
+    log.warning("e-mail %s %s deferred (attempt %d of %d): %s",
+                item.topic, item.key, attempts, limit, why)
     report.deferred += 1
     return False
 

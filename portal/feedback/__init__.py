@@ -1,0 +1,1 @@
+"""Feedback: ratings of copy requests, problem reports and corrections, petitions (docs/feedback.md)."""
