@@ -118,6 +118,7 @@ def _context(event: CopyRequestEvent, request: CopyRequest, payload: dict[str, A
         "tracking_code": payload.get("tracking_code", ""),
         "tracking_url": f"{base}/copy-requests/track",
         "request_url": f"{base}/copy-requests/{request.reference}",
+        "rating_url": f"{base}/copy-requests/{request.reference}/rating",
         "note": request.reject_note or event.note,
         "download_url": "",
         "verify_url": "",
