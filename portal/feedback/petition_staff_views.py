@@ -1,0 +1,239 @@
+"""Petitions at /staff/petitions: the queue of the units a clerk serves (supervisors also get the
+city's), a petition with its sender's contacts (each look audited) and the forms that classify,
+forward, answer, publish or decline it (POST only).
+
+A petition of another unit is a 404; an action refused or taken first by a colleague is a message
+on the petition's page, never an error page.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectChoice, SelectField, TextAreaField
+
+from portal.copy_requests import tasks
+from portal.copy_requests.due_dates import load_calendar
+from portal.db import utcnow
+from portal.errors import InvalidInput, PortalError
+from portal.extensions import db
+from portal.feedback import petitions
+from portal.feedback.petition_views import ABOUT_LABELS, DECLINE_GUIDANCE, DECLINE_LABELS
+from portal.identity import current_staff
+from portal.identity.models import StaffRole
+from portal.identity.staff_guard import staff_guard
+from portal.units.models import AdminUnit
+
+bp = Blueprint("petitions_staff", __name__, url_prefix="/staff/petitions")
+bp.before_request(staff_guard(StaffRole.CLERK, StaffRole.SUPERVISOR))
+
+PER_PAGE = 25
+
+TAB_LABELS = {
+    "received": _l("To classify"),
+    "in_progress": _l("In progress"),
+    "answered": _l("Answered"),
+    "declined": _l("Declined"),
+    "overdue": _l("Overdue"),
+}
+#: Why an action was refused (codes of InvalidInput and NotNow).
+REFUSALS = {
+    "category": _l("Choose a category."),
+    "about": _l("Say whether it is about a rule itself or about how it was applied."),
+    "unit": _l("Choose another commune or ward to forward it to."),
+    "answer": _l("Write the answer (at most 10,000 characters)."),
+    "reason": _l("Choose why it is not a petition."),
+    "note": _l("The note is too long (at most 2,000 characters)."),
+    "state": _l("This action is not possible at this stage of the petition."),
+    "published": _l("The answer is already in that state."),
+}
+ALREADY_PROCESSED = _l("A colleague changed this petition meanwhile; here is where it stands now.")
+
+
+@bp.after_request
+def no_store(response):
+    # Senders' names, addresses, phones and e-mails: never kept by a cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+class ClassifyForm(FlaskForm):
+    category = SelectField(_l("Category"), validate_choice=False, choices=[])
+    about = RadioField(_l("About"), validate_choice=False,
+                       choices=[SelectChoice(k, v) for k, v in ABOUT_LABELS.items()])
+    note = TextAreaField(_l("Internal note"), render_kw={"rows": 2, "maxlength": 2000})
+
+
+class ForwardForm(FlaskForm):
+    unit_id = SelectField(_l("Forward to"), validate_choice=False, choices=[])
+    note = TextAreaField(_l("Why (internal note)"), render_kw={"rows": 2, "maxlength": 2000})
+
+
+class AnswerForm(FlaskForm):
+    text = TextAreaField(_l("Answer to the sender"), render_kw={"rows": 8, "maxlength": 10000})
+    publish = BooleanField(_l("Publish the answer on the portal (without the sender's name or contacts)"))
+
+
+class DeclineForm(FlaskForm):
+    reason = RadioField(_l("Why it is not a petition"), validate_choice=False,
+                        choices=[SelectChoice(k, v) for k, v in DECLINE_LABELS.items()])
+    note = TextAreaField(_l("Explanation for the sender (optional)"),
+                         render_kw={"rows": 3, "maxlength": 2000})
+
+
+class ButtonForm(FlaskForm):
+    """Publish / unpublish: the CSRF token is the whole form."""
+
+
+def _categories():
+    return petitions.categories_from_config(current_app.config)
+
+
+def _calendar():
+    return load_calendar(current_app.config.get("COPY_DUE_DATES_FILE") or None)
+
+
+@bp.get("/")
+def index():
+    raw = request.args.get("page", "")
+    page = int(raw) if raw.isdigit() and len(raw) < 6 else 1
+    queue = petitions.list_petitions(db.session, current_staff(), tab=request.args.get("tab", "received"),
+                                     page=page, per_page=PER_PAGE)
+    return render_template("staff/petitions/index.html", queue=queue, tab_labels=TAB_LABELS)
+
+
+def _detail_page(petition, *, forms: dict | None = None, status: int = 200):
+    staff = current_staff()
+    categories = _categories()
+    vi = str(get_locale()) == "vi"
+    classify_form = (forms or {}).get("classify") or ClassifyForm(
+        formdata=None, category=petition.category, about=petition.about)
+    classify_form.category.choices = [SelectChoice(c.id, f"{c.vi if vi else c.en} ({c.working_days})")
+                                      for c in categories.items if c.id != categories.default]
+    forward_form = (forms or {}).get("forward") or ForwardForm(formdata=None)
+    forward_form.unit_id.choices = [SelectChoice("", _("Choose a commune or ward"))] + [
+        SelectChoice(str(u.id), u.name) for u in petitions.list_forward_targets(db.session, petition)]
+    now = utcnow()
+    return render_template(
+        "staff/petitions/detail.html", petition=petition, now=now,
+        overdue=petitions.is_overdue(petition, now), late=petitions.answered_late(petition),
+        days_left=petitions.days_left(petition, now), timeline=petitions.timeline(db.session, petition),
+        reason=petitions.decline_reason(petition), guidance=DECLINE_GUIDANCE,
+        is_open=petitions.is_open(petition), may_handle_city=petitions.handles_city(staff),
+        classify_form=classify_form, forward_form=forward_form,
+        answer_form=(forms or {}).get("answer") or AnswerForm(formdata=None),
+        decline_form=(forms or {}).get("decline") or DeclineForm(formdata=None),
+        button_form=ButtonForm(), category_days={c.id: c.working_days for c in categories.items}), status
+
+
+@bp.get("/<reference>")
+def detail(reference: str):
+    petition = petitions.open_petition(db.session, current_staff(), reference)
+    db.session.commit()  # the audit entry of the look at the contacts stands even if rendering fails
+    return _detail_page(petition)
+
+
+def _back(petition):
+    return redirect(url_for(".detail", reference=petition.reference), 303)
+
+
+def _act(petition, form, name: str, run, done):
+    """Validate ``form`` (CSRF), run the service, commit; a refusal with a field code re-renders the
+    page with the error on that form (400), any other refusal is a message on the petition."""
+    if not form.validate_on_submit():
+        flash(_("The form has expired. Please try again."), "warning")
+        return _back(petition)
+    try:
+        run()
+    except petitions.AlreadyProcessed:
+        db.session.rollback()
+        flash(ALREADY_PROCESSED, "warning")
+        return _back(petition)
+    except InvalidInput as error:
+        db.session.rollback()
+        code = str(error)
+        target = {"category": "category", "about": "about", "unit": "unit_id", "answer": "text",
+                  "reason": "reason", "note": "note"}.get(code)
+        if target and target in form._fields:
+            form[target].errors = [str(REFUSALS.get(code, code))]
+            petition = petitions.open_petition(db.session, current_staff(), petition.reference)
+            db.session.commit()  # the page shows the contacts again: the look is logged
+            return _detail_page(petition, forms={name: form}, status=400)
+        flash(REFUSALS.get(code, _("This action is not possible now.")), "warning")
+        return _back(petition)
+    except PortalError as error:
+        if error.status not in (403, 409):
+            raise
+        db.session.rollback()
+        flash(REFUSALS.get(str(error), _("This action is not possible now.")), "warning")
+        return _back(petition)
+    db.session.commit()
+    tasks.nudge()  # the sender's e-mail about this change
+    flash(done(), "info")
+    if not petitions.serves_petition(current_staff(), petition):  # forwarded out of one's units
+        return redirect(url_for(".index"), 303)
+    return _back(petition)
+
+
+def _get(reference: str):
+    return petitions.get_for_staff(db.session, current_staff(), reference)
+
+
+@bp.post("/<reference>/classify")
+def classify(reference: str):
+    petition, form = _get(reference), ClassifyForm()
+    return _act(petition, form, "classify", lambda: petitions.classify(
+        db.session, current_staff(), petition, form.category.data or "", form.about.data or "",
+        form.note.data or "", categories=_categories(), calendar=_calendar()),
+        lambda: _("Petition %(ref)s classified: due by %(date)s.", ref=petition.reference,
+                  date=petition.due_at.astimezone(petitions.TIMEZONE).strftime("%d/%m/%Y")))
+
+
+@bp.post("/<reference>/forward")
+def forward(reference: str):
+    petition, form = _get(reference), ForwardForm()
+    raw = form.unit_id.data or ""
+    unit = db.session.get(AdminUnit, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    names = {}
+
+    def run():
+        names["to"] = unit.name if unit else ""
+        petitions.forward(db.session, current_staff(), petition, unit, form.note.data or "")
+
+    return _act(petition, form, "forward", run, lambda: _(
+        "Petition %(ref)s forwarded to %(unit)s.", ref=petition.reference, unit=names["to"]))
+
+
+@bp.post("/<reference>/answer")
+def answer(reference: str):
+    petition, form = _get(reference), AnswerForm()
+    return _act(petition, form, "answer", lambda: petitions.answer(
+        db.session, current_staff(), petition, form.text.data or "", bool(form.publish.data)),
+        lambda: _("Petition %(ref)s answered; the sender is told.", ref=petition.reference))
+
+
+@bp.post("/<reference>/decline")
+def decline(reference: str):
+    petition, form = _get(reference), DeclineForm()
+    return _act(petition, form, "decline", lambda: petitions.decline(
+        db.session, current_staff(), petition, form.reason.data or "", form.note.data or ""),
+        lambda: _("Petition %(ref)s closed as not a petition; the sender is told where to turn.",
+                  ref=petition.reference))
+
+
+@bp.post("/<reference>/publish")
+def publish(reference: str):
+    petition, form = _get(reference), ButtonForm()
+    return _act(petition, form, "publish", lambda: petitions.publish(db.session, current_staff(), petition),
+                lambda: _("The answer to %(ref)s is published.", ref=petition.reference))
+
+
+@bp.post("/<reference>/unpublish")
+def unpublish(reference: str):
+    petition, form = _get(reference), ButtonForm()
+    return _act(petition, form, "unpublish",
+                lambda: petitions.unpublish(db.session, current_staff(), petition),
+                lambda: _("The answer to %(ref)s is no longer published.", ref=petition.reference))
