@@ -32,6 +32,7 @@ echo "==> Dữ liệu mẫu / demo data: $results results"
 flask demo seed --results "$results"
 # DEMO staff accounts with a documented password and TOTP secrets (docs/staff.md); development only.
 flask staff demo-accounts
+flask demo activity  # a year of made-up requests, ratings and petitions for /scorecard
 # DEVELOPMENT ONLY certificate authority and unit keys that sign copies (docs/copies.md).
 flask copies dev-ca
 flask search drain

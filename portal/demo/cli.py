@@ -126,3 +126,33 @@ def seed_command(
         raise click.ClickException(
             f"{summary['refused']} dòng bị từ chối / lines refused: see the batch report"
         )
+
+
+@demo_cli.command("activity")
+@click.option("--requests", "requests", type=click.IntRange(min=0), default=600, show_default=True,
+              help="Số yêu cầu cấp bản sao / copy requests.")
+@click.option("--petitions", type=click.IntRange(min=0), default=70, show_default=True,
+              help="Số phản ánh, kiến nghị / petitions.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Hạt giống ngẫu nhiên / random seed.")
+def activity_command(requests: int, petitions: int, seed: int) -> None:
+    """Hoạt động mẫu 12 tháng / a year of demo activity: requests, ratings, petitions (idempotent)."""
+    from portal.demo.activity import generate
+    from portal.extensions import db
+
+    config = current_app.config
+    # The development identity provider's issuer, so a demo person who logs in owns these requests.
+    base = (config["PUBLIC_BASE_URL"] or "http://127.0.0.1:8000").rstrip("/")
+    issuer = config["OIDC_ISSUER"] or f"{base}/dev-idp"
+    started = time.perf_counter()
+    try:
+        stats = generate(db.session, issuer=issuer, requests=requests, petitions=petitions, seed=seed)
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    if stats.skipped:
+        click.echo("Đã có hoạt động mẫu, không thêm / demo activity already there, nothing added.")
+        return
+    click.echo(f"Hoạt động mẫu / demo activity: {stats.requests} yêu cầu / requests ({stats.events} events), "
+               f"{stats.ratings} đánh giá / ratings, {stats.petitions} phản ánh / petitions, {stats.reports} "
+               f"báo lỗi / problem reports, {stats.citizens} người dân / citizens "
+               f"in {time.perf_counter() - started:.1f} s. Xem / see /scorecard")
