@@ -59,6 +59,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.copy_requests.staff_views import bp as copy_requests_staff_bp
     from portal.copy_requests.views import bp as copy_requests_bp
     from portal.demo.cli import demo_cli
+    from portal.feedback.report_staff_views import bp as reports_staff_bp
+    from portal.feedback.report_views import bp as reports_bp
     from portal.identity.staff_cli import staff_cli
     from portal.identity.staff_views import bp as staff_bp
     from portal.imports.cli import records_cli
@@ -83,6 +85,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(copies_bp)
     app.register_blueprint(copy_requests_bp)
     app.register_blueprint(copy_requests_staff_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(reports_staff_bp)
 
     errors.register_error_handlers(app)
     security.init_app(app)

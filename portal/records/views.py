@@ -18,9 +18,10 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.files.store import FileStore
+from portal.identity import current_staff
 from portal.identity.citizens import reading_actor, require_loa
 from portal.procedures.models import Procedure
-from portal.records import previews, services
+from portal.records import corrections, previews, services
 from portal.records.models import Access, ResultStatus
 from portal.search import identifiers
 from portal.search.port import FACETS, MAX_HITS, SORTS
@@ -148,8 +149,11 @@ def mine():
 def detail(source_id: str):
     page = services.view_record(db.session, source_id, actor=reading_actor())
     db.session.commit()  # the access log entry, if this view showed personal data
-    response = make_response(render_template("records/detail.html", page=page,
-                                             thumbnail_pages=THUMBNAIL_PAGES))
+    staff = current_staff()
+    response = make_response(render_template(
+        "records/detail.html", page=page, thumbnail_pages=THUMBNAIL_PAGES,
+        corrections=corrections.list_history(db.session, page.record),
+        correctable=staff is not None and corrections.may_correct(staff, page.record)))
     if page.personal:
         response.headers["Cache-Control"] = PRIVATE_CACHE
     return response

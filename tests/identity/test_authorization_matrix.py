@@ -54,6 +54,9 @@ ENTRY = "entry"            # 200; the earlier access by a clerk of the ward is s
 NO_ENTRY = "no entry"      # 200; no access to this result is shown
 FORM = "form"              # 200; the copy-request form names the result (type, number) and nothing more
 REFUSED = "refused"        # 403; a page saying why, with nothing of the result
+REPORT = "report"          # 200; the problem-report form names the result (type, number) and nothing more
+CORRECTION = "correction"  # 200; the correction form, prefilled with summary, holder and number; no id number
+STAFF_LOGIN = "staff login"  # redirect to the staff login page
 
 L = "+log"
 
@@ -66,10 +69,13 @@ ENDPOINTS = {
     "my_results": "/my/results",
     "access_log": "/my/access-log",
     "copy_request": "/results/{source_id}/copy-request",
+    "report": "/results/{source_id}/report",
+    "correct": "/staff/records/{source_id}/correct",
 }
 #: Flask endpoints of the routes above that take a result's source id.
 SOURCE_ID_ROUTES = {"records.detail": "result", "records.page_view": "scan_page",
-                    "records.preview": "scan_png", "copy_requests.new": "copy_request"}
+                    "records.preview": "scan_png", "copy_requests.new": "copy_request",
+                    "reports.new": "report", "reports_staff.correct_record": "correct"}
 
 # fmt: off
 MATRIX = {
@@ -82,6 +88,8 @@ MATRIX = {
     ("anonymous", "my_results"):             (LOGIN,            LOGIN,            LOGIN),
     ("anonymous", "access_log"):             (LOGIN,            LOGIN,            LOGIN),
     ("anonymous", "copy_request"):           (LOGIN,            LOGIN,            LOGIN),
+    ("anonymous", "report"):                 (HIDDEN,           HIDDEN,           REPORT),
+    ("anonymous", "correct"):                (STAFF_LOGIN,      STAFF_LOGIN,      STAFF_LOGIN),
 
     ("other_citizen", "result"):             (MINIMAL + L,      MINIMAL + L,      PUBLIC),
     ("other_citizen", "scan_page"):          (HIDDEN,           HIDDEN,           SCAN),
@@ -91,6 +99,8 @@ MATRIX = {
     ("other_citizen", "my_results"):         (UNLISTED,         UNLISTED,         UNLISTED),
     ("other_citizen", "access_log"):         (NO_ENTRY,         NO_ENTRY,         NO_ENTRY),
     ("other_citizen", "copy_request"):       (REFUSED,          REFUSED,          FORM),
+    ("other_citizen", "report"):             (HIDDEN,           HIDDEN,           REPORT),
+    ("other_citizen", "correct"):            (STAFF_LOGIN,      STAFF_LOGIN,      STAFF_LOGIN),
 
     ("subject", "result"):                   (FULL,             MINIMAL + L,      FULL),
     ("subject", "scan_page"):                (SCAN,             HIDDEN,           SCAN),
@@ -100,6 +110,8 @@ MATRIX = {
     ("subject", "my_results"):               (LISTED,           UNLISTED,         LISTED),
     ("subject", "access_log"):               (ENTRY,            NO_ENTRY,         ENTRY),
     ("subject", "copy_request"):             (FORM,             REFUSED,          FORM),
+    ("subject", "report"):                   (REPORT,           HIDDEN,           REPORT),
+    ("subject", "correct"):                  (STAFF_LOGIN,      STAFF_LOGIN,      STAFF_LOGIN),
 
     ("representative", "result"):            (MINIMAL + L,      FULL,             PUBLIC),
     ("representative", "scan_page"):         (HIDDEN,           SCAN,             SCAN),
@@ -109,6 +121,8 @@ MATRIX = {
     ("representative", "my_results"):        (UNLISTED,         LISTED,           UNLISTED),
     ("representative", "access_log"):        (NO_ENTRY,         ENTRY,            NO_ENTRY),
     ("representative", "copy_request"):      (REFUSED,          FORM,             FORM),
+    ("representative", "report"):            (HIDDEN,           REPORT,           REPORT),
+    ("representative", "correct"):           (STAFF_LOGIN,      STAFF_LOGIN,      STAFF_LOGIN),
 
     ("clerk", "result"):                     (FULL + L,         FULL + L,         FULL + L),
     ("clerk", "scan_page"):                  (SCAN + L,         SCAN + L,         SCAN),
@@ -118,6 +132,8 @@ MATRIX = {
     ("clerk", "my_results"):                 (LOGIN,            LOGIN,            LOGIN),
     ("clerk", "access_log"):                 (LOGIN,            LOGIN,            LOGIN),
     ("clerk", "copy_request"):               (LOGIN,            LOGIN,            LOGIN),
+    ("clerk", "report"):                     (REPORT + L,       REPORT + L,       REPORT),
+    ("clerk", "correct"):                    (CORRECTION + L,   CORRECTION + L,   CORRECTION),
 
     ("clerk_elsewhere", "result"):           (MINIMAL + L,      MINIMAL + L,      PUBLIC),
     ("clerk_elsewhere", "scan_page"):        (HIDDEN,           HIDDEN,           SCAN),
@@ -127,6 +143,8 @@ MATRIX = {
     ("clerk_elsewhere", "my_results"):       (LOGIN,            LOGIN,            LOGIN),
     ("clerk_elsewhere", "access_log"):       (LOGIN,            LOGIN,            LOGIN),
     ("clerk_elsewhere", "copy_request"):     (LOGIN,            LOGIN,            LOGIN),
+    ("clerk_elsewhere", "report"):           (HIDDEN,           HIDDEN,           REPORT),
+    ("clerk_elsewhere", "correct"):          (HIDDEN,           HIDDEN,           HIDDEN),
 
     ("supervisor", "result"):                (FULL + L,         FULL + L,         FULL + L),
     ("supervisor", "scan_page"):             (SCAN + L,         SCAN + L,         SCAN),
@@ -136,6 +154,8 @@ MATRIX = {
     ("supervisor", "my_results"):            (LOGIN,            LOGIN,            LOGIN),
     ("supervisor", "access_log"):            (LOGIN,            LOGIN,            LOGIN),
     ("supervisor", "copy_request"):          (LOGIN,            LOGIN,            LOGIN),
+    ("supervisor", "report"):                (REPORT + L,       REPORT + L,       REPORT),
+    ("supervisor", "correct"):               (CORRECTION + L,   CORRECTION + L,   CORRECTION),
 
     ("supervisor_elsewhere", "result"):      (MINIMAL + L,      MINIMAL + L,      PUBLIC),
     ("supervisor_elsewhere", "scan_page"):   (HIDDEN,           HIDDEN,           SCAN),
@@ -145,6 +165,8 @@ MATRIX = {
     ("supervisor_elsewhere", "my_results"):  (LOGIN,            LOGIN,            LOGIN),
     ("supervisor_elsewhere", "access_log"):  (LOGIN,            LOGIN,            LOGIN),
     ("supervisor_elsewhere", "copy_request"):(LOGIN,            LOGIN,            LOGIN),
+    ("supervisor_elsewhere", "report"):      (HIDDEN,           HIDDEN,           REPORT),
+    ("supervisor_elsewhere", "correct"):     (HIDDEN,           HIDDEN,           HIDDEN),
 }
 # fmt: on
 
@@ -238,6 +260,9 @@ def check(endpoint: str, outcome: str, response, record) -> None:
     if outcome == LOGIN:
         assert response.status_code == 302 and response.location.startswith("/login?next="), response.location
         return
+    if outcome == STAFF_LOGIN:
+        assert response.status_code == 302 and response.location.startswith("/staff/login"), response.location
+        return
     if outcome == TO_RESULT:
         assert response.status_code in (302, 303) and response.location == f"/results/{record.source_id}"
         return
@@ -292,6 +317,14 @@ def check(endpoint: str, outcome: str, response, record) -> None:
         assert 'method="post"' in text and f"/results/{record.source_id}/copy-request/check" in text
         shows("number")
         hides("id number", "birth date", "summary")
+    elif outcome == REPORT:
+        assert 'method="post"' in text and f'action="/results/{record.source_id}/report"' in text
+        shows("number")
+        hides("id number", "birth date", "summary")
+    elif outcome == CORRECTION:
+        assert 'method="post"' in text and f'action="/staff/records/{record.source_id}/correct"' in text
+        shows("summary", "holder", "number")
+        hides("id number", "birth date")
     else:
         raise AssertionError(f"unknown outcome {outcome!r}")
 
