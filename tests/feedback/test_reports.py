@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from flask import g
 from flask.testing import FlaskClient
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from markupsafe import escape
 from PIL import Image
 from sqlalchemy import func, select
@@ -409,3 +409,21 @@ def test_a_scan_below_the_minimum_resolution_is_refused(app, public_record, cler
     assert response.status_code == 400 and "96 dpi" in response.get_data(as_text=True)
     db_session.expire_all()
     assert len(db_session.get(type(public_record), public_record.id).files) == 2
+
+
+def test_the_queue_starts_empty_and_pages_by_25(app, public_record, clerks, login_staff, db_session):
+    clerk = app.test_client()
+    login_staff(clerk, clerks["ward"])
+    with force_locale("vi"):
+        empty = str(escape(gettext("No open report: nothing is waiting for you.")))
+    assert empty in clerk.get("/staff/problem-reports/").get_data(as_text=True)
+    made = [reports.submit_report(db_session, None, public_record.source_id, "other", f"Sai sót số {n:02d}.",
+                                  reporter_name="Lan", reporter_email="lan@example.vn").reference
+            for n in range(26)]
+    db_session.commit()
+    first = clerk.get("/staff/problem-reports/").get_data(as_text=True)
+    second = clerk.get("/staff/problem-reports/?state=open&page=2").get_data(as_text=True)
+    assert 'data-tab="open">26<' in first and 'rel="next"' in first
+    assert [ref for ref in made if ref in first] == made[:25]  # the oldest first
+    assert [ref for ref in made if ref in second] == made[25:]
+    assert clerk.get("/staff/problem-reports/?state=nonsense&page=x").status_code == 200
