@@ -55,10 +55,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal import identity, jobs, mail, rate_limits, search
     from portal.copy_requests.cli import copies_cli
     from portal.copy_requests.download_views import bp as copies_bp
-    from portal.copy_requests.verify_views import bp as verify_bp
     from portal.copy_requests.staff_views import bp as copy_requests_staff_bp
+    from portal.copy_requests.verify_views import bp as verify_bp
     from portal.copy_requests.views import bp as copy_requests_bp
     from portal.demo.cli import demo_cli
+    from portal.feedback.petition_staff_views import bp as petitions_staff_bp
+    from portal.feedback.petition_views import bp as petitions_bp
+    from portal.feedback.rating_views import bp as ratings_bp
     from portal.feedback.report_staff_views import bp as reports_staff_bp
     from portal.feedback.report_views import bp as reports_bp
     from portal.identity.staff_cli import staff_cli
@@ -66,6 +69,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.imports.cli import records_cli
     from portal.records.views import bp as records_bp
     from portal.refdata import refdata_command
+    from portal.scorecard.views import bp as scorecard_bp
     from portal.search.api import bp as search_api_bp
     from portal.search.cli import search_cli
     from portal.units.views import bp as units_bp
@@ -85,11 +89,20 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(copies_bp)
     app.register_blueprint(copy_requests_bp)
     app.register_blueprint(copy_requests_staff_bp)
+    app.register_blueprint(scorecard_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(reports_staff_bp)
+    app.register_blueprint(petitions_bp)
+    app.register_blueprint(petitions_staff_bp)
+    app.register_blueprint(ratings_bp)
 
     errors.register_error_handlers(app)
     security.init_app(app)
+    hops = int(app.config["PROXY_FIX_HOPS"])
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     for command in (records_cli, demo_cli, search_cli, refdata_command, audit_cli, staff_cli,
                     copies_cli):

@@ -76,6 +76,9 @@ class Config:
     STAFF_LOCKOUT_MINUTES = 15
     #: Time allowed between the password step and the second factor of a staff login.
     STAFF_SECOND_FACTOR_MINUTES = 5
+    #: Login attempts (password or code steps) from one address, whatever the account: the
+    #: per-account lock alone lets one address try a password on every account.
+    STAFF_LOGIN_RATE_LIMIT = "30 per 15 minutes"
     #: Issuer shown in authenticator apps next to the staff username.
     STAFF_TOTP_ISSUER = "Cổng kết quả TTHC Hà Nội"
 
@@ -140,6 +143,10 @@ class Config:
     FEEDBACK_PETITION_RATE_LIMIT = "5 per hour;20 per day"
     FEEDBACK_RATING_RATE_LIMIT = "30 per hour"
     FEEDBACK_TRACK_RATE_LIMIT = "10 per 15 minutes"
+
+    #: Reverse proxies in front of the portal that set X-Forwarded-For/-Proto (nginx: 1). The
+    #: client address they report is what rate limits and the tracking lock count; 0 trusts none.
+    PROXY_FIX_HOPS = 0
 
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"

@@ -27,9 +27,9 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from huey import crontab
-from werkzeug.utils import import_string
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
+from werkzeug.utils import import_string
 
 from portal import mail, outbox
 from portal.copy_requests.notifications import TOPIC

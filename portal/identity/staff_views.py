@@ -33,6 +33,7 @@ from portal.identity.models import StaffRole, StaffUser
 from portal.identity.staff_admin_views import bp as accounts_bp
 from portal.identity.staff_forms import ActionForm, CodeForm, LoginForm
 from portal.identity.staff_guard import refusal
+from portal.rate_limits import limit_posts
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 # Nested once, at import: a blueprint takes no new children after its first registration.
@@ -116,6 +117,7 @@ def _finish_login(staff: StaffUser, message: str | None = None):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limit_posts("STAFF_LOGIN_RATE_LIMIT")
 def login():
     if current_staff() is not None:
         return redirect(url_for(".dashboard"))
@@ -137,6 +139,7 @@ def login():
 
 
 @bp.route("/login/otp", methods=["GET", "POST"])
+@limit_posts("STAFF_LOGIN_RATE_LIMIT")
 def second_factor():
     staff = _pending_staff()
     if staff is None:
@@ -158,6 +161,7 @@ def second_factor():
 
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
+@limit_posts("STAFF_LOGIN_RATE_LIMIT")
 def enrol():
     """First login (or after an admin reset): show a new secret, confirm it with a code from the app."""
     staff = _pending_staff()
