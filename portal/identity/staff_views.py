@@ -198,10 +198,18 @@ def logout():
 
 @bp.get("/")
 def dashboard():
+    from portal.feedback import petitions, reports
     from portal.units.services import count_public_results
 
     staff = current_staff()
     units = sorted(staff.units, key=lambda unit: unit.name)
+    work = {}
+    if staff.role in (StaffRole.CLERK, StaffRole.SUPERVISOR):
+        # The queues' own counts (one row fetched each): the dashboard says what waits where.
+        petition_counts = petitions.list_petitions(db.session, staff, per_page=1).counts
+        work = {"reports_open": reports.list_cases(db.session, staff, per_page=1).counts["open"],
+                "petitions_received": petition_counts["received"],
+                "petitions_overdue": petition_counts["overdue"]}
     return render_template("staff/dashboard.html", staff=staff, units=units,
-                           counts=count_public_results(db.session),
+                           counts=count_public_results(db.session), work=work,
                            is_admin=staff.role == StaffRole.ADMIN)

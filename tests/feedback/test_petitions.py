@@ -24,8 +24,9 @@ from sqlalchemy import func, select
 
 from portal.audit import AuditEntry
 from portal.copy_requests.due_dates import load_calendar
+from portal.db import utcnow
 from portal.extensions import db
-from portal.feedback import petitions
+from portal.feedback import petitions, reports
 from portal.feedback.models import Petition, PetitionEvent
 from portal.feedback.petition_views import DECLINE_GUIDANCE
 from portal.units.models import AdminUnit
@@ -487,3 +488,27 @@ def test_the_pages_read_in_english_and_odd_query_strings_are_no_error(app, clien
     assert f">{petition.reference}</a>" in clerk.get(f"{QUEUE}?tab=nope&page=99").get_data(as_text=True)
     page = clerk.get(f"{QUEUE}{petition.reference}").get_data(as_text=True)
     assert "Classify" in page and "Forward to another unit" in page and "Not a petition" in page
+
+
+def test_the_dashboard_says_what_waits_in_the_feedback_queues(app, units, staff_client, make_record,
+                                                              db_session):
+    a, b = units
+    new_petition(a)
+    new_petition(a, received=utcnow() - timedelta(days=40))  # long past its 10 working days
+    new_petition(b)  # another ward's: not counted for A's clerk
+    record = make_record(unit=a)
+    reports.submit_report(db_session, None, record.source_id, "wrong_date",
+                          "Ngày cấp ghi sai: đúng là ngày 14/05/2019.",
+                          reporter_name="Lê Văn Hùng", reporter_email="hung@example.vn")
+    db_session.commit()
+
+    clerk = staff_client("clerk", [a])
+    dashboard = clerk.get("/staff/").get_data(as_text=True)
+    assert re.search(r'id="new-petitions-count"[^>]*>2 chờ phân loại<', dashboard)
+    assert re.search(r'id="overdue-petitions-count"[^>]*>1 phản ánh, kiến nghị quá hạn<', dashboard)
+    assert re.search(r'id="open-reports-count"[^>]*>1 báo lỗi đang chờ xử lý<', dashboard)
+
+    other = staff_client("clerk", [b])
+    quiet = other.get("/staff/").get_data(as_text=True)
+    assert re.search(r'id="new-petitions-count"[^>]*>1 chờ phân loại<', quiet)
+    assert "overdue-petitions-count" not in quiet and "open-reports-count" not in quiet
