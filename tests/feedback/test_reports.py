@@ -11,8 +11,6 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from flask import g
-from flask.testing import FlaskClient
 from flask_babel import force_locale, gettext
 from markupsafe import escape
 from PIL import Image
@@ -37,20 +35,9 @@ NEW_NAME = "Công ty TNHH Bạch Dương"
 REPORTER = "lan.nguyen@example.vn"
 
 
-class OwnUserClient(FlaskClient):
-    """A browser of its own: the test's app context, and so flask.g, is shared by every request,
-    and Flask-Login keeps the user it loaded there (``g._login_user``). Each request loads the
-    user of its own session cookie again, as a real request would."""
-
-    def open(self, *args, **kwargs):
-        g.pop("_login_user", None)
-        return super().open(*args, **kwargs)
-
-
 @pytest.fixture
 def app(make_app, smtp_server):
     app = make_app(**smtp_server.config(PUBLIC_BASE_URL="https://ketqua.hanoi.gov.vn"))
-    app.test_client_class = OwnUserClient
     with app.app_context():
         yield app
 
@@ -235,7 +222,6 @@ def test_a_damaged_png_is_refused(app, client, public_record, db_session):
 
 def test_an_attachment_over_the_limit_is_refused_with_the_limit(make_app, smtp_server, make_record):
     app = make_app(FEEDBACK_ATTACHMENT_MAX_BYTES=2 * 1024 * 1024, **smtp_server.config())
-    app.test_client_class = OwnUserClient
     with app.app_context():
         record = make_record(files=False)
         client = app.test_client()
