@@ -124,11 +124,14 @@ def _is_locked(staff: StaffUser, now: datetime) -> bool:
     return staff.locked_until is not None and staff.locked_until > now
 
 
-def _register_failure(staff: StaffUser, now: datetime, policy: LoginPolicy) -> None:
+def _register_failure(session: Session, staff: StaffUser, now: datetime, policy: LoginPolicy) -> None:
     staff.failed_logins = (staff.failed_logins or 0) + 1
     if staff.failed_logins >= policy.max_failures:
         staff.locked_until = now + policy.lockout
         staff.failed_logins = 0
+        # Single failures are not chained (a flood of guesses would flood the chain); a lock is.
+        audit.record(session, actor="system", action="staff.locked", object_ref=f"staff:{staff.id}",
+                     details={"failures": policy.max_failures, "until": staff.locked_until.isoformat()})
 
 
 def check_password(session: Session, username: str, password: str, *, policy: LoginPolicy,
@@ -148,7 +151,7 @@ def check_password(session: Session, username: str, password: str, *, policy: Lo
         _verify_hash(_dummy_hash(), password)
         raise LoginFailed()
     if not _verify_hash(staff.password_hash, password):
-        _register_failure(staff, now, policy)
+        _register_failure(session, staff, now, policy)
         session.flush()
         raise LoginFailed()
     if _hasher.check_needs_rehash(staff.password_hash):
@@ -191,18 +194,23 @@ def check_second_factor(session: Session, staff: StaffUser, code: str, *, policy
         raise LoginFailed()
     step = _matching_step(staff.totp_secret, code, now, staff.totp_last_step)
     if step is None:
-        _register_failure(staff, now, policy)
+        _register_failure(session, staff, now, policy)
         session.flush()
         raise LoginFailed()
     staff.totp_last_step = step
-    _complete_login(staff, now)
+    _complete_login(session, staff, now)
     session.flush()
 
 
-def _complete_login(staff: StaffUser, now: datetime) -> None:
+def _complete_login(session: Session, staff: StaffUser, now: datetime) -> None:
     staff.failed_logins = 0
     staff.locked_until = None
     staff.last_login_at = now
+    audit.record(session, actor=staff.audit_name, action="staff.login", object_ref=f"staff:{staff.id}")
+
+
+def record_logout(session: Session, staff: StaffUser) -> None:
+    audit.record(session, actor=staff.audit_name, action="staff.logout", object_ref=f"staff:{staff.id}")
 
 
 # -- second factor enrolment ---------------------------------------------------------------------
@@ -246,12 +254,12 @@ def confirm_enrolment(session: Session, staff: StaffUser, code: str, *, policy: 
         raise LoginFailed()
     step = _matching_step(staff.totp_pending_secret, code, now, None)
     if step is None:
-        _register_failure(staff, now, policy)
+        _register_failure(session, staff, now, policy)
         session.flush()
         raise LoginFailed()
     staff.totp_secret, staff.totp_pending_secret = staff.totp_pending_secret, None
     staff.totp_last_step = step
-    _complete_login(staff, now)
+    _complete_login(session, staff, now)
     session.flush()
 
 

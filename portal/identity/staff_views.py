@@ -189,6 +189,10 @@ def enrol():
 def logout():
     if not ActionForm().validate_on_submit():
         abort(400)
+    staff = current_staff()
+    if staff is not None:
+        service.record_logout(db.session, staff)
+        db.session.commit()
     logout_user()
     session.clear()
     g.pop("csrf_token", None)

@@ -91,7 +91,7 @@ def test_unlock_and_reset_otp(runner, make_staff, db_session):
     db_session.refresh(staff)
     assert staff.totp_secret is None
     actions = db_session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
-    assert actions == ["staff.unlock", "staff.reset_otp"]
+    assert actions == ["staff.locked", "staff.unlock", "staff.reset_otp"]
     result = runner.invoke(args=["staff", "unlock", "nobody"])
     assert result.exit_code != 0 and "no such account" in result.output
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
+import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.identity import staff as service
@@ -249,3 +250,26 @@ def test_password_policy(password, problem):
     assert problem in service.password_problems(password, "Nguyen.Van.An")
     assert service.password_problems("a long and fine passphrase", "nguyen.van.an") == []
     assert service.password_problems(service.generate_password(), "nguyen.van.an") == []
+
+
+def test_logins_locks_and_logouts_are_on_the_audit_chain_but_single_failures_are_not(
+        client, make_staff, login_staff):
+    from portal.audit import AuditEntry
+
+    def trail() -> list[tuple[str, str, str]]:
+        return [(e.actor, e.action, e.object_ref) for e in db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action.like("staff.%")).order_by(AuditEntry.id))]
+
+    staff = make_staff()
+    me = f"staff:{staff.id}"
+    for _ in range(4):
+        post_password(client, staff.username, "wrong-password-123")
+    assert trail() == []  # four guesses: counted on the account, not chained
+    post_password(client, staff.username, "wrong-password-123")
+    assert trail() == [("system", "staff.locked", me)]
+
+    other = make_staff()
+    login_staff(client, other)
+    client.post("/staff/logout", data={"csrf_token": form_token(client, "/staff/")})
+    assert trail()[1:] == [(other.audit_name, "staff.login", f"staff:{other.id}"),
+                           (other.audit_name, "staff.logout", f"staff:{other.id}")]
