@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request
 from flask.cli import AppGroup
 from werkzeug.utils import import_string
 
@@ -94,6 +94,15 @@ def _flag(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in ("", "0", "false", "no", "off")
     return bool(value)
+
+
+def public_base_url(config: Mapping[str, Any], base_url: str | None = None) -> str:
+    """Absolute base of links in mails and on copies: PUBLIC_BASE_URL, else ``base_url``, else the
+    host of the request being served; a mail rendered by the worker has none, hence the setting."""
+    base = config.get("PUBLIC_BASE_URL") or base_url
+    if not base and has_request_context():
+        base = request.host_url
+    return (base or "http://localhost").rstrip("/")
 
 
 def build_message(to: str, subject: str, text: str, html: str | None = None, *,

@@ -105,7 +105,7 @@ def message_id(event: CopyRequestEvent, config) -> str:
 def _context(event: CopyRequestEvent, request: CopyRequest, payload: dict[str, Any], config,
              now: datetime) -> dict[str, Any]:
     signing = _signing()
-    base = signing.public_base_url(config) if signing else _base_url(config)
+    base = mail.public_base_url(config)
     context: dict[str, Any] = {
         "request": request,
         "event": event,
@@ -140,10 +140,6 @@ def _signing():
     if importlib.util.find_spec("portal.copy_requests.signing") is None:
         return None
     return importlib.import_module("portal.copy_requests.signing")
-
-
-def _base_url(config) -> str:
-    return (config.get("PUBLIC_BASE_URL") or "http://localhost").rstrip("/")
 
 
 def _reason_label(code: str) -> str:

@@ -12,8 +12,7 @@ import secrets
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context
-from flask import request as http_request
+from flask import current_app
 from flask_babel import lazy_gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -27,6 +26,7 @@ from portal.errors import Forbidden, InvalidInput, PortalError
 from portal.files.store import FileStore
 from portal.identity.access import serves_unit
 from portal.identity.models import StaffUser
+from portal.mail import public_base_url
 from portal.records.models import Record, ResultStatus
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -68,13 +68,6 @@ def new_code() -> str:
 
 def hanoi_time(moment: datetime) -> datetime:
     return moment.astimezone(HANOI)
-
-
-def public_base_url(config, base_url: str | None = None) -> str:
-    base = config.get("PUBLIC_BASE_URL") or base_url
-    if not base and has_request_context():
-        base = http_request.host_url
-    return (base or "http://localhost").rstrip("/")
 
 
 def verify_url(code: str, config=None, base_url: str | None = None) -> str:

@@ -58,13 +58,3 @@ def compose(to: str, template: str, subject: str, context: Mapping[str, Any], *,
     return mail.build_message(to, subject, text.strip() + "\n", html, config=config, now=now,
                               message_id=message_id)
 
-
-def public_base_url() -> str:
-    """Absolute base of links in mails: PUBLIC_BASE_URL, else the request's host (a mail rendered
-    by the worker has none: set PUBLIC_BASE_URL)."""
-    from flask import has_request_context, request
-
-    base = current_app.config.get("PUBLIC_BASE_URL") or ""
-    if not base and has_request_context():
-        base = request.host_url
-    return (base or "http://localhost").rstrip("/")

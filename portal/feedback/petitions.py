@@ -33,10 +33,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from portal import audit
+from portal import audit, mail
 from portal.copy_requests.due_dates import TIMEZONE, Calendar, load_calendar
 from portal.copy_requests.services import CODE_ALPHABET, CODE_LENGTH, format_code, normalize_code, valid_email
 from portal.db import utcnow
@@ -716,7 +717,7 @@ def render_mail(session: Session, what: str, object_id: int, payload: dict,
     petition = session.get(Petition, object_id)
     if petition is None or not petition.sender_email or what not in SUBJECTS:
         return None
-    base = mails.public_base_url()
+    base = mail.public_base_url(current_app.config)
     context = {
         "petition": petition,
         "greeting_name": petition.sender_name or "ông/bà",

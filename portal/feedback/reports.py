@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from portal import audit
+from portal import audit, mail
 from portal.copy_requests.due_dates import TIMEZONE
 from portal.copy_requests.services import handling_unit, valid_email
 from portal.db import utcnow
@@ -406,7 +406,7 @@ def render_mail(session: Session, what: str, object_id: int, payload: dict,
         correction = correction or (report.corrections[-1] if report.corrections else None)
         if correction is not None:
             fields = [field_label_vi(name) for name in correction.after]
-    base = mails.public_base_url()
+    base = mail.public_base_url(current_app.config)
     context = {
         "report": report,
         "greeting_name": report.reporter_name or "ông/bà",
