@@ -93,7 +93,7 @@ def render(session: Session, event: CopyRequestEvent, payload: dict[str, Any] | 
 
 def render_item(session: Session, key: str, payload: dict[str, Any], now: datetime) -> EmailMessage | None:
     """The mail of an outbox item of topic "email.copy_request" (key = the event's id)."""
-    event = session.get(CopyRequestEvent, int(key)) if key.isdigit() else None
+    event = session.get(CopyRequestEvent, int(key)) if key.isdecimal() else None
     return render(session, event, payload, now=now) if event is not None else None
 
 

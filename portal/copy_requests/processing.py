@@ -362,13 +362,13 @@ class TimelineRow:
 def timeline(session: Session, request: CopyRequest) -> list[TimelineRow]:
     """The request's events, oldest first, with the actors' names resolved in one query."""
     staff_ids = {int(raw) for kind, _, raw in (e.actor.partition(":") for e in request.events)
-                 if kind == "staff" and raw.isdigit()}
+                 if kind == "staff" and raw.isdecimal()}
     names = dict(session.execute(select(StaffUser.id, StaffUser.full_name)
                                  .where(StaffUser.id.in_(staff_ids))).all()) if staff_ids else {}
     rows = []
     for event in request.events:
         kind, _, raw = event.actor.partition(":")
-        if kind == "staff" and raw.isdigit():
+        if kind == "staff" and raw.isdecimal():
             rows.append(TimelineRow(event, names.get(int(raw), event.actor), "staff"))
         elif kind == "citizen":
             rows.append(TimelineRow(event, request.requester.name if request.requester else "", "requester"))

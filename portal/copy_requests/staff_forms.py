@@ -72,7 +72,7 @@ class WorkflowForm(FlaskForm):
 
 
 def _staff_id(value) -> int | None:
-    return int(value) if str(value).isdigit() else None
+    return int(value) if str(value).isdecimal() else None
 
 
 class AssignForm(WorkflowForm):

@@ -213,7 +213,7 @@ def cancel(reference: str):
 @require_loa("view_personal")
 def mine():
     raw = request.args.get("page", "")
-    page = int(raw) if raw.isdigit() and len(raw) < 6 else 1
+    page = int(raw) if raw.isdecimal() and len(raw) < 6 else 1
     requests_page = services.list_own(db.session, current_citizen(), page=page)
     return _private(render_template("copy_requests/mine.html", requests=requests_page, now=utcnow(),
                                     is_overdue=due_dates.is_overdue))

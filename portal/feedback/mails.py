@@ -40,7 +40,7 @@ def queue(session: Session, area: str, what: str, object_id: int, payload: dict 
 def render_item(session: Session, key: str, payload: dict[str, Any], now: datetime) -> EmailMessage | None:
     area, _, rest = key.partition(":")
     what, _, object_id = rest.partition(":")
-    if area not in AREAS or not object_id.isdigit():
+    if area not in AREAS or not object_id.isdecimal():
         return None
     return import_string(AREAS[area])(session, what, int(object_id), payload, now)
 

@@ -99,7 +99,7 @@ def _calendar():
 @bp.get("/")
 def index():
     raw = request.args.get("page", "")
-    page = int(raw) if raw.isdigit() and len(raw) < 6 else 1
+    page = int(raw) if raw.isdecimal() and len(raw) < 6 else 1
     queue = petitions.list_petitions(db.session, current_staff(), tab=request.args.get("tab", "received"),
                                      page=page, per_page=PER_PAGE)
     return render_template("staff/petitions/index.html", queue=queue, tab_labels=TAB_LABELS)
@@ -196,7 +196,7 @@ def classify(reference: str):
 def forward(reference: str):
     petition, form = _get(reference), ForwardForm()
     raw = form.unit_id.data or ""
-    unit = db.session.get(AdminUnit, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    unit = db.session.get(AdminUnit, int(raw)) if raw.isdecimal() and len(raw) < 10 else None
     names = {}
 
     def run():

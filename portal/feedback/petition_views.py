@@ -217,7 +217,7 @@ def track():
 
 def _page_arg() -> int:
     raw = request.args.get("page", "")
-    return int(raw) if raw.isdigit() and len(raw) < 6 else 1
+    return int(raw) if raw.isdecimal() and len(raw) < 6 else 1
 
 
 @bp.get("/feedback/answers")

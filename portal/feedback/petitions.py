@@ -204,7 +204,7 @@ class PetitionData:
             return data
         unit = data.get("unit_id")
         if isinstance(unit, str):
-            unit = int(unit) if unit.isdigit() and len(unit) < 10 else (None if not unit else -1)
+            unit = int(unit) if unit.isdecimal() and len(unit) < 10 else (None if not unit else -1)
         return cls(**{name: str(data.get(name) or "") for name in (
             "sender_name", "sender_address", "sender_phone", "sender_email", "about", "title", "content")},
             unit_id=unit if isinstance(unit, int) else None)
@@ -594,13 +594,13 @@ class TimelineRow:
 def timeline(session: Session, petition: Petition) -> list[TimelineRow]:
     """The petition's events, oldest first, with staff names resolved in one query."""
     ids = {int(raw) for kind, _, raw in (e.actor.partition(":") for e in petition.events)
-           if kind == "staff" and raw.isdigit()}
+           if kind == "staff" and raw.isdecimal()}
     names = dict(session.execute(select(StaffUser.id, StaffUser.full_name)
                                  .where(StaffUser.id.in_(ids))).all()) if ids else {}
     rows = []
     for event in petition.events:
         kind, _, raw = event.actor.partition(":")
-        if kind == "staff" and raw.isdigit():
+        if kind == "staff" and raw.isdecimal():
             rows.append(TimelineRow(event, names.get(int(raw), event.actor), "staff"))
         elif kind in ("citizen", "anonymous"):
             rows.append(TimelineRow(event, "", "sender"))

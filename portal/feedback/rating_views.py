@@ -83,6 +83,9 @@ def rate(reference: str):
     return redirect(url_for("copy_requests.detail", reference=reference), 303)
 
 
+bp.add_app_template_global(ratings.is_handled, "rating_open_for")
+
+
 @bp.app_template_global()
 def rating_status(copy_request) -> dict | None:
     """For the request page: None before the request is handled, else the rating's summary (or

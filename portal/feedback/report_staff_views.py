@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from portal.copy_requests import tasks
 from portal.extensions import db
 from portal.feedback import reports
+from portal.feedback.models import ReportState
 from portal.feedback.report_forms import CorrectionForm, DismissForm
 from portal.identity import current_staff
 from portal.identity.models import StaffRole
@@ -45,7 +46,7 @@ def labels():
 
 def _page_arg() -> int:
     raw = request.args.get("page", "")
-    return int(raw) if raw.isdigit() and len(raw) < 6 else 1
+    return int(raw) if raw.isdecimal() and len(raw) < 6 else 1
 
 
 @bp.get("/problem-reports/")
@@ -166,7 +167,7 @@ def correct(reference: str):
     report = reports.get_case(db.session, staff, reference, log=False)
     record = corrections.get_correctable(db.session, staff, report.record.source_id,
                                          log=request.method == "GET")
-    if report.state != "open":
+    if report.state != ReportState.OPEN:
         db.session.commit()
         flash(str(reports.MESSAGES["closed"]), "warning")
         return redirect(url_for(".detail", reference=report.reference))

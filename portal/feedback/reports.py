@@ -12,6 +12,7 @@ Module functions with an explicit session and actor; they flush, never commit.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -223,7 +224,8 @@ def submit_report(session: Session, actor: object | None, source_id: str, kind: 
         checked, path = check_upload(attachment, field_name="attachment")
     try:
         report = ProblemReport(
-            reference="tmp", record=record, unit=handling_unit(record), kind=kind, description=description,
+            reference="tmp-" + secrets.token_hex(8), record=record, unit=handling_unit(record), kind=kind,
+            description=description,
             reporter=citizen, reporter_name=reporter_name, reporter_email=reporter_email,
             state=ReportState.OPEN.value, created_at=now, updated_at=now)
         if checked is not None:

@@ -34,7 +34,7 @@ def init_app(app: Flask) -> None:
 @login_manager.user_loader
 def _load_account(account_id: str):
     kind, _, raw = account_id.partition(":")
-    if not raw.isdigit():
+    if not raw.isdecimal():
         return None
     model = {"citizen": Citizen, "staff": StaffUser}.get(kind)
     account = db.session.get(model, int(raw)) if model else None

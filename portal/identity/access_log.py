@@ -94,7 +94,7 @@ def list_for_citizen(session: Session, citizen: Citizen, *, page: int = 1, per_p
     for entry in entries:
         kind, _, raw = entry.actor.partition(":")
         who = ""
-        if kind == "staff" and raw.isdigit() and int(raw) in staff:
+        if kind == "staff" and raw.isdecimal() and int(raw) in staff:
             who = staff[int(raw)].full_name
         source_id = entry.object_ref.removeprefix("record:")
         rows.append(AccessRow(at=entry.at, action=entry.action, channel=entry.channel, purpose=entry.purpose,

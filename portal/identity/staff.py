@@ -174,7 +174,7 @@ def _totp(secret: str) -> pyotp.TOTP:
 def _matching_step(secret: str, code: str, now: datetime, after: int | None) -> int | None:
     """The time step whose code this is (within the window) and later than ``after``, if any."""
     code = "".join(code.split())
-    if not (code.isdigit() and len(code) == 6):
+    if not (code.isdecimal() and len(code) == 6):
         return None
     totp = _totp(secret)
     current = totp.timecode(now)
@@ -274,7 +274,7 @@ def resolve_units(session: Session, refs: Iterable[str]) -> list[AdminUnit]:
         ref = ref.strip()
         query = select(AdminUnit).where(AdminUnit.system == UnitSystem.CURRENT,
                                         AdminUnit.level == UnitLevel.COMMUNE)
-        if ref.isdigit():
+        if ref.isdecimal():
             query = query.where(AdminUnit.code == ref.zfill(5))
         else:
             query = query.where(AdminUnit.slug == ref.lower())

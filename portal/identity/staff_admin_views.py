@@ -51,7 +51,7 @@ def account_helpers():
 
 def _page_arg() -> int:
     page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) <= 10_000 else 1
+    return int(page) if page.isdecimal() and 0 < int(page) <= 10_000 else 1
 
 
 @bp.get("")

@@ -129,7 +129,7 @@ def access_log():
     from portal.identity import access_log as log
 
     raw = request.args.get("page", "")
-    page = int(raw) if raw.isdigit() and 1 <= int(raw) <= ACCESS_LOG_PAGES else 1
+    page = int(raw) if raw.isdecimal() and 1 <= int(raw) <= ACCESS_LOG_PAGES else 1
     entries = log.list_for_citizen(db.session, current_citizen(), page=page)
     response = make_response(render_template("identity/access_log.html", entries=entries))
     response.headers["Cache-Control"] = "private, no-store"

@@ -147,7 +147,7 @@ class BatchContext:
                 select(AdminUnit.id, AdminUnit.system, AdminUnit.level, AdminUnit.code)
             ):
                 # Only codes stored the way find_unit looks them up; anything else still goes to it.
-                if unit_code and unit_code.isdigit() and unit_level in LEVEL_WIDTH \
+                if unit_code and unit_code.isdecimal() and unit_level in LEVEL_WIDTH \
                         and unit_code == unit_code.lstrip("0").zfill(LEVEL_WIDTH[unit_level]):
                     self.units[(str(unit_system), str(unit_level), str(int(unit_code)))] = unit_id
         if key not in self.units:

@@ -19,7 +19,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from portal import audit
@@ -37,7 +37,6 @@ from portal.search.indexing import enqueue_upsert
 from portal.search.text import ident_key
 
 MAX_REASON = 1000
-SCAN_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,6 @@ MESSAGES = {
     "reason": _l("Explain the reason for the correction: it is shown in the result's history."),
     "no_change": _l("Nothing was changed: edit at least one field, or go back."),
     "scan_dpi": _l("The scan's resolution is %(dpi)s dpi; at least %(min)s dpi is required."),
-    "report_closed": _l("This case is already closed."),
 }
 
 
@@ -234,7 +232,7 @@ def correct(session: Session, staff: StaffUser, record: Record, changes: dict[st
     scan = changes.get("scan")
     checked = path = None
     if scan is not None and (scan.data or scan.filename):
-        checked, path = reports.check_upload(scan, field_name="scan", types=SCAN_TYPES)
+        checked, path = reports.check_upload(scan, field_name="scan")
         minimum = int(current_app.config["MIN_SCAN_DPI"])
         if checked.dpi is not None and checked.dpi < minimum:
             path.unlink(missing_ok=True)
@@ -293,11 +291,11 @@ def _append_file(session: Session, record: Record, checked) -> None:
         document = Document(sha256=checked.sha256, size=checked.size, media_type=checked.media_type,
                             pages=checked.pages, dpi=checked.dpi)
         session.add(document)
-    position = (session.scalar(select(func.max(RecordFile.position))
-                               .where(RecordFile.record_id == record.id)) or 0) + 1
+    # record.files is loaded (selectin) and read by the caller already: no query for the last position.
+    position = max((f.position for f in record.files), default=0) + 1
     record.files.append(RecordFile(document=document, position=position, role="result",
                                    original_path=f"correction/{checked.filename}"[:300]))
-    session.flush()
+    session.flush()  # sets the new file's document_sha256, read for the correction's "after"
 
 
 def list_history(session: Session, record: Record) -> list[RecordCorrection]:

@@ -50,7 +50,7 @@ FACET_VALUES = 8
 def _page_arg(per_page: int = 20) -> int:
     raw = request.args.get("page", "")
     last = MAX_HITS // per_page
-    return int(raw) if raw.isdigit() and len(raw) < 8 and 1 <= int(raw) <= last else 1
+    return int(raw) if raw.isdecimal() and len(raw) < 8 and 1 <= int(raw) <= last else 1
 
 
 def _search_filters() -> dict[str, str]:
@@ -60,11 +60,11 @@ def _search_filters() -> dict[str, str]:
     if status in set(ResultStatus):
         filters["status"] = status
     year = request.args.get("year", "")
-    if year.isdigit() and len(year) == 4:
+    if year.isdecimal() and len(year) == 4:
         filters["year"] = year
     for param in ("procedure", "unit", "current_unit"):
         value = request.args.get(param, "")
-        if value and len(value) <= 12 and value.replace(".", "").isdigit():
+        if value and len(value) <= 12 and value.replace(".", "").isdecimal():
             filters[FACET_PARAMS[param]] = value
     return filters
 

@@ -30,7 +30,7 @@ class Scope:
 
 def resolve(session: Session, code: str) -> Scope:
     """The unit a scorecard code names. Raises NotFound for anything else (not digits, unknown)."""
-    if not code.isdigit() or len(code) > MAX_CODE_LENGTH:
+    if not code.isdecimal() or len(code) > MAX_CODE_LENGTH:
         raise NotFound(code)
     # By length, as the statistics office writes them; leading zeros of a commune code are optional.
     level = {2: UnitLevel.PROVINCE, 3: UnitLevel.DISTRICT}.get(len(code), UnitLevel.COMMUNE)

@@ -38,7 +38,7 @@ def _period() -> tuple[metrics.Period, str | None]:
     raw = request.args.get("year", "").strip()
     if not raw:
         return metrics.last_twelve_months(today), None
-    if raw.isdigit() and FIRST_YEAR <= int(raw) <= today.year:
+    if raw.isdecimal() and FIRST_YEAR <= int(raw) <= today.year:
         return metrics.calendar_year(int(raw), today), None
     return metrics.last_twelve_months(today), _(
         "The year must be between %(first)d and %(last)d; the last 12 months are shown.",

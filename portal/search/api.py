@@ -31,7 +31,7 @@ def _int_arg(name: str, default: int, maximum: int) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not raw.isdecimal() or not 1 <= int(raw) <= maximum:
         return None
     return int(raw)
 
@@ -53,7 +53,7 @@ def search():
         return _bad_request(f"sort phải là một trong: {', '.join(SORTS)}.",
                             f"sort must be one of: {', '.join(SORTS)}.")
     filters = {FILTER_PARAMS[k]: v for k, v in request.args.items() if k in FILTER_PARAMS and v}
-    if "year" in filters and not (filters["year"].isdigit() and len(filters["year"]) == 4):
+    if "year" in filters and not (filters["year"].isdecimal() and len(filters["year"]) == 4):
         return _bad_request("Năm phải gồm 4 chữ số.", "year must be 4 digits.")
     text = request.args.get("q", "")[:200]
     today = datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()

@@ -23,7 +23,7 @@ MAX_PAGE = 500
 
 def _page_arg() -> int:
     raw = request.args.get("page", "")
-    return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_PAGE else 1
+    return int(raw) if raw.isdecimal() and 1 <= int(raw) <= MAX_PAGE else 1
 
 
 @bp.app_template_global()
