@@ -23,11 +23,8 @@ Two kinds of figures:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-from pathlib import Path
 
 from sqlalchemy import Float, Integer, case, cast, exists, extract, func, or_, select
 from sqlalchemy.orm import Session
@@ -36,6 +33,7 @@ from portal.copy_requests.due_dates import TIMEZONE
 from portal.copy_requests.models import ELECTRONIC_KINDS, CopyRequest, CopyRequestEvent
 from portal.copy_requests.workflow import OPEN, Action
 from portal.feedback.models import Petition, PetitionState, Rating, RatingScore
+from portal.feedback.ratings import current_scales
 from portal.procedures.models import Procedure
 from portal.records.models import Access, Record, RecordFile
 from portal.units.models import AdminUnit, UnitLevel, UnitSuccession
@@ -49,7 +47,6 @@ SATISFIED_THRESHOLD = 75.0
 SATISFIED_FROM_LEVEL = {5: 4, 3: 2}
 OPEN_STATES = tuple(state.value for state in OPEN)
 PETITION_OPEN_STATES = (PetitionState.RECEIVED.value, PetitionState.IN_PROGRESS.value)
-RATING_SCALES_FILE = Path(__file__).resolve().parents[1] / "feedback" / "data" / "rating_scales.json"
 COMPONENTS = ("transparency", "progress", "digitization", "online", "satisfaction")
 
 
@@ -555,18 +552,7 @@ def _overall(rated) -> tuple[int, float, int]:
 
 
 def _criteria_order() -> list[str]:
-    return [c["id"] for c in rating_scales()["criteria"]]
-
-
-def rating_scales(path: str | Path | None = None) -> dict:
-    """The rating configuration (FEEDBACK_RATING_SCALES_FILE; default: the packaged file)."""
-    return _read_json(str(path or RATING_SCALES_FILE))
-
-
-@lru_cache(maxsize=8)
-def _read_json(path: str) -> dict:
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    return [c.id for c in current_scales().criteria]
 
 
 def _ranking(session: Session, activity: dict[tuple[int, int], _Activity],

@@ -10,13 +10,14 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from portal.db import utcnow
 from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
+from portal.feedback.ratings import current_scales
 from portal.records.services import today_in_hanoi
 from portal.scorecard import charts, metrics, services
 
@@ -38,17 +39,22 @@ def _period() -> tuple[metrics.Period, str | None]:
     raw = request.args.get("year", "").strip()
     if not raw:
         return metrics.last_twelve_months(today), None
-    if raw.isdecimal() and FIRST_YEAR <= int(raw) <= today.year:
+    if raw.isdecimal() and len(raw) <= 4 and FIRST_YEAR <= int(raw) <= today.year:
         return metrics.calendar_year(int(raw), today), None
     return metrics.last_twelve_months(today), _(
         "The year must be between %(first)d and %(last)d; the last 12 months are shown.",
         first=FIRST_YEAR, last=today.year)
 
 
+def _carried_args() -> dict[str, str]:
+    """The query string carried over a redirect, without the names url_for takes itself
+    (?endpoint=… or ?code=… was a 500)."""
+    return {k: v for k, v in request.args.items() if k not in ("endpoint", "code") and not k.startswith("_")}
+
+
 def _criteria_labels() -> dict[str, str]:
-    config = metrics.rating_scales(current_app.config.get("FEEDBACK_RATING_SCALES_FILE") or None)
-    key = "vi" if str(get_locale()) == "vi" else "en"
-    return {c["id"]: c.get(key) or c["id"] for c in config["criteria"]}
+    lang = "vi" if str(get_locale()) == "vi" else "en"
+    return {c.id: c.label.text(lang) or c.id for c in current_scales().criteria}
 
 
 @bp.app_template_global()
@@ -126,7 +132,7 @@ def unit(code: str):
         return unit_csv(code.removesuffix(".csv"))
     scope = _scope(code)
     if scope.city:
-        return redirect(url_for(".city", **request.args), 301)
+        return redirect(url_for(".city", **_carried_args()), 301)
     if scope.legacy is not None:
         return _moved(scope, code)
     period, message = _period()
@@ -137,10 +143,10 @@ def unit(code: str):
 def unit_csv(code: str):
     scope = _scope(code)
     if scope.city:
-        return redirect(url_for(".city_csv", **request.args), 301)
+        return redirect(url_for(".city_csv", **_carried_args()), 301)
     if scope.legacy is not None:
         if len(scope.moved_to) == 1:
-            return redirect(url_for(".unit", code=scope.moved_to[0].code + ".csv", **request.args), 301)
+            return redirect(url_for(".unit", code=scope.moved_to[0].code + ".csv", **_carried_args()), 301)
         abort(404)
     period, message = _period()
     if message:
@@ -159,7 +165,7 @@ def _scope(code: str) -> services.Scope:
 def _moved(scope: services.Scope, code: str):
     """An old unit: one successor → a permanent redirect; several (a split) → a page listing them."""
     if len(scope.moved_to) == 1:
-        return redirect(url_for(".unit", code=scope.moved_to[0].code, **request.args), 301)
+        return redirect(url_for(".unit", code=scope.moved_to[0].code, **_carried_args()), 301)
     return render_template("scorecard/moved.html", old=scope.legacy, moved_to=scope.moved_to), 200
 
 
@@ -205,8 +211,7 @@ def csv_rows(card: metrics.Scorecard):
         yield row("digitization", f"results_digitized_share:{d.procedure_code}:{d.year}",
                   f"Tỷ lệ kết quả đã số hóa — {d.procedure_name} — năm cấp {d.year}", d.share, d.digitized,
                   d.total, "percent")
-    vi = {c["id"]: c["vi"] for c in metrics.rating_scales(
-        current_app.config.get("FEEDBACK_RATING_SCALES_FILE") or None)["criteria"]}
+    vi = {c.id: c.label.vi for c in current_scales().criteria}
     for c in card.criteria:
         yield row("satisfaction", f"satisfaction_score:{c.criterion}",
                   f"Điểm hài lòng — {vi.get(c.criterion, c.criterion)}", c.mean, None, c.ratings, "score")

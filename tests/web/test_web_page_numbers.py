@@ -12,3 +12,11 @@ import pytest
 ])
 def test_a_superscript_digit_is_not_a_page_number(client, url):
     assert client.get(url).status_code in (200, 400)
+
+
+@pytest.mark.parametrize("url", [
+    "/scorecard?year=" + "9" * 5000, "/scorecard.csv?year=²",
+    "/scorecard/01?endpoint=x", "/scorecard/01.csv?endpoint=x",
+])
+def test_odd_scorecard_queries_get_a_page_not_a_500(client, url):
+    assert client.get(url).status_code in (200, 301, 400, 404)
