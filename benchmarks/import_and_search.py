@@ -117,7 +117,7 @@ def search_numbers(app, rounds: int = 200) -> dict[str, tuple[float, float]]:
         print(f"reindex: {report.count} documents in {time.perf_counter() - started:.1f} s")
         rnd = random.Random(3)
         sample = list(db.session.scalars(select(Record).where(Record.access == "public").limit(2000)))
-        from portal.search.text import fold
+        from portal.text import fold
 
         def typo(text: str) -> str:
             words = fold(text).split()

@@ -86,7 +86,7 @@ def make_queries(app, count: int, seed: int) -> dict[str, list[tuple[str, dict, 
 
     from portal.extensions import db
     from portal.records.models import Record
-    from portal.search.text import fold
+    from portal.text import fold
 
     rnd = random.Random(seed)
     with app.app_context():
@@ -368,7 +368,7 @@ LIMIT 20
 def pg_bench(pg_url: str, schema: str, queries) -> dict[str, tuple[float, float, float]]:
     import psycopg
 
-    from portal.search.text import fold
+    from portal.text import fold
 
     conninfo = pg_url.replace("postgresql+psycopg://", "postgresql://")
     results = {}

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from portal.search.adapters.embedded import EmbeddedBackend  # noqa: E402
 from portal.search.port import SearchQuery  # noqa: E402
-from portal.search.text import fold  # noqa: E402
+from portal.text import fold  # noqa: E402
 
 TYPES = ["Giấy phép xây dựng", "Giấy chứng nhận đăng ký hộ kinh doanh", "Giấy phép kinh doanh vận tải",
          "Quyết định giao đất", "Giấy chứng nhận quyền sử dụng đất", "Giấy phép khai thác nước ngầm",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from portal.clock import HANOI_NAME
+
 #: Claims of the national SSO (VNeID-shaped), by the name the portal uses for them.
 DEFAULT_OIDC_CLAIMS = {
     "sub": "sub",
@@ -149,7 +151,7 @@ class Config:
     PROXY_FIX_HOPS = 0
 
     BABEL_DEFAULT_LOCALE = "vi"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    BABEL_DEFAULT_TIMEZONE = HANOI_NAME
     LANGUAGES = ("vi", "en")
 
     SESSION_COOKIE_SECURE = True

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import format_decimal
 from sqlalchemy import text
 
+from portal import clock
 from portal.extensions import db
 from portal.records import services as records
 
@@ -37,13 +38,13 @@ def dmy(value: date | datetime | None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.astimezone(records.TIMEZONE) if value.tzinfo else value
+        value = clock.in_hanoi(value) if value.tzinfo else value
     return value.strftime("%d/%m/%Y")
 
 
 @bp.app_template_filter("hm")
 def hm(value: datetime) -> str:
-    return value.astimezone(records.TIMEZONE).strftime("%H:%M") if value.tzinfo else value.strftime("%H:%M")
+    return clock.in_hanoi(value).strftime("%H:%M") if value.tzinfo else value.strftime("%H:%M")
 
 
 @bp.app_template_global()

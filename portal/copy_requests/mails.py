@@ -15,18 +15,15 @@ import re
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
-from portal import mail
+from portal import clock, mail
 from portal.copy_requests.models import ELECTRONIC_KINDS, CopyKind, CopyRequest, CopyRequestEvent
 from portal.copy_requests.workflow import Action, State
 from portal.db import utcnow
-
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
 #: Template (and subject) per action of an event.
 KINDS = {
@@ -112,8 +109,8 @@ def _context(event: CopyRequestEvent, request: CopyRequest, payload: dict[str, A
         "greeting_name": request.requester.name or "ông/bà",
         "document": request.record.doc_type_name,
         "kind_label": KIND_LABELS.get(request.kind, request.kind),
-        "event_time": hanoi_text(event.at),
-        "due_date": hanoi_text(request.due_at),
+        "event_time": clock.spoken(event.at),
+        "due_date": clock.spoken(request.due_at),
         "fee": fee_text(request.fee_vnd),
         "tracking_code": payload.get("tracking_code", ""),
         "tracking_url": f"{base}/copy-requests/track",
@@ -130,7 +127,7 @@ def _context(event: CopyRequestEvent, request: CopyRequest, payload: dict[str, A
         context["download_url"] = signing.download_url(issued, config=config)
         context["verify_url"] = signing.verify_url(issued.code, config)
         minutes = int(config["COPY_LINK_MINUTES"])
-        context["link_expires"] = hanoi_text(now + timedelta(minutes=minutes))
+        context["link_expires"] = clock.spoken(now + timedelta(minutes=minutes))
     return context
 
 
@@ -151,13 +148,6 @@ def _reason_label(code: str) -> str:
         return code
     label = REJECT_REASONS.get(code)
     return str(label) if label is not None else code
-
-
-def hanoi_text(moment: datetime | None) -> str:
-    """ "16:30 ngày 05/02/2027": Hanoi time, as everywhere on the portal."""
-    if moment is None:
-        return ""
-    return moment.astimezone(HANOI).strftime("%H:%M ngày %d/%m/%Y")
 
 
 def fee_text(fee_vnd: int) -> str:

@@ -27,6 +27,7 @@ from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound, PortalError
 from portal.identity import access_log
 from portal.identity.models import StaffRole, StaffUser, staff_unit
+from portal.paging import Paged
 
 #: Why a request can be refused: code → label. Codes are stored in `CopyRequest.reject_reason`.
 REJECT_REASONS = {
@@ -113,7 +114,7 @@ class QueueRow:
 
 
 @dataclass(frozen=True)
-class QueuePage:
+class QueuePage(Paged):
     rows: list[QueueRow]
     total: int
     page: int
@@ -124,9 +125,6 @@ class QueuePage:
     #: Open requests past their due time in the staff member's units, whatever the filters.
     overdue: int = 0
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def _state_clause(tab: str):

@@ -21,15 +21,16 @@ from email.utils import parseaddr
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from portal import audit
+from portal import audit, clock
 from portal.copy_requests import due_dates, events, fees, workflow
 from portal.copy_requests.models import CopyKind, CopyRequest
 from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound, PortalError
 from portal.identity.access import is_subject
 from portal.identity.models import Citizen
+from portal.paging import Paged
 from portal.records.models import Access, Record, ResultStatus
-from portal.records.services import get_record, today_in_hanoi
+from portal.records.services import get_record
 from portal.units.models import AdminUnit, UnitSystem
 from portal.units.services import successors
 
@@ -68,16 +69,16 @@ class Rules:
     """Fee rules and working-day calendar in force (from data files; see rules_from_config)."""
 
     fees: tuple[fees.FeeRule, ...]
-    calendar: due_dates.Calendar
+    calendar: clock.Calendar
 
 
 def rules_from_config(config: Mapping) -> Rules:
     return Rules(fees=fees.load_rules(config.get("COPY_FEES_FILE") or None),
-                 calendar=due_dates.load_calendar(config.get("COPY_DUE_DATES_FILE") or None))
+                 calendar=clock.calendar_from_config(config))
 
 
 def default_rules() -> Rules:
-    return Rules(fees=fees.load_rules(), calendar=due_dates.load_calendar())
+    return Rules(fees=fees.load_rules(), calendar=clock.load_calendar())
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def check_may_request(citizen: Citizen, record: Record, today=None) -> None:
         raise CopyRefused("not_yours")
     if not record.files:
         raise CopyRefused("no_pages")
-    if record.effective_status(today or today_in_hanoi()) in UNCOPYABLE_STATUSES:
+    if record.effective_status(today or clock.today()) in UNCOPYABLE_STATUSES:
         raise CopyRefused("not_valid")
 
 
@@ -190,7 +191,7 @@ def submit(session: Session, citizen: Citizen, source_id: str, data: RequestData
         due_at=rules.calendar.due_at(now, data.kind))
     session.add(request)
     session.flush()  # the id makes the reference: unique and sequential without a counter to lock
-    request.reference = f"BS-{now.astimezone(due_dates.TIMEZONE).year}-{request.id:06d}"
+    request.reference = f"BS-{clock.in_hanoi(now).year}-{request.id:06d}"
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     request.tracking_code_hash = _code_hash(request.reference, code)
     session.flush()
@@ -215,15 +216,12 @@ def get_own(session: Session, citizen: Citizen, reference: str) -> CopyRequest:
 
 
 @dataclass(frozen=True)
-class RequestsPage:
+class RequestsPage(Paged):
     items: list[CopyRequest]
     total: int
     page: int
     per_page: int
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def list_own(session: Session, citizen: Citizen, page: int = 1, per_page: int = 20) -> RequestsPage:

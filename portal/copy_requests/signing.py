@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import secrets
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _
@@ -19,6 +18,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from sqlalchemy.orm import Session
 
+from portal import clock
 from portal.copy_requests import devca, keys, pdfcopy
 from portal.copy_requests.models import CopyKind, CopyRequest, IssuedCopy
 from portal.copy_requests.workflow import Action, InvalidTransition, State
@@ -28,8 +28,6 @@ from portal.identity.access import serves_unit
 from portal.identity.models import StaffUser
 from portal.mail import public_base_url
 from portal.records.models import Record, ResultStatus
-
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
 #: Printed on the copy as its kind.
 KIND_TITLES = {
@@ -66,10 +64,6 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def hanoi_time(moment: datetime) -> datetime:
-    return moment.astimezone(HANOI)
-
-
 def verify_url(code: str, config=None, base_url: str | None = None) -> str:
     return f"{public_base_url(config or current_app.config, base_url)}/verify/{code}"
 
@@ -98,8 +92,8 @@ def signer_for(config, request: CopyRequest) -> keys.UnitSigner:
 
 def certification(record: Record, request: CopyRequest, clerk: StaffUser, now: datetime, code: str,
                   url: str, signer: keys.UnitSigner) -> pdfcopy.CertificationPage:
-    local = hanoi_time(now)
-    when = local.strftime("%H:%M ngày %d/%m/%Y")
+    local = clock.in_hanoi(now)
+    when = clock.spoken(now)
     status = record.effective_status(local.date())
     lines = [
         ("Loại bản sao", KIND_TITLES.get(request.kind, request.kind)),
@@ -187,7 +181,7 @@ def issue_copy(session: Session, request: CopyRequest, clerk: StaffUser, now: da
     sha256 = store.put_bytes(signed)
     issued = IssuedCopy(request=request, code=code, sha256=sha256, size=len(signed), signed_at=now,
                         signer=clerk, unit=request.unit, certificate_subject=signer.subject[:300],
-                        status_at_issue=record.effective_status(hanoi_time(now).date()))
+                        status_at_issue=record.effective_status(clock.in_hanoi(now).date()))
     session.add(issued)
     session.flush()
     return issued

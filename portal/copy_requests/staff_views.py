@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
+from portal import clock
 from portal.copy_requests import processing, tasks
 from portal.copy_requests.models import CopyKind
 from portal.copy_requests.staff_forms import (
@@ -31,7 +32,7 @@ from portal.extensions import db
 from portal.identity import current_staff
 from portal.identity.models import StaffRole
 from portal.identity.staff_guard import staff_guard
-from portal.records.services import now_in_hanoi, public_view
+from portal.records.services import public_view
 
 bp = Blueprint("copy_requests_staff", __name__, url_prefix="/staff/copy-requests")
 bp.before_request(staff_guard(StaffRole.CLERK, StaffRole.SUPERVISOR))
@@ -100,7 +101,7 @@ def detail(reference: str):
 def _detail_page(copy_request, *, reject_form=None, deliver_form=None, status: int = 200):
     staff = current_staff()
     record = copy_request.record
-    now = now_in_hanoi()
+    now = clock.now()
     actions = processing.allowed_actions(staff, copy_request)
     assign_form = AssignForm(seen_state=copy_request.state)
     if staff.role == StaffRole.SUPERVISOR:

@@ -25,9 +25,10 @@ from pyhanko_certvalidator import ValidationContext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal import clock
 from portal.copy_requests import keys, pdfcopy
 from portal.copy_requests.models import IssuedCopy
-from portal.copy_requests.signing import KIND_TITLES, hanoi_time
+from portal.copy_requests.signing import KIND_TITLES
 from portal.db import utcnow
 from portal.errors import InvalidInput
 from portal.files.store import FileStore
@@ -102,7 +103,7 @@ class Verification:
             "unaltered": self.unaltered,
             "issued": None if issued is None else {
                 "unit": issued.unit.name, "clerk": issued.signer.full_name,
-                "signed_at": hanoi_time(issued.signed_at).isoformat(timespec="seconds"),
+                "signed_at": clock.in_hanoi(issued.signed_at).isoformat(timespec="seconds"),
                 "reference": issued.request.reference, "kind": issued.request.kind,
                 "kind_label": KIND_TITLES.get(issued.request.kind, issued.request.kind),
                 "certificate_subject": issued.certificate_subject, "status_at_issue": issued.status_at_issue,
@@ -145,7 +146,7 @@ def _status_now(session: Session, result: Verification, record: Record, today: d
     elif status != ResultStatus.VALID:
         changes = [c for c in record.status_history if c.new_status == record.status]
         moment = changes[-1].changed_at if changes else record.status_changed_at
-        result.status_since = hanoi_time(moment).date() if moment else None
+        result.status_since = clock.in_hanoi(moment).date() if moment else None
     if status == ResultStatus.REPLACED or record.status == ResultStatus.REPLACED:
         result.replaced_by = list(session.scalars(
             select(Record).where(Record.replaces_source_id == record.source_id).order_by(Record.issued_date)))
@@ -180,7 +181,7 @@ def find_issued(session: Session, code: str) -> IssuedCopy | None:
 
 def verify_code(session: Session, code: str, actor, config, *, now: datetime | None = None) -> Verification:
     """Check the stored copy with this code and the result's status now; logs the check."""
-    result = Verification(outcome=Outcome.UNKNOWN, source="code", as_of=hanoi_time(now or utcnow()),
+    result = Verification(outcome=Outcome.UNKNOWN, source="code", as_of=clock.in_hanoi(now or utcnow()),
                           code=code)
     issued = find_issued(session, code)
     if issued is None:
@@ -214,7 +215,7 @@ def verify_upload(session: Session, data: bytes, actor, config, *,
                   now: datetime | None = None) -> Verification:
     """Check an uploaded PDF; logs the check when it names a copy issued here. Raises InvalidInput."""
     check_upload(data, config)
-    result = Verification(outcome=Outcome.UNKNOWN, source="upload", as_of=hanoi_time(now or utcnow()))
+    result = Verification(outcome=Outcome.UNKNOWN, source="upload", as_of=clock.in_hanoi(now or utcnow()))
     sha256 = hashlib.sha256(data).hexdigest()
     issued = session.scalar(select(IssuedCopy).where(IssuedCopy.sha256 == sha256).limit(1))
     if issued is None:

@@ -25,8 +25,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from portal import clock
+from portal.clock import HANOI, load_calendar
 from portal.copy_requests import fees
-from portal.copy_requests.due_dates import TIMEZONE, load_calendar
 from portal.copy_requests.models import CopyKind, CopyRequest, CopyRequestEvent
 from portal.db import utcnow
 from portal.demo.people import PeopleFactory
@@ -103,7 +104,7 @@ def demo_activity_exists(session: Session) -> bool:
 
 
 def _hanoi(day, minutes: int) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=TIMEZONE) + timedelta(minutes=minutes)
+    return datetime.combine(day, time(0), tzinfo=HANOI) + timedelta(minutes=minutes)
 
 
 def _weighted(rng: random.Random, weights: dict):
@@ -165,7 +166,7 @@ def generate(session: Session, *, issuer: str, requests: int = 600, petitions: i
         return citizens[subject.id]
 
     public_pool = [citizen_for(r.subject) for r in records[:40]]
-    start_day = (now.astimezone(TIMEZONE) - timedelta(days=364)).date()
+    start_day = (clock.in_hanoi(now) - timedelta(days=364)).date()
     events_made = 0
     rated = 0
     scales = _json("rating_scales.json")

@@ -19,9 +19,10 @@ import zlib
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from portal.clock import HANOI
 from portal.demo.people import Organization, PeopleFactory, Person
 from portal.procedures.loader import read_procedures
 
@@ -30,7 +31,7 @@ REFORM = date(2025, 7, 1)
 FIRST_DAY = date(2005, 1, 1)
 #: Dates are generated up to min(today, this day), so a seed gives the same batch on any later day.
 DEFAULT_AS_OF = date(2026, 10, 31)
-HANOI = timezone(timedelta(hours=7))
+
 
 
 @dataclass(frozen=True)

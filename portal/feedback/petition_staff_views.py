@@ -15,8 +15,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, TextAreaField
 
+from portal import clock
 from portal.copy_requests import tasks
-from portal.copy_requests.due_dates import load_calendar
 from portal.db import utcnow
 from portal.errors import InvalidInput, PortalError
 from portal.extensions import db
@@ -93,7 +93,7 @@ def _categories():
 
 
 def _calendar():
-    return load_calendar(current_app.config.get("COPY_DUE_DATES_FILE") or None)
+    return clock.calendar_from_config(current_app.config)
 
 
 @bp.get("/")
@@ -189,7 +189,7 @@ def classify(reference: str):
         db.session, current_staff(), petition, form.category.data or "", form.about.data or "",
         form.note.data or "", categories=_categories(), calendar=_calendar()),
         lambda: _("Petition %(ref)s classified: due by %(date)s.", ref=petition.reference,
-                  date=petition.due_at.astimezone(petitions.TIMEZONE).strftime("%d/%m/%Y")))
+                  date=clock.in_hanoi(petition.due_at).strftime("%d/%m/%Y")))
 
 
 @bp.post("/<reference>/forward")

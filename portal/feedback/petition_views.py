@@ -14,8 +14,8 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from portal import clock
 from portal.copy_requests import tasks
-from portal.copy_requests.due_dates import load_calendar
 from portal.extensions import db
 from portal.feedback import petitions
 from portal.feedback.models import PetitionAbout, PetitionState
@@ -170,7 +170,7 @@ def new():
     try:
         petition, code = petitions.submit_petition(
             db.session, citizen, form.data_for_service(), categories=petitions.categories_from_config(config),
-            calendar=load_calendar(config.get("COPY_DUE_DATES_FILE") or None))
+            calendar=clock.calendar_from_config(config))
     except petitions.PetitionInvalid as error:
         db.session.rollback()
         return _form_page(form, 400, contact_error=_show_errors(form, error.errors))

@@ -37,14 +37,15 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from portal import audit, mail
-from portal.copy_requests.due_dates import TIMEZONE, Calendar, load_calendar
+from portal import audit, clock, mail
+from portal.clock import Calendar, load_calendar
 from portal.copy_requests.services import CODE_ALPHABET, CODE_LENGTH, format_code, normalize_code, valid_email
 from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound, PortalError
 from portal.feedback import mails
 from portal.feedback.models import Petition, PetitionAbout, PetitionEvent, PetitionState
 from portal.identity.models import Citizen, StaffRole, StaffUser
+from portal.paging import Paged
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
 
 DEFAULT_CATEGORIES_FILE = Path(__file__).parent / "data" / "petition_categories.json"
@@ -272,7 +273,7 @@ def submit_petition(session: Session, actor: Citizen | None, data: PetitionData 
         due_at=calendar.after_working_days(now, categories.default_category.working_days))
     session.add(petition)
     session.flush()  # the id makes the reference: unique and sequential without a counter to lock
-    petition.reference = f"PA-{now.astimezone(TIMEZONE).year}-{petition.id:06d}"
+    petition.reference = f"PA-{clock.in_hanoi(now).year}-{petition.id:06d}"
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     petition.tracking_code_hash = _code_hash(petition.reference, code)
     who = actor.audit_name if isinstance(actor, Citizen) else "anonymous"
@@ -304,7 +305,7 @@ def answered_late(petition: Petition) -> bool:
 def days_left(petition: Petition, now: datetime | None = None) -> int:
     """Calendar days from today (Hanoi) to the deadline's day: negative when overdue by that many."""
     now = now or utcnow()
-    return (petition.due_at.astimezone(TIMEZONE).date() - now.astimezone(TIMEZONE).date()).days
+    return (clock.in_hanoi(petition.due_at).date() - clock.in_hanoi(now).date()).days
 
 
 def _overdue_clause(now: datetime):
@@ -351,7 +352,7 @@ class QueueRow:
 
 
 @dataclass(frozen=True)
-class PetitionQueue:
+class PetitionQueue(Paged):
     rows: list[QueueRow]
     total: int
     page: int
@@ -360,9 +361,6 @@ class PetitionQueue:
     #: Petitions per tab of QUEUE_TABS.
     counts: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def list_petitions(session: Session, staff: StaffUser, tab: str = "received", page: int = 1, *,
@@ -632,16 +630,13 @@ def track(session: Session, reference: str, code: str) -> Petition:
 
 
 @dataclass(frozen=True)
-class AnswersPage:
+class AnswersPage(Paged):
     items: list[Petition]
     total: int
     page: int
     per_page: int
     query: str
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def _published():
@@ -652,7 +647,7 @@ def list_published(session: Session, page: int = 1, q: str = "", *, per_page: in
     """Published answers, latest first; ``q``: every word must appear in the title, the petition
     or the answer, tone marks and case ignored. Matching is done here rather than in SQL
     (SQLite's LIKE folds ASCII only); the published answers of a city are a few thousand rows."""
-    from portal.search.text import fold
+    from portal.text import fold
 
     query = _line(q)[:200]
     order = (Petition.published_at.desc(), Petition.id.desc())
@@ -722,9 +717,9 @@ def render_mail(session: Session, what: str, object_id: int, payload: dict,
         "petition": petition,
         "greeting_name": petition.sender_name or "ông/bà",
         "unit_name": petition.unit.name if petition.unit else "Ủy ban nhân dân thành phố Hà Nội",
-        "received_time": _hanoi_text(petition.received_at),
-        "due_date": _hanoi_text(petition.due_at),
-        "answered_time": _hanoi_text(petition.answered_at),
+        "received_time": clock.spoken(petition.received_at),
+        "due_date": clock.spoken(petition.due_at),
+        "answered_time": clock.spoken(petition.answered_at),
         "tracking_code": (payload or {}).get("tracking_code", ""),
         "tracking_url": f"{base}/feedback/petitions/track",
         "answer_url": f"{base}/feedback/answers/{petition.reference}" if petition.published else "",
@@ -733,7 +728,3 @@ def render_mail(session: Session, what: str, object_id: int, payload: dict,
     subject = SUBJECTS[what].format(reference=petition.reference)
     return mails.compose(petition.sender_email, f"petition_{what}", subject, context,
                          message_id_key=f"petition-{what}-{petition.id}.{petition.reference}", now=now)
-
-
-def _hanoi_text(moment: datetime | None) -> str:
-    return moment.astimezone(TIMEZONE).strftime("%H:%M ngày %d/%m/%Y") if moment else ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
+from portal import clock
 from portal.copy_requests import tasks
 from portal.extensions import db
 from portal.feedback import reports
@@ -20,7 +21,7 @@ from portal.identity import current_staff
 from portal.identity.models import StaffRole
 from portal.identity.staff_guard import staff_guard
 from portal.records import corrections
-from portal.records.services import now_in_hanoi, public_view
+from portal.records.services import public_view
 from portal.search import tasks as search_tasks
 
 bp = Blueprint("reports_staff", __name__, url_prefix="/staff")
@@ -66,7 +67,7 @@ def detail(reference: str):
 def _detail_page(report, dismiss_form=None, status: int = 200):
     staff = current_staff()
     record = report.record
-    now = now_in_hanoi()
+    now = clock.now()
     return render_template(
         "staff/problem_reports/detail.html", report=report, record=record, fields=public_view(record, staff),
         status_now=str(record.effective_status(now.date())), now=now,

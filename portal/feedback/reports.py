@@ -24,8 +24,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from portal import audit, mail
-from portal.copy_requests.due_dates import TIMEZONE
+from portal import audit, clock, mail
 from portal.copy_requests.services import handling_unit, valid_email
 from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound, PortalError
@@ -36,6 +35,7 @@ from portal.files.store import FileStore
 from portal.identity import access_log
 from portal.identity.access import may_read_personal, unit_ids_served
 from portal.identity.models import Citizen, StaffRole, StaffUser
+from portal.paging import Paged
 from portal.records.models import Access, Record
 from portal.records.services import get_record
 
@@ -234,7 +234,7 @@ def submit_report(session: Session, actor: object | None, source_id: str, kind: 
             report.attachment_media_type = checked.media_type
         session.add(report)
         session.flush()  # the id makes the reference, as for copy requests
-        report.reference = f"PB-{now.astimezone(TIMEZONE).year}-{report.id:06d}"
+        report.reference = f"PB-{clock.in_hanoi(now).year}-{report.id:06d}"
         session.flush()
         if checked is not None:
             store_checked(checked, path)  # last: a failed insert leaves no orphan file behind
@@ -255,7 +255,7 @@ QUEUE_TABS = tuple(state.value for state in ReportState)
 
 
 @dataclass(frozen=True)
-class CasesPage:
+class CasesPage(Paged):
     items: list[ProblemReport]
     total: int
     page: int
@@ -264,9 +264,6 @@ class CasesPage:
     #: Cases per tab (QUEUE_TABS) in the staff member's units.
     counts: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def _unit_ids(staff: StaffUser) -> set[int]:
@@ -386,10 +383,6 @@ KIND_LABELS_VI = {
 }
 
 
-def _hanoi_text(moment: datetime | None) -> str:
-    return moment.astimezone(TIMEZONE).strftime("%H:%M ngày %d/%m/%Y") if moment else ""
-
-
 def render_mail(session: Session, what: str, object_id: int, payload: dict,
                 now: datetime) -> EmailMessage | None:
     """The mail ``what`` ("received", "corrected", "dismissed") about report ``object_id``, or
@@ -415,8 +408,8 @@ def render_mail(session: Session, what: str, object_id: int, payload: dict,
         "document": report.record.doc_type_name,
         "unit_name": report.unit.name,
         "kind_label": KIND_LABELS_VI.get(report.kind, report.kind),
-        "received_at": _hanoi_text(report.created_at),
-        "resolved_at": _hanoi_text(report.resolved_at),
+        "received_at": clock.spoken(report.created_at),
+        "resolved_at": clock.spoken(report.resolved_at),
         "fields": fields,
         "reason": correction.reason if correction is not None else report.resolution_note,
         "note": report.resolution_note,

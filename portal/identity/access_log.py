@@ -17,6 +17,7 @@ from portal import audit
 from portal.audit import AuditEntry
 from portal.identity.access import is_subject
 from portal.identity.models import Citizen, StaffUser
+from portal.paging import Paged
 from portal.records.models import Access, Record
 
 #: action → what the person reads on their page (msgids; translated in the template).
@@ -64,15 +65,12 @@ class AccessRow:
 
 
 @dataclass(frozen=True)
-class AccessPage:
+class AccessPage(Paged):
     rows: list[AccessRow]
     total: int
     page: int
     per_page: int
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def list_for_citizen(session: Session, citizen: Citizen, *, page: int = 1, per_page: int = 50) -> AccessPage:

@@ -25,6 +25,7 @@ from portal import audit
 from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound
 from portal.identity.models import StaffRole, StaffUser
+from portal.paging import Paged
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
 
 #: Shortest password accepted (NIST SP 800-63B asks for at least 8; we ask more of staff).
@@ -335,15 +336,12 @@ def get_by_username(session: Session, actor: Actor, username: str) -> StaffUser:
 
 
 @dataclass(frozen=True)
-class StaffPage:
+class StaffPage(Paged):
     items: list[StaffUser]
     total: int
     page: int
     per_page: int
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def list_staff(session: Session, actor: Actor, *, query: str = "", page: int = 1,

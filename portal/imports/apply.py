@@ -23,7 +23,7 @@ from portal.files.store import FileStore
 from portal.imports.validation import CheckedLine
 from portal.outbox import OutboxItem
 from portal.records.models import Document, Record, RecordFile, ResultStatus, StatusChange, Subject
-from portal.search.text import ident_key
+from portal.text import ident_key
 
 CREATED, UPDATED, UNCHANGED, REFUSED = "created", "updated", "unchanged", "refused"
 
@@ -223,7 +223,7 @@ _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
 def _ident_key(text: str) -> str:
-    """search.text.ident_key, without its Unicode folding for plain ASCII (what identifiers are)."""
+    """text.ident_key, without its Unicode folding for plain ASCII (what identifiers are)."""
     if text.isascii():
         return _NON_ALNUM.sub("", text.lower())
     return ident_key(text)

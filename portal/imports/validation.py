@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.clock import HANOI
 from portal.files.inspect import FileInfo, UnreadableFile, inspect_file
 from portal.files.store import sha256_of
 from portal.procedures.models import Procedure
@@ -42,7 +43,7 @@ ROLES = ("result", "attachment")
 LEVEL_WIDTH = {"province": 2, "district": 3, "commune": 5}
 SOURCE_FORMS = ("original", "copy")
 #: Naive timestamps in a batch are Hanoi time, as written by the digitization centres.
-HANOI = timezone(timedelta(hours=7))
+
 
 #: Vietnamese names of the fields, for messages a clerk at a digitization centre reads.
 LABELS_VI = {

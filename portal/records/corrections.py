@@ -34,7 +34,7 @@ from portal.identity.models import StaffRole, StaffUser
 from portal.records.models import Document, Record, RecordFile, ResultStatus, StatusChange
 from portal.records.services import get_record
 from portal.search.indexing import enqueue_upsert
-from portal.search.text import ident_key
+from portal.text import ident_key
 
 MAX_REASON = 1000
 

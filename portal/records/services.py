@@ -11,20 +11,18 @@ scans included. Views ask `public_view` instead of deciding themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from portal import clock
 from portal.errors import NotFound
 from portal.identity import access_log
 from portal.identity.access import may_read_personal
 from portal.records.models import Access, Document, Record, RecordFile
 from portal.units.models import AdminUnit, UnitLevel, UnitSuccession, UnitSystem
 from portal.units.services import successors
-
-TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 #: Shown to anyone for every result, personal ones included.
 MINIMAL_FIELDS = frozenset({"doc_type_name", "issuing_unit", "status"})
@@ -35,10 +33,6 @@ PUBLIC_FIELDS = MINIMAL_FIELDS | {
     "valid_to", "scope", "summary", "holder_name", "archive", "digitization", "status_history",
     "links", "files",
 }
-
-
-def now_in_hanoi() -> datetime:
-    return datetime.now(TIMEZONE)
 
 
 #: Shown to those who may read the personal fields of the result, whether it is public or personal.
@@ -95,7 +89,7 @@ def view_record(session: Session, source_id: str, actor: object | None = None,
                 now: datetime | None = None) -> RecordPage:
     """The result page of ``source_id`` as ``actor`` may see it. Raises NotFound."""
     record = get_record(session, source_id)
-    now = now or now_in_hanoi()
+    now = now or clock.now()
     fields = public_view(record, actor)
     # A personal result's page, even restricted, tells that it exists and is valid: logged too.
     access_log.record_access(session, actor, record, "record.view",
@@ -171,5 +165,3 @@ def portal_counts(session: Session) -> PortalCounts:
     return PortalCounts(results=results, units=units)
 
 
-def today_in_hanoi() -> date:
-    return now_in_hanoi().date()

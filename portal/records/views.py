@@ -16,6 +16,7 @@ from flask import (
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from portal import clock
 from portal.extensions import db
 from portal.files.store import FileStore
 from portal.identity import current_staff
@@ -94,7 +95,7 @@ def search():
     text = request.args.get("q", "").strip()[:MAX_QUERY]
     filters = _search_filters()
     per_page = current_app.config["SEARCH_PER_PAGE"]
-    today = services.today_in_hanoi()
+    today = clock.today()
     results = None
     # A personal id is never searched publicly, nor echoed back: redirected away so that it leaves
     # the address bar, the history and the links of the page (the language switch repeats the query).
@@ -140,7 +141,7 @@ def mine():
     """The results about the logged-in person, or about the organization they represent."""
     results = services.list_own_records(db.session, reading_actor(), page=_page_arg())
     response = make_response(render_template("records/mine.html", results=results,
-                                             today=services.today_in_hanoi(), successors=successors))
+                                             today=clock.today(), successors=successors))
     response.headers["Cache-Control"] = PRIVATE_CACHE
     return response
 

@@ -29,7 +29,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Float, Integer, case, cast, exists, extract, func, or_, select
 from sqlalchemy.orm import Session
 
-from portal.copy_requests.due_dates import TIMEZONE
+from portal.clock import HANOI
 from portal.copy_requests.models import ELECTRONIC_KINDS, CopyRequest, CopyRequestEvent
 from portal.copy_requests.workflow import OPEN, Action
 from portal.feedback.models import Petition, PetitionState, Rating, RatingScore
@@ -63,12 +63,12 @@ class Period:
 
     @property
     def start_at(self) -> datetime:
-        return datetime.combine(self.start, time(0), tzinfo=TIMEZONE)
+        return datetime.combine(self.start, time(0), tzinfo=HANOI)
 
     @property
     def end_before(self) -> datetime:
         """The first instant after the period."""
-        return datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=TIMEZONE)
+        return datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=HANOI)
 
     def months(self) -> list[date]:
         """First day of each calendar month the period touches."""
@@ -311,7 +311,7 @@ def _month_index(column, period: Period):
     time zones differently, and the same SQL then runs on both (on SQLite it costs what
     ``strftime`` does, ~0.2 s per 100,000 rows).
     """
-    starts = [datetime.combine(m, time(0), tzinfo=TIMEZONE) for m in period.months()]
+    starts = [datetime.combine(m, time(0), tzinfo=HANOI) for m in period.months()]
     return case(*[(column >= start, k) for k, start in reversed(list(enumerate(starts)))], else_=0)
 
 

@@ -14,11 +14,11 @@ from flask import Blueprint, abort, make_response, redirect, render_template, re
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from portal import clock
 from portal.db import utcnow
 from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
 from portal.feedback.ratings import current_scales
-from portal.records.services import today_in_hanoi
 from portal.scorecard import charts, metrics, services
 
 bp = Blueprint("scorecard", __name__)
@@ -35,7 +35,7 @@ CSV_COLUMNS = ("component", "metric_id", "label_vi", "value", "numerator", "deno
 
 def _period() -> tuple[metrics.Period, str | None]:
     """The period asked for (?year=YYYY, else the last 12 months) and an error message if unusable."""
-    today = today_in_hanoi()
+    today = clock.today()
     raw = request.args.get("year", "").strip()
     if not raw:
         return metrics.last_twelve_months(today), None
@@ -99,7 +99,7 @@ def _render(unit, card, ranking, message, status=200):
     criteria_chart = charts.share_bars(
         [charts.Bar(labels.get(c.criterion, c.criterion), c.mean) for c in card.criteria],
         _("Satisfaction per criterion, 0 to 100"), _("Mean normalized score per criterion."), unit="")
-    today = today_in_hanoi()
+    today = clock.today()
     show_all = request.args.get("ranking") == "all"
     years = list(range(today.year, max(FIRST_YEAR, today.year - YEARS_OFFERED + 1) - 1, -1))
     return render_template(

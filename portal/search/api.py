@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from flask import Blueprint, current_app, jsonify, request
 
+from portal import clock
 from portal.extensions import db
 from portal.identity.citizens import reading_actor
 from portal.records.models import Access, Record
@@ -56,7 +56,7 @@ def search():
     if "year" in filters and not (filters["year"].isdecimal() and len(filters["year"]) == 4):
         return _bad_request("Năm phải gồm 4 chữ số.", "year must be 4 digits.")
     text = request.args.get("q", "")[:200]
-    today = datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+    today = clock.today()
     results = search_records(db.session, text, filters=filters, page=page, per_page=per_page, today=today,
                              sort=sort, facets=FACETS, actor=reading_actor(), channel="api")
     db.session.commit()  # access log entries of personal results among the hits

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from portal.procedures.models import Procedure
 from portal.records.models import Access, Record, Subject, SubjectKind
 from portal.search.service import RecordHit, _apply_filters, _load_options
-from portal.search.text import fold, ident_key
+from portal.text import fold, ident_key
 
 
 class Kind(StrEnum):

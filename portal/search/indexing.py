@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal import outbox
+from portal import clock, outbox
 from portal.records.documents import iter_documents, load_by_source_ids, load_records, to_document
 from portal.records.models import Record
 from portal.search.port import SearchBackend
@@ -37,13 +37,6 @@ def _backend(backend: SearchBackend | None) -> SearchBackend:
     return get_search()
 
 
-def _today() -> date:
-    # Effective status ("valid" past its end date is "expired") is judged in Hanoi's calendar.
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
-
-
 def enqueue_upsert(session: Session, record: Record) -> None:
     """Ask for a record to be (re)indexed after the caller's commit."""
     outbox.add(session, UPSERT, record.source_id)
@@ -57,7 +50,7 @@ def index_records(session: Session, record_ids: list[int], backend: SearchBacken
                   today: date | None = None) -> int:
     """Upsert these records now; ids no longer in the database are ignored (a remove row follows)."""
     records = load_records(session, record_ids)
-    today = today or _today()
+    today = today or clock.today()
     _backend(backend).upsert([to_document(r, today) for r in records])
     return len(records)
 
@@ -70,7 +63,7 @@ def drain_outbox(session: Session, backend: SearchBackend | None = None, today: 
     don't matter and a row applied twice after a crash does no harm.
     """
     search = _backend(backend)
-    today = today or _today()
+    today = today or clock.today()
 
     def sync(items: list[outbox.OutboxItem]) -> None:
         keys = list(dict.fromkeys(item.key for item in items))
@@ -115,7 +108,7 @@ def reindex(session: Session, backend_factory: Callable[[], SearchBackend] | Non
     to the old generation, which the swap throws away.
     """
     backend = backend_factory() if backend_factory is not None else _backend(None)
-    today = today or _today()
+    today = today or clock.today()
     started = time.monotonic()
     since = datetime.now().astimezone() - timedelta(seconds=5)  # clock skew between app and DB
     built: set[str] = set()
@@ -155,7 +148,7 @@ class CheckReport:
 def check(session: Session, backend: SearchBackend | None = None, today: date | None = None) -> CheckReport:
     """Compare the index with the database: missing, extra and stale documents."""
     indexed = _backend(backend).fingerprints()
-    expected = {doc["id"]: doc["digest"] for doc in iter_documents(session, today or _today())}
+    expected = {doc["id"]: doc["digest"] for doc in iter_documents(session, today or clock.today())}
     missing = sorted(set(expected) - set(indexed))
     extra = sorted(set(indexed) - set(expected))
     stale = sorted(i for i in set(expected) & set(indexed) if expected[i] != indexed[i])
@@ -166,7 +159,7 @@ def check(session: Session, backend: SearchBackend | None = None, today: date | 
 def refresh_expired(session: Session, backend: SearchBackend | None = None, today: date | None = None,
                     days: int = 3) -> int:
     """Re-index results whose end date just passed: their effective status became "expired"."""
-    today = today or _today()
+    today = today or clock.today()
     ids = list(session.scalars(select(Record.id).where(
         Record.valid_to >= today - timedelta(days=days), Record.valid_to < today)))
     return index_records(session, ids, backend, today) if ids else 0

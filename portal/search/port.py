@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from portal.paging import Paged
+
 #: Facets every backend counts (document filter fields); values are codes, counts are hits.
 FACETS = ("procedure_code", "unit", "current_unit", "year", "status")
 #: Sort orders: engine relevance (the default), or by issued_date, newest or oldest first.
@@ -47,7 +49,7 @@ class SearchHit:
 
 
 @dataclass(frozen=True)
-class SearchPage:
+class SearchPage(Paged):
     total: int
     hits: list[SearchHit]
     page: int
@@ -55,9 +57,6 @@ class SearchPage:
     #: facet field → [(value, count)], most frequent first; only the facets the query asked for.
     facets: Mapping[str, list[tuple[str, int]]] = field(default_factory=dict)
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 class SearchUnavailable(Exception):

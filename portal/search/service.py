@@ -18,17 +18,18 @@ import logging
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from sqlalchemy import and_, false, func, not_, or_, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 
+from portal import clock
 from portal.identity import access_log
+from portal.paging import Paged
 from portal.records.documents import load_by_source_ids
 from portal.records.models import Access, Record, ResultStatus
 from portal.search.port import FACETS, MAX_HITS, SORTS, SearchQuery, SearchUnavailable
-from portal.search.text import fold
+from portal.text import fold
 from portal.units.models import AdminUnit, UnitSuccession, UnitSystem
 
 
@@ -42,7 +43,7 @@ class RecordHit:
 
 
 @dataclass(frozen=True)
-class ResultsPage:
+class ResultsPage(Paged):
     query: str
     total: int
     hits: list[RecordHit]
@@ -56,9 +57,6 @@ class ResultsPage:
     facets: dict = field(default_factory=dict)
     sort: str = "relevance"
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
     @property
     def last_page(self) -> int:
@@ -109,7 +107,7 @@ def search_records(session: Session, text: str, *, filters: Mapping[str, str] | 
     text = unicodedata.normalize("NFC", text or "").strip()
     if not text:
         return ResultsPage(query=text, total=0, hits=[], page=page, per_page=per_page, sort=sort)
-    today = today or _today()
+    today = today or clock.today()
     from portal.search import identifiers
 
     if identifiers.is_private(identifiers.classify(text)):  # a personal id never reaches the engine
@@ -149,8 +147,6 @@ def search_records(session: Session, text: str, *, filters: Mapping[str, str] | 
                        sort=sort)
 
 
-def _today() -> date:
-    return datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
 
 
 def _identifier_hits(session: Session, text: str, filters: Mapping[str, str], today: date) -> list[RecordHit]:

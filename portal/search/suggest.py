@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from portal.procedures.models import Procedure
 from portal.records.models import Access, Record
 from portal.search.port import SearchQuery
-from portal.search.text import fold, ident_key
+from portal.text import fold, ident_key
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
 
 #: Fewer characters than this give no suggestions (one letter matches half the catalogue).

@@ -66,7 +66,7 @@ def find_legacy_unit(session: Session, slug: str) -> AdminUnit | None:
 
 def list_current_communes(session: Session) -> list[AdminUnit]:
     """Today's communes and wards, in Vietnamese alphabetical order (tone marks folded)."""
-    from portal.search.text import fold
+    from portal.text import fold
 
     units = session.scalars(select(AdminUnit).where(AdminUnit.system == UnitSystem.CURRENT,
                                                     AdminUnit.level == UnitLevel.COMMUNE))

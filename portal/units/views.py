@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
+from portal import clock
 from portal.extensions import db
-from portal.records.services import today_in_hanoi
 from portal.units import services
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
 
@@ -56,7 +56,7 @@ def detail(slug: str):
     page = _page_arg()
     results = services.list_unit_results(db.session, unit, page=page,
                                          per_page=current_app.config["SEARCH_PER_PAGE"])
-    return render_template("units/detail.html", unit=unit, results=results, today=today_in_hanoi(),
+    return render_template("units/detail.html", unit=unit, results=results, today=clock.today(),
                            predecessors=services.list_predecessors(db.session, unit),
                            successors=services.successors)
 
@@ -87,4 +87,4 @@ def _legacy_page(slug: str):
     results = services.list_unit_results(db.session, unit, page=page,
                                          per_page=current_app.config["SEARCH_PER_PAGE"])
     return render_template("units/legacy.html", unit=unit, links=links, results=results,
-                           today=today_in_hanoi(), successors=services.successors)
+                           today=clock.today(), successors=services.successors)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
 
+from portal.clock import HANOI
 from portal.copy_requests import due_dates, services
-
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def at(y, m, d, hh=10, mm=0) -> datetime:

@@ -13,6 +13,7 @@ import pytest
 from flask import current_app
 from sqlalchemy import func, select
 
+from portal import clock
 from portal.copy_requests import events, services
 from portal.copy_requests.models import CopyRequest, CopyRequestEvent
 from portal.copy_requests.workflow import Action
@@ -101,7 +102,7 @@ def test_a_citizen_requests_a_certified_copy_of_their_result(client, login_citiz
     assert (request.kind, request.copies, request.pages, request.fee_vnd) == ("certified", 2, 3, 10_000)
     assert request.unit == successors(record.issuing_unit)[0].new_unit  # an old unit: its successor
     assert request.requester == logged_in(db_session)
-    due = request.due_at.astimezone(services.due_dates.TIMEZONE)
+    due = clock.in_hanoi(request.due_at)
     assert f"{due:%H:%M} ngày {due:%d/%m/%Y}" in html
     assert request.tracking_code_hash and code.replace("-", "") not in request.tracking_code_hash
     # The e-mail, sent from the outbox right after the commit (written to DATA_DIR/mail in tests),

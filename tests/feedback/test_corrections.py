@@ -16,7 +16,7 @@ from portal.records import corrections
 from portal.records.models import Record
 from portal.search.service import search_records
 from portal.search.tasks import nudge as search_nudge
-from portal.search.text import ident_key
+from portal.text import ident_key
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
 from tests.web.conftest import legacy_unit_with_successor
 

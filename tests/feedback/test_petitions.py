@@ -15,7 +15,6 @@ import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask_babel import force_locale, gettext
@@ -23,7 +22,7 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from portal.audit import AuditEntry
-from portal.copy_requests.due_dates import load_calendar
+from portal.clock import HANOI, load_calendar
 from portal.db import utcnow
 from portal.extensions import db
 from portal.feedback import petitions, reports
@@ -32,7 +31,6 @@ from portal.feedback.petition_views import DECLINE_GUIDANCE
 from portal.units.models import AdminUnit
 from tests.conftest import csrf_token
 
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 NEW = "/feedback/petitions/new"
 TRACK = "/feedback/petitions/track"
 QUEUE = "/staff/petitions/"

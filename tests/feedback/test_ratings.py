@@ -9,7 +9,6 @@ import json
 import re
 from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask_babel import force_locale, gettext
@@ -17,6 +16,7 @@ from sqlalchemy import func, select
 
 from portal import create_app
 from portal.audit import AuditEntry
+from portal.clock import HANOI
 from portal.copy_requests import events, tasks
 from portal.copy_requests.workflow import Action
 from portal.db import utcnow
@@ -29,7 +29,6 @@ from tests.copy_requests.conftest import CITIZEN_ID
 
 #: The sub of the "citizen" account of the test OpenID provider (Nguyễn Thị Lan).
 CITIZEN_SUB = "vneid-7f3a9c21"
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 PACKAGED = json.loads(ratings.PACKAGED_FILE.read_text(encoding="utf-8"))
 
 

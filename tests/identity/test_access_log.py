@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event, func, select
 
+from portal import clock
 from portal.audit import AuditEntry
 from portal.extensions import db
 from portal.records import services
@@ -58,7 +59,7 @@ def rows(html: str) -> list[str]:
 
 
 def hanoi_time(entry: AuditEntry) -> str:
-    return entry.at.astimezone(services.TIMEZONE).strftime("%d/%m/%Y %H:%M")
+    return clock.in_hanoi(entry.at).strftime("%d/%m/%Y %H:%M")
 
 
 def test_a_clerks_view_and_scan_are_on_the_citizens_log(app, client, birth_extract, ward_clerk,

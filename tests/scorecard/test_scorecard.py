@@ -14,22 +14,21 @@ import re
 import statistics
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
+from portal import clock
+from portal.clock import HANOI
 from portal.copy_requests.models import CopyRequest, CopyRequestEvent
 from portal.db import utcnow
 from portal.feedback.models import Petition, Rating, RatingScore
 from portal.identity.models import Citizen
 from portal.procedures.models import Procedure
 from portal.records.models import Document, Record, RecordFile, Subject
-from portal.records.services import today_in_hanoi
 from portal.scorecard import metrics
 from portal.units.models import AdminUnit, UnitSuccession
 
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 ELECTRONIC = {"electronic", "certified"}
 
 
@@ -206,7 +205,7 @@ def _pct(numerator: int, denominator: int) -> float | None:
 
 def expected(ds: Dataset, where: str | None) -> dict[str, tuple]:
     """metric id → (value, numerator, denominator) for unit "A", "B" or the city (None)."""
-    period = metrics.last_twelve_months(today_in_hanoi())
+    period = metrics.last_twelve_months(clock.today())
     start = period.start_at
     now = ds.now
     mine = [r for r in REQUESTS if where is None or r.unit == where]
@@ -280,7 +279,7 @@ def _close(a, b) -> bool:
 @pytest.mark.parametrize("where", ["A", "B", None])
 def test_metrics_equal_counts_made_here(db_session, dataset, where):
     unit = dataset.units[where] if where else None
-    card = metrics.compute(db_session, unit, metrics.last_twelve_months(today_in_hanoi()), dataset.now)
+    card = metrics.compute(db_session, unit, metrics.last_twelve_months(clock.today()), dataset.now)
     want = expected(dataset, where)
     assert [m.id for m in card.metrics] == list(want)
     for m in card.metrics:
@@ -295,8 +294,8 @@ def test_metrics_equal_counts_made_here(db_session, dataset, where):
 
 
 def test_a_year_counts_only_that_year(db_session, dataset):
-    last_year = today_in_hanoi().year - 2
-    card = metrics.compute(db_session, dataset.units["A"], metrics.calendar_year(last_year, today_in_hanoi()),
+    last_year = clock.today().year - 2
+    card = metrics.compute(db_session, dataset.units["A"], metrics.calendar_year(last_year, clock.today()),
                            dataset.now)
     assert card.metric("requests_received").value == 0 and card.metric("ratings").value == 0
     # State now does not depend on the period.
@@ -304,8 +303,8 @@ def test_a_year_counts_only_that_year(db_session, dataset):
 
 
 def test_monthly_series_by_hanoi_month(db_session, dataset):
-    card = metrics.compute(db_session, None, metrics.last_twelve_months(today_in_hanoi()), dataset.now)
-    start = metrics.last_twelve_months(today_in_hanoi()).start_at
+    card = metrics.compute(db_session, None, metrics.last_twelve_months(clock.today()), dataset.now)
+    start = metrics.last_twelve_months(clock.today()).start_at
     received: dict[str, int] = {}
     handled: dict[str, int] = {}
     for r in REQUESTS:
@@ -322,7 +321,7 @@ def test_monthly_series_by_hanoi_month(db_session, dataset):
 
 
 def test_ranking_lists_both_units_with_their_numbers(db_session, dataset):
-    rows = {r.unit.code: r for r in metrics.ranking(db_session, metrics.last_twelve_months(today_in_hanoi()))}
+    rows = {r.unit.code: r for r in metrics.ranking(db_session, metrics.last_twelve_months(clock.today()))}
     for where in ("A", "B"):
         want = expected(dataset, where)
         row = rows[dataset.units[where].code]
@@ -378,7 +377,7 @@ def test_unit_page_links_to_its_scorecard(client, dataset):
 
 
 def test_period_selector_and_a_bad_year(client, dataset):
-    year = today_in_hanoi().year
+    year = clock.today().year
     html = client.get(f"/scorecard?year={year}").get_data(as_text=True)
     assert f'<option value="{year}" selected>' in html
     bad = client.get("/scorecard?year=1890")
@@ -415,7 +414,7 @@ def test_a_unit_without_activity_shows_the_empty_state(client, dataset):
     assert _cells(html)["requests_received"] == "0" and _cells(html)["results_total"] == "0"
     assert _cells(html)["requests_on_time_share"] == "—"  # a share of nothing is not 0 %
     # A unit with results but no activity in the year asked for: the empty state, and its results.
-    quiet_year = today_in_hanoi().year - 3
+    quiet_year = clock.today().year - 3
     html = client.get(f"/scorecard/{dataset.units['B'].code}?year={quiet_year}").get_data(as_text=True)
     assert "scorecard-empty" in html
     assert _cells(html)["results_total"] == str(expected(dataset, "B")["results_total"][0])
@@ -440,7 +439,7 @@ def test_csv_has_the_same_numbers(client, dataset, where):
     assert raw.startswith(b"\xef\xbb\xbf")
     assert disposition.startswith("attachment; filename=") and disposition.endswith('.csv"')
     by_id = {row["metric_id"]: row for row in rows}
-    period = metrics.last_twelve_months(today_in_hanoi())
+    period = metrics.last_twelve_months(clock.today())
     for metric_id, (value, numerator, denominator) in expected(dataset, where).items():
         row = by_id[metric_id]
         assert row["component"] == metrics.DEFINITION[metric_id].component
@@ -472,7 +471,7 @@ def test_demo_activity_twice_adds_nothing_and_fills_the_scorecard(runner, app, d
     assert [db_session.scalar(select(func.count()).select_from(model))
             for model in (CopyRequest, CopyRequestEvent, Rating, Petition, Citizen)] == counts
 
-    card = metrics.compute(db_session, None, metrics.last_twelve_months(today_in_hanoi()), datetime.now(UTC))
+    card = metrics.compute(db_session, None, metrics.last_twelve_months(clock.today()), datetime.now(UTC))
     for metric_id in ("requests_received", "requests_handled", "requests_on_time_share",
                       "median_hours_to_issue", "ratings", "satisfaction_score", "petitions_answered",
                       "online_share"):

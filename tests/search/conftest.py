@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from portal.procedures.models import Procedure
 from portal.records.models import Record, Subject
-from portal.search.text import ident_key
+from portal.text import ident_key
 from portal.units.models import AdminUnit
 
 TODAY = date(2025, 11, 3)

@@ -3,7 +3,7 @@
 import re
 from datetime import date, timedelta
 
-from portal.records.services import now_in_hanoi
+from portal import clock
 from portal.units.services import successors
 from tests.web.conftest import legacy_unit_with_successor
 
@@ -22,7 +22,7 @@ def test_public_result_shows_its_fields_status_and_as_of(client, make_record):
                  record.procedure_code, "HS-2019-017"):
         assert text in html, text
     assert "Còn hiệu lực" in html
-    today = now_in_hanoi().strftime("%d/%m/%Y")
+    today = clock.now().strftime("%d/%m/%Y")
     assert re.search(rf"Tình trạng tại thời điểm \d\d:\d\d ngày {today}", html)
     # Never shown, even on a public register: the holder's id number.
     assert record.subject.id_number not in html

@@ -38,7 +38,7 @@ from portal.search.port import (
     SearchQuery,
     SearchUnavailable,
 )
-from portal.search.text import fold
+from portal.text import fold
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from portal.search.port import (
     SearchQuery,
     SearchUnavailable,
 )
-from portal.search.text import fold
+from portal.text import fold
 
 #: Searchable attributes, strongest first: Meilisearch's "attribute" rule ranks by this order.
 SEARCHABLE = ["number", "holder", "title", "issuer", "summary", "units"]
