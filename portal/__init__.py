@@ -52,7 +52,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     i18n.init_app(app)
 
-    from portal import identity, jobs, mail, rate_limits, search
+    from portal import copy_requests, feedback, identity, jobs, mail, mail_outbox, rate_limits, search
     from portal.copy_requests.cli import copies_cli
     from portal.copy_requests.download_views import bp as copies_bp
     from portal.copy_requests.staff_views import bp as copy_requests_staff_bp
@@ -80,6 +80,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     jobs.init_app(app)
     mail.init_app(app)  # checks the MAIL_* settings; `flask mail`
     rate_limits.init_app(app)
+    copy_requests.init_app(app)  # its mail topic
+    feedback.init_app(app)  # its mail topic
     app.register_blueprint(main_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(search_api_bp)
@@ -105,7 +107,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     for command in (records_cli, demo_cli, search_cli, refdata_command, audit_cli, staff_cli,
-                    copies_cli):
+                    copies_cli, mail_outbox.mail_cli):
         app.cli.add_command(command)
     return app
 

@@ -2,7 +2,7 @@
 
 Two queues, two consumers:
 
-- ``huey`` ("portal"): general work (e-mail to requesters, portal/copy_requests/tasks.py),
+- ``huey`` ("portal"): general work (e-mail from the outbox, portal/mail_outbox.py),
   ``huey_consumer portal.worker.huey``;
 - ``index_huey`` ("portal-index"): index writes only, consumed by exactly one worker
   (``huey_consumer portal.worker.index_huey --workers 1``): the embedded engine allows one writer
@@ -10,19 +10,22 @@ Two queues, two consumers:
   worker would leave behind.
 
 Queues are chosen from the environment at import because the consumer imports this module
-without an app. Tasks build their own app in the consumer process, lazily, after any fork.
+without an app. Tasks build their own app in the consumer process, lazily, after any fork, with
+the factory `portal.worker` hands over (`use_app_factory`): this module imports no area.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from huey import Huey, RedisHuey, SqliteHuey
+
+from portal.extensions import db
 
 
 def make_huey(name: str, filename: str, environ: Mapping[str, str] | None = None) -> Huey:
@@ -46,11 +49,25 @@ huey = make_huey("portal", "queue.sqlite3")
 index_huey = make_index_huey()
 
 
-@cache
-def _consumer_app() -> Flask:
-    from portal import create_app
+#: How the consumer builds its app (set by portal.worker) and the app once built.
+_factory: Callable[[], Flask] | None = None
+_consumer: Flask | None = None
 
-    return create_app()
+
+def use_app_factory(factory: Callable[[], Flask]) -> None:
+    """Tasks outside a request or command run in an app built by ``factory``, once per process."""
+    global _factory
+    _factory = factory
+
+
+def _consumer_app() -> Flask:
+    global _consumer
+    if _consumer is None:
+        if _factory is None:
+            raise RuntimeError("no app factory: start consumers with huey_consumer portal.worker.huey "
+                               "(or portal.worker.index_huey)")
+        _consumer = _factory()
+    return _consumer
 
 
 @contextmanager
@@ -62,6 +79,18 @@ def app_context() -> Iterator[Flask]:
     app = _consumer_app()
     with app.app_context():
         yield app
+
+
+def with_session(work: Callable[[Any], int]) -> int:
+    """Run ``work(session)`` in a task; the session is removed after, unless a request or command
+    runs the task inline (its session is not ours to close)."""
+    inline = has_app_context()
+    with app_context():
+        try:
+            return work(db.session)
+        finally:
+            if not inline:
+                db.session.remove()
 
 
 def init_app(app: Flask) -> None:

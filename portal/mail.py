@@ -2,7 +2,7 @@
 DATA_DIR/mail/*.eml when MAIL_SUPPRESS is on (development and tests: no SMTP server needed).
 
 Nothing here knows what a mail is about. Areas render their messages with `build_message` and
-send them from the outbox (see portal/copy_requests/tasks.py), so a crash or an SMTP outage
+send them from the outbox (see portal/mail_outbox.py), so a crash or an SMTP outage
 loses nothing. `send` raises one of two errors, because the outbox treats them differently:
 
 - `MailUnavailable`: the server could not be reached or would not talk to us (connection refused,
@@ -35,14 +35,9 @@ from typing import Any
 
 import click
 from flask import Flask, current_app, has_request_context, request
-from flask.cli import AppGroup
-from werkzeug.utils import import_string
 
 log = logging.getLogger(__name__)
 
-#: Functions draining a mail topic of the outbox, ``session → DrainReport``, run by `flask mail
-#: drain`. Imported lazily: this module stays free of the areas that send mail.
-DRAINERS = ("portal.copy_requests.tasks:drain_mail",)
 
 
 class MailError(Exception):
@@ -86,7 +81,6 @@ def init_app(app: Flask) -> None:
         # The worker renders mails outside any request: it has no host to put in their links.
         app.logger.warning("PORTAL_PUBLIC_BASE_URL is not set: links in e-mails sent by the worker "
                            "will point to http://localhost")
-    app.cli.add_command(mail_cli)
 
 
 def _flag(value: Any) -> bool:
@@ -278,27 +272,8 @@ def _describe(error: BaseException) -> str:
     return str(error) or error.__class__.__name__
 
 
-mail_cli = AppGroup("mail", help="Thư điện tử / e-mail: send what waits in the outbox, test the settings.")
-
-
-@mail_cli.command("drain")
-def drain_command() -> None:
-    """Gửi các thư đang chờ / Send the e-mails waiting in the outbox (the worker does it every minute)."""
-    from portal.extensions import db
-
-    failed = False
-    for path in DRAINERS:
-        report = import_string(path.replace(":", "."))(db.session)
-        click.echo(report.summary())
-        failed = failed or bool(report.unavailable)
-    if failed:
-        raise SystemExit(1)
-
-
-@mail_cli.command("send-test")
-@click.argument("address")
-def send_test_command(address: str) -> None:
-    """Gửi thư thử / Send a test message to ADDRESS with the MAIL_* settings."""
+def send_test(address: str) -> None:
+    """Send a test message to ``address`` with the MAIL_* settings; click errors for the CLI."""
     config = current_app.config
     try:
         message = build_message(

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from portal.demo.bad_batch import write_bad_batch
 from portal.records.models import Access, Record
-from portal.search.text import fold
+from portal.text import fold
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal import audit, clock
-from portal.copy_requests import due_dates, events, fees, workflow
+from portal.copy_requests import events, fees, workflow
 from portal.copy_requests.models import CopyKind, CopyRequest
 from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound, PortalError

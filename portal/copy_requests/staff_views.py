@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
-from portal import clock
-from portal.copy_requests import processing, tasks
+from portal import clock, outbox
+from portal.copy_requests import processing
 from portal.copy_requests.models import CopyKind
 from portal.copy_requests.staff_forms import (
     ASSIGNEE_LABELS,
@@ -163,8 +163,7 @@ def _act(copy_request, form, run, done_message):
         db.session.rollback()
         flash(REFUSALS.get(str(error), str(error)) or _("This action is not possible now."), "warning")
         return _back(copy_request)
-    db.session.commit()
-    tasks.nudge()  # the requester's e-mail about this change
+    outbox.commit(db.session)  # then the worker sends the mail (and reindexes) at once
     flash(done_message(), "info")
     return _back(copy_request)
 

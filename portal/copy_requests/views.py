@@ -21,7 +21,8 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal.copy_requests import due_dates, services, tasks, workflow
+from portal import outbox
+from portal.copy_requests import due_dates, services, workflow
 from portal.copy_requests.forms import KIND_CHOICES, CancelForm, CopyRequestForm, TrackForm
 from portal.copy_requests.workflow import State
 from portal.db import utcnow
@@ -161,8 +162,7 @@ def create(source_id: str):
     except InvalidInput:
         db.session.rollback()
         return _form_page(record, form, 400)
-    db.session.commit()
-    tasks.nudge()  # the confirmation e-mail now, not at the next periodic drain
+    outbox.commit(db.session)  # then the worker sends the mail (and reindexes) at once
     # Shown once on the confirmation page (and e-mailed): the code is stored only as a hash.
     session[f"copy_code:{copy_request.reference}"] = code
     flash(_("Your request %(ref)s has been received.", ref=copy_request.reference))
@@ -203,8 +203,7 @@ def cancel(reference: str):
         db.session.rollback()
         flash(_("This request can no longer be cancelled: the one-stop desk has already taken it up."))
         return redirect(url_for(".detail", reference=reference), 303)
-    db.session.commit()
-    tasks.nudge()
+    outbox.commit(db.session)  # then the worker sends the mail (and reindexes) at once
     flash(_("Request %(ref)s has been cancelled.", ref=reference))
     return redirect(url_for(".detail", reference=reference), 303)
 

@@ -1,10 +1,10 @@
 """E-mails about feedback (a report's outcome, a petition received or answered), through the outbox.
 
 A service calls ``queue(session, "report", "corrected", report.id)`` in its transaction; the mail
-worker (portal/copy_requests/tasks.py, topic "email.feedback") later calls `render_item`, which
-hands the item to the renderer of its area (``AREAS``). A renderer builds the message with
-`compose`, from ``templates/mail/<template>.txt`` and ``.html``, in Vietnamese. After committing,
-the view calls ``portal.copy_requests.tasks.nudge()`` so the worker sends it at once.
+drain (portal/mail_outbox.py, topic "email.feedback") later calls `render_item`, which hands the
+item to the renderer of its area (``AREAS``). A renderer builds the message with `compose`, from
+``templates/mail/<template>.txt`` and ``.html``, in Vietnamese. The view commits with
+`portal.outbox.commit`, which nudges the drain so the worker sends it at once.
 """
 
 from __future__ import annotations

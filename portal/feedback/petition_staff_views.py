@@ -15,8 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, TextAreaField
 
-from portal import clock
-from portal.copy_requests import tasks
+from portal import clock, outbox
 from portal.db import utcnow
 from portal.errors import InvalidInput, PortalError
 from portal.extensions import db
@@ -170,8 +169,7 @@ def _act(petition, form, name: str, run, done):
         db.session.rollback()
         flash(REFUSALS.get(str(error), _("This action is not possible now.")), "warning")
         return _back(petition)
-    db.session.commit()
-    tasks.nudge()  # the sender's e-mail about this change
+    outbox.commit(db.session)  # then the worker sends the mail (and reindexes) at once
     flash(done(), "info")
     if not petitions.serves_petition(current_staff(), petition):  # forwarded out of one's units
         return redirect(url_for(".index"), 303)

@@ -14,8 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from portal import clock
-from portal.copy_requests import tasks
+from portal import clock, outbox
 from portal.extensions import db
 from portal.feedback import petitions
 from portal.feedback.models import PetitionAbout, PetitionState
@@ -174,8 +173,7 @@ def new():
     except petitions.PetitionInvalid as error:
         db.session.rollback()
         return _form_page(form, 400, contact_error=_show_errors(form, error.errors))
-    db.session.commit()
-    tasks.nudge()  # the confirmation e-mail now, not at the next periodic drain
+    outbox.commit(db.session)  # then the worker sends the mail (and reindexes) at once
     # Shown once on the confirmation page (and e-mailed): the code is stored only as a hash.
     session[f"petition_code:{petition.reference}"] = code
     return redirect(url_for(".received", reference=petition.reference), 303)

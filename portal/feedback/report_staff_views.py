@@ -11,8 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from portal import clock
-from portal.copy_requests import tasks
+from portal import clock, outbox
 from portal.extensions import db
 from portal.feedback import reports
 from portal.feedback.models import ReportState
@@ -22,7 +21,6 @@ from portal.identity.models import StaffRole
 from portal.identity.staff_guard import staff_guard
 from portal.records import corrections
 from portal.records.services import public_view
-from portal.search import tasks as search_tasks
 
 bp = Blueprint("reports_staff", __name__, url_prefix="/staff")
 bp.before_request(staff_guard(StaffRole.CLERK, StaffRole.SUPERVISOR))
@@ -103,8 +101,7 @@ def dismiss(reference: str):
         db.session.rollback()
         form.note.errors = [reports.message(error.code)]
         return _detail_page(report, dismiss_form=form, status=400)
-    db.session.commit()
-    tasks.nudge()  # the reporter's mail
+    outbox.commit(db.session)  # then the worker sends the mail (and reindexes) at once
     flash(_("Case %(ref)s was dismissed; the reporter is told why.", ref=report.reference), "info")
     return redirect(url_for(".index"))
 
@@ -152,9 +149,7 @@ def _correction(record, report=None):
             getattr(form, error.field).errors = [text]
             return _correction_page(record, form, report, 400, _("Please correct the answers marked below."))
         return _correction_page(record, form, report, 400, text)
-    db.session.commit()
-    search_tasks.nudge()  # the reindex
-    tasks.nudge()  # the reporter's mail
+    outbox.commit(db.session)  # then the worker sends the mail (and reindexes) at once
     fields = ", ".join(corrections.field_label(name) for name in correction.after)
     flash(_("The result was corrected (%(fields)s).", fields=fields), "info")
     if report is not None:

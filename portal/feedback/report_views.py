@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 
-from portal.copy_requests import tasks
+from portal import outbox
 from portal.copy_requests.services import find_last_email
 from portal.extensions import db
 from portal.feedback import reports
@@ -70,8 +70,7 @@ def new(source_id: str):
         db.session.rollback()
         getattr(form, error.field).errors = [reports.message(error.code)]
         return _page(record, form, 400, _("Please correct the answers marked below."))
-    db.session.commit()
-    tasks.nudge()  # the "received" mail
+    outbox.commit(db.session)  # then the worker sends the mail (and reindexes) at once
     session[SENT_KEY] = {"reference": report.reference, "source_id": record.source_id,
                          "email": bool(report.reporter_email)}
     return redirect(url_for(".sent"), 303)

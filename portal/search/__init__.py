@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
         raise RuntimeError(f"SEARCH_BACKEND={name!r}; expected one of {sorted(_ADAPTERS)}")
     # from_config must not open files or connect: gunicorn workers open the index lazily after fork.
     app.extensions["portal.search"] = import_string(_ADAPTERS[name]).from_config(app.config)
+    from portal.search import tasks  # noqa: F401  (registers the index nudge with the outbox)
 
 
 def get_search() -> SearchBackend:

@@ -1,22 +1,20 @@
 """Background search work on the index queue: apply the outbox after commits, refresh expiring results.
 
-Call `nudge()` after committing a change that added "search.*" outbox rows; the periodic drain
-(every minute) and the drain a starting consumer enqueues catch anything a lost nudge or a killed
-worker missed. Every task here writes the index, so they all run on `index_huey`, consumed by one
-worker: tantivy allows a single writer. No huey lock: a SIGKILLed worker would leave it set and
+`portal.outbox.commit` calls `nudge()` after committing a change that added "search.*" outbox
+rows; the periodic drain (every minute) and the drain a starting consumer enqueues catch anything
+a lost nudge or a killed worker missed. Every task here writes the index, so they all run on
+`index_huey`, consumed by one worker: tantivy allows a single writer. No huey lock: a SIGKILLed worker would leave it set and
 block the catch-up (tantivy's own lock is freed by the kernel).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
 
-from flask import has_app_context
 from huey import crontab
 
-from portal.jobs import app_context, index_huey
+from portal import outbox
+from portal.jobs import index_huey, with_session
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +23,7 @@ log = logging.getLogger(__name__)
 def drain_search_outbox() -> int:
     from portal.search.indexing import drain_outbox
 
-    return _with_session(drain_outbox)
+    return with_session(drain_outbox)
 
 
 @index_huey.periodic_task(crontab(minute="*"), name="search.drain.periodic")
@@ -44,19 +42,7 @@ def refresh_expired_daily() -> int:
     """A valid result whose end date passed shows as expired: re-index those documents."""
     from portal.search.indexing import refresh_expired
 
-    return _with_session(refresh_expired)
-
-
-def _with_session(work: Callable[[Any], int]) -> int:
-    from portal.extensions import db
-
-    inline = has_app_context()  # run inline by a request or command: its session is not ours to close
-    with app_context():
-        try:
-            return work(db.session)
-        finally:
-            if not inline:
-                db.session.remove()
+    return with_session(refresh_expired)
 
 
 def nudge() -> None:
@@ -65,3 +51,6 @@ def nudge() -> None:
         drain_search_outbox()
     except Exception:  # the periodic drain will apply it; a failed nudge must not fail the request
         log.exception("search outbox nudge failed; the periodic drain will retry")
+
+
+outbox.on_commit("search.", nudge)

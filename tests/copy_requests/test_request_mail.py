@@ -13,8 +13,9 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from portal import outbox
-from portal.copy_requests import events, signing, tasks
+from portal import clock, outbox
+from portal import mail_outbox as tasks
+from portal.copy_requests import events, signing
 from portal.copy_requests.models import CopyRequestEvent
 from portal.copy_requests.notifications import TOPIC
 from portal.copy_requests.processing import REJECT_REASONS
@@ -60,7 +61,7 @@ def test_a_new_request_mails_its_reference_due_date_fee_and_tracking_code(make_r
     assert message["From"].addresses[0].display_name == "Cổng kết quả TTHC Hà Nội"
     assert message["To"].addresses[0].addr_spec == "lan@example.vn"
     assert message["Auto-Submitted"] == "auto-generated"
-    due = request.due_at.astimezone(signing.HANOI).strftime("%H:%M ngày %d/%m/%Y")
+    due = request.due_at.astimezone(clock.HANOI).strftime("%H:%M ngày %d/%m/%Y")
     fee = f"{request.fee_vnd:,}".replace(",", ".") + " đồng"
     for part in (body(message), body(message, "html")):
         assert request.reference in part
@@ -144,7 +145,7 @@ def test_the_issued_mail_of_an_electronic_copy_links_to_its_download(issuable, i
 def test_smtp_down_loses_nothing_and_sends_exactly_once_when_back(make_request, smtp_server, caplog):
     smtp_server.stop()
     request, code = make_request(email="lan@example.vn")
-    with caplog.at_level(logging.WARNING, logger="portal.copy_requests.tasks"):
+    with caplog.at_level(logging.WARNING, logger="portal.mail_outbox"):
         tasks.nudge()  # the request that committed must not fail
     report = tasks.drain_mail(db.session)
     assert report.unavailable and report.sent == 0 and report.waiting == 1
@@ -169,7 +170,7 @@ def test_a_refused_address_does_not_hold_up_the_others(make_request, smtp_server
     fine, _ = make_request(email="lan@example.vn")
     now = datetime.now(UTC)
 
-    with caplog.at_level(logging.WARNING, logger="portal.copy_requests.tasks"):
+    with caplog.at_level(logging.WARNING, logger="portal.mail_outbox"):
         report = tasks.drain_mail(db.session, now=now)
     assert (report.sent, report.dropped, report.deferred, report.waiting) == (1, 1, 1, 1)
     assert [r.envelope_to for r in smtp_server.received] == [["lan@example.vn"]]
@@ -193,7 +194,7 @@ def test_a_mail_refused_for_now_is_given_up_after_the_last_attempt(app, smtp_ser
     make_request(email="busy@example.vn")
     now = datetime.now(UTC)
     limit = app.config["MAIL_MAX_ATTEMPTS"]
-    with caplog.at_level(logging.WARNING, logger="portal.copy_requests.tasks"):
+    with caplog.at_level(logging.WARNING, logger="portal.mail_outbox"):
         for attempt in range(limit):
             report = tasks.drain_mail(db.session, now=now + timedelta(minutes=2 ** attempt))
     assert report.dropped == 1 and report.waiting == 0

@@ -15,9 +15,10 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 
 from portal import create_app
+from portal import mail_outbox as tasks
 from portal.audit import AuditEntry
 from portal.clock import HANOI
-from portal.copy_requests import events, tasks
+from portal.copy_requests import events
 from portal.copy_requests.workflow import Action
 from portal.db import utcnow
 from portal.errors import NotFound

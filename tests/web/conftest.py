@@ -14,7 +14,7 @@ from sqlalchemy import select
 from portal.files.store import FileStore
 from portal.procedures.models import Procedure
 from portal.records.models import Document, Record, RecordFile, StatusChange, Subject
-from portal.search.text import ident_key
+from portal.text import ident_key
 from portal.units.models import AdminUnit, UnitSuccession
 
 

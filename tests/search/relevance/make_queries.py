@@ -37,7 +37,7 @@ _ADDRESS = re.compile(r"(?:tại|địa điểm kinh doanh:)\s+([^,;]+)(?:,\s*([
 
 
 def fold(text: str) -> str:
-    from portal.search.text import fold as _fold
+    from portal.text import fold as _fold
 
     return " ".join(re.findall(r"[^\W_]+", _fold(text)))
 

@@ -1,11 +1,10 @@
-"""Sending e-mails from the outbox: copy requests (topic "email.copy_request", key = event id) and
-feedback (topic "email.feedback", see portal/feedback/mails.py). `RENDERERS` says which function
-turns an item of each topic into a message.
+"""E-mail from the outbox: every area's mails, sent by one drain.
 
-- `nudge()`: call it after committing a change that queued a mail (any `events.transition` or
-  `events.record_submitted` for a request with an e-mail address); the worker sends at once.
-- Every minute, and when a consumer starts, the worker sends whatever is still waiting, so a lost
-  nudge, a killed worker or an SMTP outage only delays mail. `flask mail drain` does the same.
+An area that sends mail registers its outbox topic and the function that renders an item of it
+(`register`, from the area's ``init_app``); its services add outbox rows in their transaction and
+the view commits with `portal.outbox.commit`, which nudges this drain so the worker sends at once.
+Every minute, and when a consumer starts, the worker sends whatever is still waiting, so a lost
+nudge, a killed worker or an SMTP outage only delays mail. `flask mail drain` does the same.
 
 A row leaves the outbox only once the server accepted its mail (or we gave up on it, with an
 ERROR log line). Two drains at once (two worker threads, the CLI) never send a mail twice: each
@@ -25,27 +24,35 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app, has_app_context
+import click
+from flask import current_app
+from flask.cli import AppGroup
 from huey import crontab
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 from werkzeug.utils import import_string
 
 from portal import mail, outbox
-from portal.copy_requests.notifications import TOPIC
 from portal.db import utcnow
-from portal.jobs import app_context, huey
+from portal.jobs import huey, with_session
 
 log = logging.getLogger(__name__)
 
 _OUTBOX = outbox.OutboxItem.__table__
 
+#: Every mail topic starts with this: `portal.outbox.commit` nudges this drain for them.
+PREFIX = "email."
 #: Outbox topic → "module:function" rendering an item: f(session, key, payload, now) → EmailMessage,
 #: or None when there is nothing to send; raises ValueError for an address that cannot be used.
-RENDERERS = {
-    TOPIC: "portal.copy_requests.mails:render_item",
-    "email.feedback": "portal.feedback.mails:render_item",
-}
+#: Filled by `register`; a string, imported when first used, so no area is imported here.
+RENDERERS: dict[str, str] = {}
+
+
+def register(topic: str, renderer: str) -> None:
+    """Send the outbox items of ``topic`` (which starts with "email.") rendered by ``renderer``."""
+    if not topic.startswith(PREFIX):
+        raise ValueError(f"mail topic {topic!r} must start with {PREFIX!r}")
+    RENDERERS[topic] = renderer
 
 
 @dataclass
@@ -157,14 +164,14 @@ def _retry_later(item: outbox.OutboxItem, payload: dict[str, Any], why: str, rep
     return False
 
 
-@huey.task(name="mail.copy_requests.drain")
+@huey.task(name="mail.drain")
 def send_waiting_mail() -> int:
-    return _with_session(lambda session: drain_mail(session).sent)
+    return with_session(lambda session: drain_mail(session).sent)
 
 
-@huey.periodic_task(crontab(minute="*"), name="mail.copy_requests.drain.periodic")
+@huey.periodic_task(crontab(minute="*"), name="mail.drain.periodic")
 def send_waiting_mail_periodically() -> int:
-    return _with_session(lambda session: drain_mail(session).sent)
+    return with_session(lambda session: drain_mail(session).sent)
 
 
 @huey.on_startup()
@@ -182,13 +189,25 @@ def nudge() -> None:
         log.exception("mail nudge failed; the periodic drain will send the mail")
 
 
-def _with_session(work) -> int:
+
+outbox.on_commit(PREFIX, nudge)
+
+mail_cli = AppGroup("mail", help="Thư điện tử / e-mail: send what waits in the outbox, test the settings.")
+
+
+@mail_cli.command("drain")
+def drain_command() -> None:
+    """Gửi các thư đang chờ / Send the e-mails waiting in the outbox (the worker does it every minute)."""
     from portal.extensions import db
 
-    inline = has_app_context()  # run inline by a request or command: its session is not ours to close
-    with app_context():
-        try:
-            return work(db.session)
-        finally:
-            if not inline:
-                db.session.remove()
+    report = drain_mail(db.session)
+    click.echo(report.summary())
+    if report.unavailable:
+        raise SystemExit(1)
+
+
+@mail_cli.command("send-test")
+@click.argument("address")
+def send_test_command(address: str) -> None:
+    """Gửi thư thử / Send a test message to ADDRESS with the MAIL_* settings."""
+    mail.send_test(address)

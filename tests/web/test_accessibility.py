@@ -1,0 +1,324 @@
+"""Every page a person can reach passes axe-core's WCAG 2.1 A and AA rules, in Chromium.
+
+axe-core comes from PyPI axe-playwright-python (it ships axe.min.js and injects it through
+Playwright); the browser is Debian's Chromium, as in test_web_suggest_browser.py. One app, one
+live server and one browser serve the whole module: `site` (tests/web/a11y_site.py) fills them
+with demo data and logs each role in through the real pages. Each entry of PAGES is checked in
+Vietnamese and English, in a fresh browser context holding that role's cookies.
+
+`test_every_html_page_is_checked_or_skipped_with_a_reason` reads the URL map: a GET route that
+is neither in PAGES nor in SKIPPED (with why) fails the run, so a new page cannot slip past.
+
+Browser checks need no second database: the suite's PostgreSQL run skips this module.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit
+
+import pytest
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.serving import make_server
+
+from portal import create_app
+from portal.extensions import db
+from portal.files.store import FileStore
+from tests.identity.staff_builders import make_staff
+from tests.web import a11y_site
+from tests.web.conftest import add_document, make_record
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("PORTAL_TEST_DB", "sqlite") == "postgresql",
+    reason="browser checks run once, in the SQLite run: the database does not change what a page shows")
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+LANGS = ["vi", "en"]
+
+ANON, CITIZEN, EMPTY, LOA1 = "anonymous", "citizen", "citizen-empty", "citizen-level-1"
+CLERK, IDLE, ADMIN = "clerk", "clerk-idle", "admin"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page to check: ``path`` is formatted with the site's references; ``steps`` act on it
+    (fill and send a form) and leave the browser on the page to check."""
+
+    endpoint: str
+    role: str
+    state: str
+    path: str
+    steps: Callable | None = None
+    status: int = 200
+
+    def __str__(self) -> str:
+        return f"{self.endpoint}[{self.role}: {self.state}]"
+
+
+# --- steps: what a person does on the page before the one checked ----------------------------------
+
+def _fill_and_send(fields: dict[str, str], button: str):
+    def steps(page, site):
+        for selector, value in fields.items():
+            page.fill(selector, value.format(**site.refs))
+        a11y_site.submit(page, button)
+    return steps
+
+
+def _choose_and_send(choice: str, button: str):
+    def steps(page, site):
+        if choice:
+            page.check(choice)
+        a11y_site.submit(page, button)
+    return steps
+
+
+def _petition_sent(page, site):
+    a11y_site.send_petition(page, site.server)
+
+
+def _report_sent(page, site):
+    a11y_site.send_report(page, site.server, site.public)
+
+
+def _not_a_pdf(page, site):
+    page.set_input_files("#file", files=[{"name": "ban-sao.txt", "mimeType": "text/plain",
+                                          "buffer": b"not a PDF"}])
+    a11y_site.submit(page, "form[enctype='multipart/form-data'] button[type=submit]")
+
+
+def _password_step(username: str, password: str):
+    return _fill_and_send({"#username": username, "#password": password}, "main form button[type=submit]")
+
+
+SEND = "main form button[type=submit]"
+CHECK_ANSWERS = "button[name=continue]"
+
+PAGES = [
+    # Public pages, and what a logged-in person sees of them.
+    Page("main.home", ANON, "home", "/"),
+    Page("main.home", CITIZEN, "home", "/"),
+    Page("main.home", CLERK, "home", "/"),
+    Page("records.search", ANON, "no query", "/search"),
+    Page("records.search", ANON, "no hits", "/search?q=zzqxw+khong+co"),
+    Page("records.search", ANON, "hits", "/search?q=giay+phep"),
+    Page("records.search", CITIZEN, "hits", "/search?q=dang+ky"),
+    Page("records.detail", ANON, "public result", "/results/{public}"),
+    Page("records.detail", ANON, "personal result, not logged in", "/results/{own}"),
+    Page("records.detail", CITIZEN, "own personal result", "/results/{own}"),
+    Page("records.detail", ANON, "no such result (404)", "/results/HN-NO-SUCH-RESULT", status=404),
+    Page("records.page_view", ANON, "scan page", "/results/{public}/files/1/pages/1"),
+    Page("records.mine", CITIZEN, "with results", "/my/results"),
+    Page("records.mine", EMPTY, "no results", "/my/results"),
+    Page("records.mine", LOA1, "level of identification too low", "/my/results", status=403),
+    Page("units.index", ANON, "list", "/units"),
+    Page("units.detail", ANON, "with results", "/units/{busy_ward}"),
+    Page("units.detail", ANON, "no results", "/units/{idle_ward}"),
+    Page("units.legacy", ANON, "with results", "/units/legacy/{legacy_busy}"),
+    Page("units.legacy", ANON, "no results", "/units/legacy/{legacy_empty}"),
+    Page("scorecard.city", ANON, "city", "/scorecard"),
+    Page("scorecard.unit", ANON, "current unit", "/scorecard/{busy_ward_code}"),
+    Page("scorecard.unit", ANON, "former unit", "/scorecard/{legacy_code}"),
+    Page("verify.form", ANON, "form", "/verify"),
+    Page("verify.form", ANON, "upload refused", "/verify", steps=_not_a_pdf),
+    Page("verify.by_code", ANON, "valid copy", "/verify/{copy_code}"),
+    Page("verify.by_code", ANON, "unknown code", "/verify/ZZZZ-0000-0000"),
+    Page("copies.download", ANON, "expired link (410)", "/copies/{expired_link}", status=410),
+    # Copy requests.
+    Page("copy_requests.track", ANON, "form", "/copy-requests/track"),
+    Page("copy_requests.track", ANON, "no match", "/copy-requests/track",
+         steps=_fill_and_send({"#reference": "{issued}", "#code": "WRONG-CODE"}, SEND)),
+    Page("copy_requests.track", ANON, "found", "/copy-requests/track",
+         steps=_fill_and_send({"#reference": "{issued}", "#code": "{issued_code}"}, SEND)),
+    Page("copy_requests.new", CITIZEN, "form", "/results/{own}/copy-request"),
+    Page("copy_requests.check", CITIZEN, "answers missing", "/results/{own}/copy-request",
+         steps=_choose_and_send("", CHECK_ANSWERS)),
+    Page("copy_requests.check", CITIZEN, "check the answers", "/results/{own}/copy-request",
+         steps=_choose_and_send("#kind-electronic", CHECK_ANSWERS)),
+    Page("copy_requests.new", CITIZEN, "refused: not hers (403)", "/results/{not_hers}/copy-request",
+         status=403),
+    Page("copy_requests.detail", CITIZEN, "issued", "/copy-requests/{issued}"),
+    Page("copy_requests.detail", CITIZEN, "waiting", "/copy-requests/{waiting}"),
+    Page("copy_requests.mine", CITIZEN, "with requests", "/my/copy-requests"),
+    Page("copy_requests.mine", EMPTY, "no requests", "/my/copy-requests"),
+    Page("ratings.rate", CITIZEN, "issued: the form", "/copy-requests/{issued}/rating"),
+    Page("ratings.rate", CITIZEN, "not handled yet (409)", "/copy-requests/{waiting}/rating", status=409),
+    # Feedback.
+    Page("petitions.new", ANON, "form", "/feedback/petitions/new"),
+    Page("petitions.new", CITIZEN, "prefilled", "/feedback/petitions/new"),
+    Page("petitions.new", ANON, "answers missing", "/feedback/petitions/new",
+         steps=_choose_and_send("", "form.petition-form button[type=submit]")),
+    Page("petitions.received", ANON, "sent", "/", steps=_petition_sent),
+    Page("petitions.track", ANON, "form", "/feedback/petitions/track"),
+    Page("petitions.track", ANON, "no match", "/feedback/petitions/track",
+         steps=_fill_and_send({"#reference": "{petition}", "#code": "WRONG-CODE"}, SEND)),
+    Page("petitions.track", ANON, "found", "/feedback/petitions/track",
+         steps=_fill_and_send({"#reference": "{petition}", "#code": "{petition_code}"}, SEND)),
+    Page("petitions.answers", ANON, "published answers", "/feedback/answers"),
+    Page("petitions.answers", ANON, "no hits", "/feedback/answers?q=zzqxw"),
+    Page("petitions.answer", ANON, "an answer", "/feedback/answers/{published}"),
+    Page("reports.new", ANON, "form", "/results/{public}/report"),
+    Page("reports.new", CITIZEN, "form, own result", "/results/{own}/report"),
+    Page("reports.new", ANON, "answers missing", "/results/{public}/report",
+         steps=_choose_and_send("", "form.pr-form button[type=submit]")),
+    Page("reports.sent", ANON, "sent", "/", steps=_report_sent),
+    # Citizens' login and account.
+    Page("dev_idp.authorize", ANON, "choose a demo person", "/login"),
+    Page("identity.callback", ANON, "login refused", "/auth/callback?error=access_denied&state=x",
+         status=400),
+    Page("identity.logged_out", ANON, "logged out", "/logged-out"),
+    Page("dev_idp.end_session", ANON, "logged out at the provider", "/dev-idp/end-session?client_id=portal-dev"),
+    Page("identity.access_log", CITIZEN, "with entries", "/my/access-log"),
+    Page("identity.access_log", EMPTY, "no entries", "/my/access-log"),
+    # Staff.
+    Page("staff.login", ANON, "form", "/staff/login"),
+    Page("staff.login", ANON, "wrong password", "/staff/login", steps=_password_step("{clerk}", "wrong-password")),
+    Page("staff.second_factor", ANON, "code", "/staff/login", steps=_password_step("{clerk}", "{clerk_password}")),
+    Page("staff.enrol", ANON, "first login", "/staff/login",
+         steps=_password_step("{newcomer}", "{newcomer_password}")),
+    Page("staff.dashboard", CLERK, "work waiting", "/staff/"),
+    Page("staff.dashboard", IDLE, "nothing waiting", "/staff/"),
+    Page("staff.dashboard", ADMIN, "administrator", "/staff/"),
+    Page("staff.accounts.index", ADMIN, "accounts", "/staff/accounts"),
+    Page("staff.accounts.index", CLERK, "forbidden to a clerk (403)", "/staff/accounts", status=403),
+    Page("staff.accounts.create", ADMIN, "form", "/staff/accounts/new"),
+    Page("staff.accounts.create", ADMIN, "answers missing", "/staff/accounts/new",
+         steps=_choose_and_send("", "main form button[type=submit]")),
+    Page("staff.accounts.edit", ADMIN, "an account", "/staff/accounts/{newcomer_id}"),
+    Page("staff.accounts.reset_password", ADMIN, "new password shown", "/staff/accounts/{spare_id}",
+         steps=_choose_and_send("", "form[action$='/password'] button[type=submit]")),
+    Page("copy_requests_staff.index", CLERK, "queue", "/staff/copy-requests/"),
+    Page("copy_requests_staff.index", IDLE, "empty queue", "/staff/copy-requests/"),
+    Page("copy_requests_staff.detail", CLERK, "issued", "/staff/copy-requests/{issued}"),
+    Page("copy_requests_staff.detail", CLERK, "waiting", "/staff/copy-requests/{waiting}"),
+    Page("petitions_staff.index", CLERK, "queue", "/staff/petitions/"),
+    Page("petitions_staff.index", IDLE, "empty queue", "/staff/petitions/"),
+    Page("petitions_staff.detail", CLERK, "received", "/staff/petitions/{petition}"),
+    Page("reports_staff.index", CLERK, "queue", "/staff/problem-reports/"),
+    Page("reports_staff.index", IDLE, "empty queue", "/staff/problem-reports/"),
+    Page("reports_staff.detail", CLERK, "received", "/staff/problem-reports/{report}"),
+    Page("reports_staff.correct", CLERK, "correction form", "/staff/problem-reports/{report}/correct"),
+    Page("reports_staff.correct_record", CLERK, "correction form", "/staff/records/{own}/correct"),
+]
+
+#: GET routes not checked, and why: none of them answers with an HTML page of its own.
+SKIPPED = {
+    "static": "CSS, scripts and images",
+    "main.healthz": "JSON for the load balancer",
+    "search_api.search": "JSON API",
+    "search_api.suggest": "JSON for the search box's suggestions",
+    "dev_idp.discovery": "JSON: OpenID discovery document",
+    "dev_idp.jwks": "JSON: the provider's public keys",
+    "dev_idp.userinfo": "JSON for the portal's server",
+    "records.preview": "a PNG image of a scanned page (its HTML page, records.page_view, is checked)",
+    "scorecard.city_csv": "CSV download",
+    "reports_staff.attachment": "the reporter's attached file, downloaded as it was sent",
+    "units.old_url": "a permanent redirect from the old /don-vi/<slug> address to the unit's page",
+    "identity.login": "a redirect to the identity provider (its page, dev_idp.authorize, is checked)",
+}
+
+
+# --- one app, one server, one browser for the module ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def site_app(database):
+    data = Path(tempfile.mkdtemp(prefix="a11y-"))
+    app = create_app({"TESTING": True, "DATABASE_URL": database(), "DATA_DIR": str(data / "data"),
+                      "HUEY_IMMEDIATE": True, "SERVER_NAME": None, "DEV_IDP": True, "ENV": "development",
+                      "SECRET_KEY": "a11y-" * 8, "SESSION_COOKIE_SECURE": False,
+                      # Forms are sent more often here than a person would: no rate limit.
+                      "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def server(site_app):
+    httpd = make_server("127.0.0.1", 0, site_app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{httpd.server_port}"
+    site_app.config["PUBLIC_BASE_URL"] = url  # the demo citizens' issuer: the dev provider here
+    yield url
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def site(site_app, server, browser):
+    # The page builders of tests/web/conftest.py and tests/identity/staff_builders.py, bound to this
+    # module's app (they are function-scoped fixtures; __wrapped__ is the function behind each).
+    adder = add_document.__wrapped__(db.session, FileStore.from_config(site_app.config))
+    records = make_record.__wrapped__(db.session, adder)
+    staff = make_staff.__wrapped__(site_app)
+    return a11y_site.build_site(site_app, server, browser, records, staff)
+
+
+# --- the checks -------------------------------------------------------------------------------------
+
+def _endpoint(app, url: str) -> str:
+    adapter = app.url_map.bind("127.0.0.1")
+    path = urlsplit(url).path
+    for method in ("GET", "POST"):
+        try:
+            return adapter.match(path, method=method)[0]
+        except MethodNotAllowed:
+            continue
+        except NotFound:
+            return "(no route)"
+    return "(no route)"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("spec", PAGES, ids=str)
+def test_page_has_no_wcag_violation(site_app, site, browser, spec, lang):
+    context = browser.new_context(storage_state=site.states.get(spec.role))
+    context.add_cookies([{"name": "lang", "value": lang, "url": site.server}])
+    page = context.new_page()
+    try:
+        response = page.goto(site.server + spec.path.format(**site.refs))
+        if spec.steps:
+            spec.steps(page, site)
+        else:
+            assert response.status == spec.status, f"{spec}: {page.url} answered {response.status}"
+        where = f"{spec} in {lang} at {page.url}"
+        assert _endpoint(site_app, page.url) == spec.endpoint, f"{where}: not the page meant"
+        assert page.evaluate("document.contentType") == "text/html", where
+        assert page.evaluate("document.documentElement.lang") == lang, where
+        violations = a11y_site.axe_violations(page)
+        assert not violations, f"{where}: WCAG 2.1 A/AA violations\n" + "\n".join(violations)
+    finally:
+        context.close()
+
+
+def test_every_html_page_is_checked_or_skipped_with_a_reason(site_app):
+    visited = {spec.endpoint for spec in PAGES}
+    get_routes = {rule.endpoint: rule.rule for rule in site_app.url_map.iter_rules() if "GET" in rule.methods}
+    missing = {endpoint: rule for endpoint, rule in get_routes.items()
+               if endpoint not in visited and endpoint not in SKIPPED}
+    assert not missing, f"GET routes neither checked (PAGES) nor in SKIPPED with a reason: {missing}"
+    endpoints = {rule.endpoint for rule in site_app.url_map.iter_rules()}
+    stale = (visited | set(SKIPPED)) - endpoints
+    assert not stale, f"PAGES or SKIPPED name endpoints the app does not have: {sorted(stale)}"
+    assert not visited & set(SKIPPED), "an endpoint is both checked and skipped"
+    assert all(reason.strip() for reason in SKIPPED.values())
