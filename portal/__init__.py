@@ -70,7 +70,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.records.views import bp as records_bp
     from portal.refdata import refdata_command
     from portal.scorecard.views import bp as scorecard_bp
-    from portal.search.api import bp as search_api_bp
+    from portal.search.api_views import bp as search_api_bp
     from portal.search.cli import search_cli
     from portal.units.views import bp as units_bp
     from portal.views import bp as main_bp

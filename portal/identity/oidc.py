@@ -76,7 +76,7 @@ def _settings() -> tuple[str, str, str]:
     config = current_app.config
     issuer, client_id, secret = config["OIDC_ISSUER"], config["OIDC_CLIENT_ID"], config["OIDC_CLIENT_SECRET"]
     if config["DEV_IDP"]:
-        from portal.identity import dev_idp
+        from portal.identity import dev_idp_views as dev_idp
 
         issuer = issuer or dev_idp.issuer()
         if not client_id:

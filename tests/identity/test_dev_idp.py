@@ -119,7 +119,7 @@ def test_logout_goes_through_end_session_and_back(served, demo):
 
 
 def test_the_token_endpoint_checks_client_pkce_and_single_use(served, demo):
-    from portal.identity import dev_idp
+    from portal.identity import dev_idp_views as dev_idp
 
     browser = requests.Session()
     page = browser.get(f"{served}/login", timeout=10)
