@@ -67,9 +67,9 @@ def build(requests: int, seed: int = 1) -> dict[str, int]:
     from portal.copy_requests.models import CopyRequest, CopyRequestEvent
     from portal.extensions import db
     from portal.feedback.models import Petition, Rating, RatingScore
-    from portal.identity.models import Citizen
+    from portal.identity.models import Citizen, Subject
     from portal.procedures.models import Procedure
-    from portal.records.models import Document, Record, RecordFile, Subject
+    from portal.records.models import Document, Record, RecordFile
     from portal.units.models import AdminUnit, UnitSuccession
 
     rng = random.Random(seed)

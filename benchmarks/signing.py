@@ -80,9 +80,9 @@ def main() -> None:
     from portal.copy_requests.workflow import Action
     from portal.extensions import db
     from portal.files.store import FileStore
-    from portal.identity.models import Citizen, StaffUser
+    from portal.identity.models import Citizen, StaffUser, Subject
     from portal.procedures.models import Procedure
-    from portal.records.models import Document, Record, RecordFile, Subject
+    from portal.records.models import Document, Record, RecordFile
     from portal.refdata import sync_all
     from portal.units.models import AdminUnit, UnitSystem
 

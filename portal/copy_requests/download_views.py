@@ -16,8 +16,8 @@ from portal.errors import NotFound
 from portal.extensions import db
 from portal.files.store import FileStore
 from portal.identity import current_actor, current_citizen
-from portal.identity.access_log import record_access
 from portal.identity.citizens import login_url_here
+from portal.records.access_log import record_access
 
 bp = Blueprint("copies", __name__, url_prefix="/copies")
 

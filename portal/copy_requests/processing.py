@@ -16,18 +16,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from portal.copy_requests import events, workflow
-from portal.copy_requests.due_dates import is_overdue
+from portal import casework
+from portal.casework import WORKING_ROLES
+from portal.casework import AlreadyProcessed as AlreadyProcessed  # raised by the actions below
+from portal.copy_requests import due_dates, events, workflow
 from portal.copy_requests.models import CopyKind, CopyRequest, CopyRequestEvent, IssuedCopy
 from portal.copy_requests.workflow import Action, State
 from portal.db import utcnow
-from portal.errors import Forbidden, InvalidInput, NotFound, PortalError
-from portal.identity import access_log
+from portal.errors import Forbidden, InvalidInput, NotFound
 from portal.identity.models import StaffRole, StaffUser, staff_unit
 from portal.paging import Paged
+from portal.records import access_log
 
 #: Why a request can be refused: code → label. Codes are stored in `CopyRequest.reject_reason`.
 REJECT_REASONS = {
@@ -40,18 +42,10 @@ REJECT_REASONS = {
 }
 #: Reasons that mean nothing without a sentence from the clerk.
 REASONS_NEEDING_NOTE = frozenset({"other"})
-#: Roles that work on requests (admins manage accounts, not requests).
-WORKING_ROLES = frozenset({StaffRole.CLERK, StaffRole.SUPERVISOR})
 PAPER_KINDS = frozenset({CopyKind.PAPER_DESK, CopyKind.PAPER_POST})
 
 #: Queue tabs: "open" (submitted or in progress, the default) and "all" besides each state.
 QUEUE_TABS = ("open", *(state.value for state in State), "all")
-
-
-class AlreadyProcessed(PortalError):
-    """Someone else changed the request between reading it and acting on it."""
-
-    status = 409
 
 
 class NotAllowed(Forbidden):
@@ -62,25 +56,13 @@ class NotAllowed(Forbidden):
 # -- scope ---------------------------------------------------------------------------------------
 
 
-def _unit_ids(staff: StaffUser) -> set[int]:
-    """Requests are routed to current units: a clerk handles those of the wards they serve."""
-    if not staff.active or staff.role not in WORKING_ROLES:
-        return set()
-    return {unit.id for unit in staff.units}
-
-
 def serves_request(staff: StaffUser, request: CopyRequest) -> bool:
-    return request.unit_id in _unit_ids(staff)
+    return request.unit_id in casework.unit_ids(staff)
 
 
 def _require_serves(staff: StaffUser, request: CopyRequest) -> None:
     if not serves_request(staff, request):
         raise Forbidden("unit")
-
-
-def _overdue_clause(now: datetime):
-    # The SQL twin of due_dates.is_overdue: open (submitted or in progress) and past due_at.
-    return CopyRequest.state.in_([s.value for s in workflow.OPEN]) & (CopyRequest.due_at < now)
 
 
 # -- the queue -----------------------------------------------------------------------------------
@@ -140,14 +122,14 @@ def list_queue(session: Session, staff: StaffUser, filters: QueueFilters, *, now
     """The requests of the units ``staff`` serves, most urgent (earliest due) first."""
     now = now or utcnow()
     filters = filters.normalized()
-    units = _unit_ids(staff)
+    units = casework.unit_ids(staff)
     if not units:
         return QueuePage([], 0, 1, per_page, filters, dict.fromkeys(QUEUE_TABS, 0), 0)
     scope = [CopyRequest.unit_id.in_(units)]
     if filters.kind:
         scope.append(CopyRequest.kind == filters.kind)
     if filters.overdue:
-        scope.append(_overdue_clause(now))
+        scope.append(due_dates.overdue_clause(now))
     if filters.assignee == "me":
         scope.append(CopyRequest.assigned_to_id == staff.id)
     elif filters.assignee == "unassigned":
@@ -171,17 +153,17 @@ def list_queue(session: Session, staff: StaffUser, filters: QueueFilters, *, now
                  selectinload(CopyRequest.assigned_to))
         .order_by(CopyRequest.due_at, CopyRequest.id)
         .offset((page - 1) * per_page).limit(per_page)).all()
-    rows = [QueueRow(request=r, overdue=is_overdue(r, now)) for r in requests]
+    rows = [QueueRow(request=r, overdue=due_dates.is_overdue(r, now)) for r in requests]
     return QueuePage(rows, total, page, per_page, filters, counts, count_overdue(session, staff, now=now))
 
 
 def count_overdue(session: Session, staff: StaffUser, *, now: datetime | None = None) -> int:
     """Open requests past their due time in the units ``staff`` serves (the dashboard's warning)."""
-    units = _unit_ids(staff)
+    units = casework.unit_ids(staff)
     if not units:
         return 0
     return session.scalar(select(func.count()).select_from(CopyRequest).where(
-        CopyRequest.unit_id.in_(units), _overdue_clause(now or utcnow()))) or 0
+        CopyRequest.unit_id.in_(units), due_dates.overdue_clause(now or utcnow()))) or 0
 
 
 # -- one request ---------------------------------------------------------------------------------
@@ -252,18 +234,10 @@ def list_assignees(session: Session, request: CopyRequest) -> list[StaffUser]:
 def _claim(session: Session, request: CopyRequest, action: Action, now: datetime) -> None:
     """Check the transition, then compare-and-set on the state read: raises InvalidTransition
     when the state machine refuses, AlreadyProcessed when another transaction got there first."""
-    state = workflow.State(request.state)
-    workflow.next_state(state, action)
+    workflow.next_state(workflow.State(request.state), action)
     # The assignee as read too: two supervisors reassigning at once, or a reassignment between a
     # clerk's page and their click, must not both go through.
-    same_assignee = CopyRequest.assigned_to_id.is_(None) if request.assigned_to_id is None \
-        else CopyRequest.assigned_to_id == request.assigned_to_id
-    claimed = session.execute(
-        update(CopyRequest)
-        .where(CopyRequest.id == request.id, CopyRequest.state == state.value, same_assignee)
-        .values(updated_at=now).execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
-        raise AlreadyProcessed(request.reference)
+    casework.claim(session, request, now, "assigned_to_id")
 
 
 def assign(session: Session, staff: StaffUser, request: CopyRequest, assignee: StaffUser | None = None, *,

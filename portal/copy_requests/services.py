@@ -10,27 +10,24 @@ there per client and reference, so guessing stops after a few tries.
 from __future__ import annotations
 
 import hashlib
-import hmac
-import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parseaddr
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from portal import audit, clock
+from portal import audit, clock, tracking
 from portal.copy_requests import events, fees, workflow
 from portal.copy_requests.models import CopyKind, CopyRequest
 from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound, PortalError
-from portal.identity.access import is_subject
 from portal.identity.models import Citizen
 from portal.paging import Paged
+from portal.records.access import is_subject
 from portal.records.models import Access, Record, ResultStatus
 from portal.records.services import get_record
+from portal.tracking import TrackingFailed, valid_email
 from portal.units.models import AdminUnit, UnitSystem
 from portal.units.services import successors
 
@@ -38,10 +35,8 @@ MAX_COPIES = 10
 MAX_PURPOSE = 300
 MAX_ADDRESS = 500
 #: "BS-2026-000123": BS for bản sao; the year of submission (Hanoi time); the request's id.
-REFERENCE_PATTERN = re.compile(r"BS-\d{4}-\d{6,12}")
-#: Letters and digits that cannot be mistaken for one another when read from an e-mail.
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-CODE_LENGTH = 10  # 31^10 ≈ 8·10^14 codes: guessing is hopeless even before the rate limit
+REFERENCE_PREFIX = "BS"
+REFERENCE_PATTERN = tracking.reference_pattern(REFERENCE_PREFIX)
 #: Results whose copy would certify nothing: refused at once rather than by a clerk days later.
 UNCOPYABLE_STATUSES = frozenset({ResultStatus.REVOKED, ResultStatus.ANNULLED})
 
@@ -52,12 +47,6 @@ class CopyRefused(Forbidden):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-class TrackingFailed(PortalError):
-    """Unknown reference, or a code that does not match it: one answer for both."""
-
-    status = 400
 
 
 class TooManyAttempts(PortalError):
@@ -117,12 +106,6 @@ class RequestData:
         return RequestData(self.kind, self.copies, purpose, address, email)
 
 
-def valid_email(value: str) -> bool:
-    name, address = parseaddr(value)
-    return (address == value and len(value) <= 200 and value.count("@") == 1
-            and "." in value.rsplit("@", 1)[1] and not any(c.isspace() for c in value))
-
-
 # -- who may request ------------------------------------------------------------------------------
 
 def check_may_request(citizen: Citizen, record: Record, today=None) -> None:
@@ -157,20 +140,6 @@ def quote_for(record: Record, kind: str, copies: int, rules: Rules | None = None
 
 # -- submitting -----------------------------------------------------------------------------------
 
-def _code_hash(reference: str, code: str) -> str:
-    return hashlib.sha256(f"{reference}:{code}".encode()).hexdigest()
-
-
-def normalize_code(code: str) -> str:
-    """What the person typed, as issued: case, spaces and dashes do not matter."""
-    return re.sub(r"[\s-]", "", code or "").upper()
-
-
-def format_code(code: str) -> str:
-    """"ABCDE-FGHJK": easier to read out and type."""
-    return f"{code[:5]}-{code[5:]}" if len(code) == CODE_LENGTH else code
-
-
 def submit(session: Session, citizen: Citizen, source_id: str, data: RequestData | Mapping,
            now: datetime | None = None, rules: Rules | None = None) -> tuple[CopyRequest, str]:
     """Open a copy request; returns it and its tracking code (shown once, e-mailed, stored hashed).
@@ -184,19 +153,18 @@ def submit(session: Session, citizen: Citizen, source_id: str, data: RequestData
     record = get_requestable(session, citizen, source_id)
     quote = quote_for(record, data.kind, data.copies, rules)
     request = CopyRequest(
-        reference="tmp-" + secrets.token_hex(8), record=record, requester=citizen,
+        reference=tracking.temporary_reference(), record=record, requester=citizen,
         unit=handling_unit(record), kind=data.kind, copies=data.copies, purpose=data.purpose,
         delivery_address=data.delivery_address, email=data.email, pages=quote.pages,
         fee_vnd=quote.total_vnd, state=workflow.State.SUBMITTED.value, submitted_at=now,
         due_at=rules.calendar.due_at(now, data.kind))
     session.add(request)
     session.flush()  # the id makes the reference: unique and sequential without a counter to lock
-    request.reference = f"BS-{clock.in_hanoi(now).year}-{request.id:06d}"
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    request.tracking_code_hash = _code_hash(request.reference, code)
+    request.reference = tracking.final_reference(REFERENCE_PREFIX, now, request.id)
+    code, request.tracking_code_hash = tracking.new_code(request.reference)
     session.flush()
-    events.record_submitted(session, request, citizen.audit_name, tracking_code=format_code(code))
-    return request, format_code(code)
+    events.record_submitted(session, request, citizen.audit_name, tracking_code=code)
+    return request, code
 
 
 # -- the requester's own requests -----------------------------------------------------------------
@@ -278,10 +246,7 @@ def track(session: Session, reference: str, code: str, client: str, now: datetim
     TooManyAttempts. A failure is written to the audit chain: the caller commits it.
     """
     now = now or utcnow()
-    reference = (reference or "").strip().upper()
-    code = normalize_code(code)
-    if not REFERENCE_PATTERN.fullmatch(reference) or not code or len(code) > 40:
-        raise TrackingFailed()
+    reference, code = tracking.read_attempt(REFERENCE_PATTERN, reference, code)
     tag = _client_tag(client)
     since = now - timedelta(minutes=window_minutes)
     failures = list(session.scalars(select(audit.AuditEntry.details).where(
@@ -292,8 +257,8 @@ def track(session: Session, reference: str, code: str, client: str, now: datetim
         raise TooManyAttempts()
     request = session.scalar(select(CopyRequest).where(CopyRequest.reference == reference)
                              .options(*_load()))
-    expected = request.tracking_code_hash if request is not None else "0" * 64
-    if not hmac.compare_digest(expected, _code_hash(reference, code)) or request is None:
+    stored = request.tracking_code_hash if request is not None else None
+    if not tracking.code_matches(stored, reference, code):
         audit.record(session, "anonymous", TRACK_FAILED, f"copy_request:{reference}",
                      details={"client": tag})
         raise TrackingFailed()

@@ -32,7 +32,7 @@ from portal.copy_requests.signing import KIND_TITLES
 from portal.db import utcnow
 from portal.errors import InvalidInput
 from portal.files.store import FileStore
-from portal.identity.access_log import record_access
+from portal.records.access_log import record_access
 from portal.records.models import Record, ResultStatus
 
 log = logging.getLogger(__name__)

@@ -42,8 +42,8 @@ from portal.feedback.models import (
     RatingScore,
     ReportState,
 )
-from portal.identity.models import Citizen, StaffUser
-from portal.records.models import Access, Record, Subject, SubjectKind
+from portal.identity.models import Citizen, StaffUser, Subject, SubjectKind
+from portal.records.models import Access, Record
 from portal.units.models import UnitSystem
 from portal.units.services import successors
 

@@ -12,7 +12,6 @@ Module functions with an explicit session and actor; they flush, never commit.
 from __future__ import annotations
 
 import hashlib
-import secrets
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,29 +23,30 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from portal import audit, clock, mail
-from portal.copy_requests.services import handling_unit, valid_email
+from portal import audit, casework, clock, mail, tracking
+from portal.copy_requests.services import handling_unit
 from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound, PortalError
 from portal.feedback import mails
 from portal.feedback.models import ProblemKind, ProblemReport, RecordCorrection, ReportState
 from portal.files.inspect import UnreadableFile, inspect_file, sniff
 from portal.files.store import FileStore
-from portal.identity import access_log
-from portal.identity.access import may_read_personal, unit_ids_served
-from portal.identity.models import Citizen, StaffRole, StaffUser
+from portal.identity.models import Citizen, StaffUser
 from portal.paging import Paged
+from portal.records import access_log
+from portal.records.access import may_read_personal
 from portal.records.models import Access, Record
 from portal.records.services import get_record
+from portal.tracking import valid_email
 
+#: "PB-2026-000123": PB for phản ánh sai sót; the year of the report (Hanoi time); its id.
+REFERENCE_PREFIX = "PB"
 MIN_DESCRIPTION = 10
 MAX_DESCRIPTION = 3000
 MAX_NAME = 200
 MAX_NOTE = 2000
 #: What a reporter may attach: evidence (a photo of the paper original, a scan), judged by content.
 ATTACHMENT_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
-#: Roles that handle cases (admins manage accounts, not cases).
-WORKING_ROLES = frozenset({StaffRole.CLERK, StaffRole.SUPERVISOR})
 
 KIND_LABELS = {
     ProblemKind.WRONG_NAME: _l("The holder's name is wrong"),
@@ -224,7 +224,7 @@ def submit_report(session: Session, actor: object | None, source_id: str, kind: 
         checked, path = check_upload(attachment, field_name="attachment")
     try:
         report = ProblemReport(
-            reference="tmp-" + secrets.token_hex(8), record=record, unit=handling_unit(record), kind=kind,
+            reference=tracking.temporary_reference(), record=record, unit=handling_unit(record), kind=kind,
             description=description,
             reporter=citizen, reporter_name=reporter_name, reporter_email=reporter_email,
             state=ReportState.OPEN.value, created_at=now, updated_at=now)
@@ -234,7 +234,7 @@ def submit_report(session: Session, actor: object | None, source_id: str, kind: 
             report.attachment_media_type = checked.media_type
         session.add(report)
         session.flush()  # the id makes the reference, as for copy requests
-        report.reference = f"PB-{clock.in_hanoi(now).year}-{report.id:06d}"
+        report.reference = tracking.final_reference(REFERENCE_PREFIX, now, report.id)
         session.flush()
         if checked is not None:
             store_checked(checked, path)  # last: a failed insert leaves no orphan file behind
@@ -266,14 +266,8 @@ class CasesPage(Paged):
 
 
 
-def _unit_ids(staff: StaffUser) -> set[int]:
-    if not staff.active or staff.role not in WORKING_ROLES:
-        return set()
-    return unit_ids_served(staff)
-
-
 def serves_case(staff: StaffUser, report: ProblemReport) -> bool:
-    return report.unit_id in _unit_ids(staff)
+    return report.unit_id in casework.unit_ids(staff)
 
 
 def list_cases(session: Session, staff: StaffUser, state: str = ReportState.OPEN.value, page: int = 1,
@@ -281,7 +275,7 @@ def list_cases(session: Session, staff: StaffUser, state: str = ReportState.OPEN
     """The cases of the units ``staff`` serves in one state: open ones oldest first, closed ones
     most recently closed first. An unknown state or page reads as the first."""
     state = state if state in QUEUE_TABS else ReportState.OPEN.value
-    units = _unit_ids(staff)
+    units = casework.unit_ids(staff)
     if not units:
         return CasesPage([], 0, 1, per_page, state, dict.fromkeys(QUEUE_TABS, 0))
     scope = ProblemReport.unit_id.in_(units)

@@ -1,26 +1,16 @@
-"""Who may read the personal fields of a result: one rule, used by every page, download and export.
-
-- the subject of the result (a citizen account linked to that subject);
-- the representatives of the organization the result is about (organization accounts);
-- clerks and supervisors of the unit that holds the result now: the issuing unit itself, or a
-  current commune/ward it was merged into (partial merges included). Admins manage accounts;
-  they read personal data only through units they serve, like everyone else.
-"""
+"""Which units a staff member serves: the current units of their account and every old unit
+merged into them (partial merges included). Who may read a result is `portal.records.access`."""
 
 from __future__ import annotations
 
-from portal.identity.models import Citizen, StaffRole, StaffUser
-from portal.records.models import Record
+from portal.identity.models import StaffRole, StaffUser
 from portal.units.models import AdminUnit, UnitSystem
+from portal.units.services import ids_within
 
 
 def unit_ids_served(staff: StaffUser) -> set[int]:
     """Ids of the current units a staff member serves and of every old unit merged into them."""
-    ids = set()
-    for unit in staff.units:
-        ids.add(unit.id)
-        ids.update(link.old_unit_id for link in unit.predecessor_links)
-    return ids
+    return ids_within(staff.units)
 
 
 def serves_unit(staff: StaffUser, unit: AdminUnit) -> bool:
@@ -29,15 +19,3 @@ def serves_unit(staff: StaffUser, unit: AdminUnit) -> bool:
     if unit.system == UnitSystem.CURRENT:
         return unit.id in {u.id for u in staff.units}
     return unit.id in unit_ids_served(staff)
-
-
-def is_subject(actor: object | None, record: Record) -> bool:
-    """The citizen the result is about, or a representative of its organization."""
-    return isinstance(actor, Citizen) and record.subject_id in actor.subject_ids
-
-
-def may_read_personal(actor: object | None, record: Record) -> bool:
-    """Whether ``actor`` may see the personal fields and scans of ``record`` (public or not)."""
-    if is_subject(actor, record):
-        return True
-    return isinstance(actor, StaffUser) and serves_unit(actor, record.issuing_unit)

@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 
 from portal.db import utcnow
 from portal.identity import current_citizen, current_staff
-from portal.identity.models import Citizen
+from portal.identity.models import Citizen, Subject, SubjectKind
 from portal.identity.oidc import Identity
-from portal.records.models import Subject, SubjectKind
 
 
 def record_login(session: Session, identity: Identity) -> Citizen:

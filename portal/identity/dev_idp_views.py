@@ -34,7 +34,8 @@ from joserfc.jwt import JWTClaimsRegistry
 from sqlalchemy import func, select
 
 from portal.extensions import csrf, db
-from portal.records.models import Access, Record, Subject, SubjectKind
+from portal.identity.models import Subject, SubjectKind
+from portal.records.models import Access, Record
 
 bp = Blueprint("dev_idp", __name__, url_prefix="/dev-idp")
 

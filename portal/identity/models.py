@@ -1,4 +1,5 @@
-"""Who logs in: citizens and businesses (national SSO, OpenID Connect) and one-stop-shop staff.
+"""Who is who: the people and organizations results are about (`Subject`), and who logs in:
+citizens and businesses (national SSO, OpenID Connect) and one-stop-shop staff.
 
 A citizen's personal id lives once, on their `Subject` (the same row their results point to);
 the account keeps only the link, keyed on (issuer, sub) as OpenID Connect asks.
@@ -6,15 +7,33 @@ the account keeps only the link, keyed on (issuer, sub) as OpenID Connect asks.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, TimestampMixin, UTCDateTime
-from portal.records.models import Subject, SubjectKind
 from portal.units.models import AdminUnit
+
+
+class SubjectKind(StrEnum):
+    INDIVIDUAL = "individual"
+    ORGANIZATION = "organization"
+
+
+class Subject(Base, TimestampMixin):
+    """The person or organization a result is about. id_number is personal data."""
+
+    __tablename__ = "subject"
+    __table_args__ = (UniqueConstraint("kind", "id_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    #: 12-digit personal id, or a 10-digit (or 10-3) enterprise/tax code.
+    id_number: Mapped[str] = mapped_column(String(14), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[date | None] = mapped_column(Date)
 
 
 class Citizen(Base, TimestampMixin):

@@ -23,7 +23,7 @@ from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app, request
 from joserfc.errors import JoseError
 
-from portal.records.models import SubjectKind
+from portal.identity.models import SubjectKind
 
 #: Name of the client in authlib's registry (also the prefix of its state keys in the session).
 CLIENT_NAME = "sso"

@@ -437,18 +437,6 @@ def is_locked(staff: StaffUser, now: datetime | None = None) -> bool:
 # -- demo accounts (PORTAL_ENV=development only; the CLI checks) ---------------------------------
 
 
-def demo_ward(session: Session) -> AdminUnit | None:
-    """The current commune or ward with the most public results (old merged units included), so a
-    demo clerk has something to look at; the first one by code when there are no results yet."""
-    from portal.units.services import count_public_results
-
-    counts = count_public_results(session)
-    units = session.scalars(select(AdminUnit).where(
-        AdminUnit.system == UnitSystem.CURRENT, AdminUnit.level == UnitLevel.COMMUNE)
-        .order_by(AdminUnit.code)).all()
-    return max(units, key=lambda unit: counts.get(unit.id, 0), default=None)
-
-
 def ensure_demo_account(session: Session, *, username: str, full_name: str, role: str,
                         units: list[AdminUnit], password: str, totp_secret: str) -> StaffUser:
     """Create a demo account with a known password and TOTP secret, or leave an existing one be."""

@@ -15,6 +15,7 @@ from flask.cli import AppGroup
 from portal.errors import InvalidInput, NotFound
 from portal.identity import staff as service
 from portal.identity.models import StaffRole
+from portal.records import services as records
 
 staff_cli = AppGroup("staff", help="Tài khoản cán bộ / Staff accounts.")
 
@@ -136,7 +137,7 @@ def demo_accounts_command() -> None:
     if current_app.config["ENV"] != "development":
         raise click.ClickException("Chỉ khi PORTAL_ENV=development / only with PORTAL_ENV=development.")
     session = _session()
-    ward = service.demo_ward(session)
+    ward = records.busiest_ward(session)
     if ward is None:
         _fail(session, "Chưa có đơn vị / no units loaded: run `flask refdata` first.")
     issuer = current_app.config["STAFF_TOTP_ISSUER"]

@@ -203,7 +203,7 @@ def logout():
 @bp.get("/")
 def dashboard():
     from portal.feedback import petitions, reports
-    from portal.units.services import count_public_results
+    from portal.records.services import count_public_results
 
     staff = current_staff()
     units = sorted(staff.units, key=lambda unit: unit.name)

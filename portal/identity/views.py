@@ -126,7 +126,7 @@ ACCESS_LOG_PAGES = 200
 @citizens.require_loa("view_personal")
 def access_log():
     """Who else looked at my personal results: staff, verifiers of my copies, lookups by number."""
-    from portal.identity import access_log as log
+    from portal.records import access_log as log
 
     raw = request.args.get("page", "")
     page = int(raw) if raw.isdecimal() and 1 <= int(raw) <= ACCESS_LOG_PAGES else 1

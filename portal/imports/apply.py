@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 from portal import outbox
 from portal.db import utcnow
 from portal.files.store import FileStore
+from portal.identity.models import Subject
 from portal.imports.validation import CheckedLine
 from portal.outbox import OutboxItem
-from portal.records.models import Document, Record, RecordFile, ResultStatus, StatusChange, Subject
+from portal.records.models import Document, Record, RecordFile, ResultStatus, StatusChange
 from portal.text import ident_key
 
 CREATED, UPDATED, UNCHANGED, REFUSED = "created", "updated", "unchanged", "refused"

@@ -28,9 +28,9 @@ from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound
 from portal.feedback import reports
 from portal.feedback.models import ProblemReport, RecordCorrection, ReportState
-from portal.identity import access_log
 from portal.identity.access import serves_unit
 from portal.identity.models import StaffRole, StaffUser
+from portal.records import access_log
 from portal.records.models import Document, Record, RecordFile, ResultStatus, StatusChange
 from portal.records.services import get_record
 from portal.search.indexing import enqueue_upsert

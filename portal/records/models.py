@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text, Uniq
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, TimestampMixin, UTCDateTime, utcnow
+from portal.identity.models import Subject
 from portal.procedures.models import Procedure
 from portal.units.models import AdminUnit
 
@@ -24,25 +25,6 @@ class ResultStatus(StrEnum):
 class Access(StrEnum):
     PERSONAL = "personal"  # only the subject, their representatives and staff
     PUBLIC = "public"  # public registers: anyone sees the public fields
-
-
-class SubjectKind(StrEnum):
-    INDIVIDUAL = "individual"
-    ORGANIZATION = "organization"
-
-
-class Subject(Base, TimestampMixin):
-    """The person or organization a result is about. id_number is personal data."""
-
-    __tablename__ = "subject"
-    __table_args__ = (UniqueConstraint("kind", "id_number"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(12))
-    #: 12-digit personal id, or a 10-digit (or 10-3) enterprise/tax code.
-    id_number: Mapped[str] = mapped_column(String(14), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    birth_date: Mapped[date | None] = mapped_column(Date)
 
 
 class Document(Base):

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from portal import clock
 from portal.errors import NotFound
-from portal.identity import access_log
-from portal.identity.access import may_read_personal
+from portal.records import access_log
+from portal.records.access import may_read_personal
 from portal.records.models import Access, Document, Record, RecordFile
+from portal.units import services as unit_services
 from portal.units.models import AdminUnit, UnitLevel, UnitSuccession, UnitSystem
 from portal.units.services import successors
 
@@ -165,3 +166,21 @@ def portal_counts(session: Session) -> PortalCounts:
     return PortalCounts(results=results, units=units)
 
 
+
+
+def count_public_results(session: Session) -> dict[int, int]:
+    """Public results per current unit id, results of old units counted in each of their successors
+    (one grouped query, spread with the successor rule)."""
+    per_unit = dict(session.execute(select(Record.issuing_unit_id, func.count()).where(
+        Record.access == Access.PUBLIC).group_by(Record.issuing_unit_id)).all())
+    return unit_services.totals_by_current_unit(session, per_unit)
+
+
+def busiest_ward(session: Session) -> AdminUnit | None:
+    """The current commune or ward with the most public results (old merged units included), so a
+    demo clerk has something to look at; the first one by code when there are no results yet."""
+    counts = count_public_results(session)
+    units = session.scalars(select(AdminUnit).where(
+        AdminUnit.system == UnitSystem.CURRENT, AdminUnit.level == UnitLevel.COMMUNE)
+        .order_by(AdminUnit.code)).all()
+    return max(units, key=lambda unit: counts.get(unit.id, 0), default=None)

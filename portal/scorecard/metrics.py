@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Float, Integer, case, cast, exists, extract, func, or_, select
+from sqlalchemy import Float, Integer, case, cast, exists, extract, func, select
 from sqlalchemy.orm import Session
 
 from portal.clock import HANOI
@@ -36,7 +36,8 @@ from portal.feedback.models import Petition, PetitionState, Rating, RatingScore
 from portal.feedback.ratings import current_scales
 from portal.procedures.models import Procedure
 from portal.records.models import Access, Record, RecordFile
-from portal.units.models import AdminUnit, UnitLevel, UnitSuccession
+from portal.units import services as unit_services
+from portal.units.models import AdminUnit, UnitLevel
 
 #: Events that end the handling of a copy request: its time is the handling time.
 HANDLING_ACTIONS = (Action.ISSUE.value, Action.REJECT.value)
@@ -339,8 +340,7 @@ def _unit_filter(column, unit: AdminUnit | None):
 def _results_filter(unit: AdminUnit | None):
     if unit is None:
         return True
-    olds = select(UnitSuccession.old_unit_id).where(UnitSuccession.new_unit_id == unit.id)
-    return or_(Record.issuing_unit_id == unit.id, Record.issuing_unit_id.in_(olds))
+    return unit_services.within(Record.issuing_unit_id, [unit.id])
 
 
 def _handling_events():

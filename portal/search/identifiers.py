@@ -29,8 +29,9 @@ from enum import StrEnum
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from portal.identity.models import Subject, SubjectKind
 from portal.procedures.models import Procedure
-from portal.records.models import Access, Record, Subject, SubjectKind
+from portal.records.models import Access, Record
 from portal.search.service import RecordHit, _apply_filters, _load_options
 from portal.text import fold, ident_key
 

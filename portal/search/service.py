@@ -24,13 +24,14 @@ from sqlalchemy import and_, false, func, not_, or_, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 
 from portal import clock
-from portal.identity import access_log
 from portal.paging import Paged
+from portal.records import access_log
 from portal.records.documents import load_by_source_ids
 from portal.records.models import Access, Record, ResultStatus
 from portal.search.port import FACETS, MAX_HITS, SORTS, SearchQuery, SearchUnavailable
 from portal.text import fold
-from portal.units.models import AdminUnit, UnitSuccession, UnitSystem
+from portal.units import services as unit_services
+from portal.units.models import AdminUnit, UnitSystem
 
 
 @dataclass(frozen=True)
@@ -258,10 +259,29 @@ def _apply_filters(query, filters: Mapping[str, str], today: date):
     if "current_unit" in filters:
         current = select(AdminUnit.id).where(AdminUnit.code == filters["current_unit"],
                                              AdminUnit.system == UnitSystem.CURRENT)
-        olds = select(UnitSuccession.old_unit_id).where(UnitSuccession.new_unit_id.in_(current))
-        query = query.where(or_(Record.issuing_unit_id.in_(current), Record.issuing_unit_id.in_(olds)))
+        query = query.where(unit_services.within(Record.issuing_unit_id, current))
     return query
 
 
 def _load_options():
     return (joinedload(Record.issuing_unit).selectinload(AdminUnit.successor_links), lazyload(Record.files))
+
+
+def list_unit_results(session: Session, unit: AdminUnit, *, page: int = 1, per_page: int = 20) -> ResultsPage:
+    """Public results issued by a unit, newest first.
+
+    A current unit: its own results and those of every old unit merged into it, partly or wholly
+    (`portal.units.services.within`, as the search filter `current_unit`). An old unit: its own
+    results and, for an old district, those of its communes.
+    """
+    if unit.system == UnitSystem.CURRENT:
+        where = unit_services.within(Record.issuing_unit_id, [unit.id])
+    else:
+        children = select(AdminUnit.id).where(AdminUnit.parent_id == unit.id)
+        where = or_(Record.issuing_unit_id == unit.id, Record.issuing_unit_id.in_(children))
+    query = select(Record).where(where, Record.access == Access.PUBLIC)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    records = session.scalars(query.options(*_load_options()).order_by(Record.issued_date.desc(), Record.id)
+                              .offset((page - 1) * per_page).limit(per_page)).unique().all()
+    return ResultsPage(query="", total=total, hits=[RecordHit(record=r) for r in records], page=page,
+                       per_page=per_page)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from portal.errors import NotFound
+from portal.text import fold
 from portal.units.models import AdminUnit, UnitLevel, UnitSuccession, UnitSystem
 
 
@@ -26,6 +29,43 @@ def get_unit_by_slug(session: Session, system: str, slug: str) -> AdminUnit:
     if unit is None:
         raise NotFound(slug)
     return unit
+
+
+# -- the successor rule: a current unit stands for the old units merged into it ------------------
+# On 1 July 2025 districts were abolished and communes merged; 198 of Hanoi's old communes were
+# split across several new units. A result of an old unit belongs to every current unit the old
+# one went into, wholly or partly: its clerks serve it, its page and its search filter list it,
+# its scorecard counts it. These two functions are that rule, in SQL and in Python.
+
+
+def within(unit_column, unit_ids) -> ColumnElement[bool]:
+    """SQL: ``unit_column`` (a unit id) is one of ``unit_ids`` (current units: ids, or a select of
+    ids) or an old unit merged into one of them."""
+    olds = select(UnitSuccession.old_unit_id).where(UnitSuccession.new_unit_id.in_(unit_ids))
+    return or_(unit_column.in_(unit_ids), unit_column.in_(olds))
+
+
+def ids_within(units: Iterable[AdminUnit]) -> set[int]:
+    """The ids of ``units`` and of every old unit merged into them (their links loaded)."""
+    ids = set()
+    for unit in units:
+        ids.add(unit.id)
+        ids.update(link.old_unit_id for link in unit.predecessor_links)
+    return ids
+
+
+def totals_by_current_unit(session: Session, per_unit: dict[int, int]) -> dict[int, int]:
+    """Counts per unit id → counts per current unit id, an old unit's count added to each of the
+    current units it went into (the rule of `within`, for numbers already grouped by unit)."""
+    totals: dict[int, int] = {}
+    for old_id, new_id in session.execute(select(UnitSuccession.old_unit_id, UnitSuccession.new_unit_id)):
+        if old_id in per_unit:
+            totals[new_id] = totals.get(new_id, 0) + per_unit[old_id]
+    current_ids = set(session.scalars(select(AdminUnit.id).where(AdminUnit.system == UnitSystem.CURRENT)))
+    for unit_id, count in per_unit.items():
+        if unit_id in current_ids:
+            totals[unit_id] = totals.get(unit_id, 0) + count
+    return totals
 
 
 def successors(unit: AdminUnit) -> list[UnitSuccession]:
@@ -66,54 +106,6 @@ def find_legacy_unit(session: Session, slug: str) -> AdminUnit | None:
 
 def list_current_communes(session: Session) -> list[AdminUnit]:
     """Today's communes and wards, in Vietnamese alphabetical order (tone marks folded)."""
-    from portal.text import fold
-
     units = session.scalars(select(AdminUnit).where(AdminUnit.system == UnitSystem.CURRENT,
                                                     AdminUnit.level == UnitLevel.COMMUNE))
     return sorted(units, key=lambda unit: (fold(unit.division_type), fold(unit.name), unit.code))
-
-
-def count_public_results(session: Session) -> dict[int, int]:
-    """Public results per current unit id, results of old units counted in each of their successors.
-
-    One grouped query; the spreading over successors happens here, with the same rule as the
-    search filter `current_unit` (a split old unit's results belong to every new unit it went into).
-    """
-    from portal.records.models import Access, Record
-
-    per_unit = dict(session.execute(select(Record.issuing_unit_id, func.count()).where(
-        Record.access == Access.PUBLIC).group_by(Record.issuing_unit_id)).all())
-    counts: dict[int, int] = {}
-    links = session.execute(select(UnitSuccession.old_unit_id, UnitSuccession.new_unit_id)).all()
-    for old_id, new_id in links:
-        if old_id in per_unit:
-            counts[new_id] = counts.get(new_id, 0) + per_unit[old_id]
-    current_ids = set(session.scalars(select(AdminUnit.id).where(AdminUnit.system == UnitSystem.CURRENT)))
-    for unit_id, count in per_unit.items():
-        if unit_id in current_ids:
-            counts[unit_id] = counts.get(unit_id, 0) + count
-    return counts
-
-
-def list_unit_results(session: Session, unit: AdminUnit, *, page: int = 1, per_page: int = 20):
-    """Public results issued by a unit, newest first, as a `ResultsPage`.
-
-    A current unit: its own results and those of every old unit merged into it, partly or wholly
-    (the same rule as the search filter `current_unit`). An old unit: its own results and, for an
-    old district, those of its communes.
-    """
-    from portal.records.models import Access, Record
-    from portal.search.service import RecordHit, ResultsPage, _load_options
-
-    if unit.system == UnitSystem.CURRENT:
-        olds = select(UnitSuccession.old_unit_id).where(UnitSuccession.new_unit_id == unit.id)
-        where = or_(Record.issuing_unit_id == unit.id, Record.issuing_unit_id.in_(olds))
-    else:
-        children = select(AdminUnit.id).where(AdminUnit.parent_id == unit.id)
-        where = or_(Record.issuing_unit_id == unit.id, Record.issuing_unit_id.in_(children))
-    query = select(Record).where(where, Record.access == Access.PUBLIC)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    records = session.scalars(query.options(*_load_options()).order_by(Record.issued_date.desc(), Record.id)
-                              .offset((page - 1) * per_page).limit(per_page)).unique().all()
-    return ResultsPage(query="", total=total, hits=[RecordHit(record=r) for r in records], page=page,
-                       per_page=per_page)

@@ -17,8 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.copy_requests import services
-from portal.identity.models import Citizen
-from portal.records.models import Subject
+from portal.identity.models import Citizen, Subject
 from tests.web.conftest import add_document, make_record, store  # noqa: F401  (fixtures, re-exported)
 
 #: The "citizen" account of tests/identity/oidc_provider/accounts.json (Nguyễn Thị Lan, level 2).

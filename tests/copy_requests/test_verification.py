@@ -14,7 +14,7 @@ from sqlalchemy import select
 from portal.audit import AuditEntry
 from portal.copy_requests import devca, keys, signing, verification
 from portal.extensions import db
-from portal.identity import access_log
+from portal.records import access_log
 from portal.records.models import StatusChange
 from tests.copy_requests.signing_builders import stored_bytes
 from tests.web.conftest import pdf_bytes

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from portal.records.models import Subject
+from portal.identity.models import Subject
 from tests.web.conftest import add_document, make_record, store  # noqa: F401  (fixtures, re-exported)
 
 

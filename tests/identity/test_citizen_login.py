@@ -9,9 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from portal.identity.models import Citizen
+from portal.identity.models import Citizen, Subject
 from portal.identity.views import safe_next
-from portal.records.models import Subject
 from tests.conftest import csrf_token
 from tests.identity.oidc_fixtures import ACCOUNTS, POST_LOGOUT_URI
 

@@ -8,10 +8,11 @@ import sqlalchemy as sa
 from builders import DROP, born_digital_pdf, corrupt_pdf, dump, jpeg_scan, pdf_scan, png_scan, zip_batch
 
 from portal.files.store import FileStore
+from portal.identity.models import Subject
 from portal.imports.models import ImportLine
 from portal.imports.service import render_report
 from portal.outbox import OutboxItem
-from portal.records.models import Document, Record, StatusChange, Subject
+from portal.records.models import Document, Record, StatusChange
 
 
 def _lines(session, batch_id):

@@ -23,9 +23,9 @@ from portal.clock import HANOI
 from portal.copy_requests.models import CopyRequest, CopyRequestEvent
 from portal.db import utcnow
 from portal.feedback.models import Petition, Rating, RatingScore
-from portal.identity.models import Citizen
+from portal.identity.models import Citizen, Subject
 from portal.procedures.models import Procedure
-from portal.records.models import Document, Record, RecordFile, Subject
+from portal.records.models import Document, Record, RecordFile
 from portal.scorecard import metrics
 from portal.units.models import AdminUnit, UnitSuccession
 

@@ -8,8 +8,9 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from portal.identity.models import Subject
 from portal.procedures.models import Procedure
-from portal.records.models import Record, Subject
+from portal.records.models import Record
 from portal.text import ident_key
 from portal.units.models import AdminUnit
 

@@ -12,8 +12,9 @@ from PIL import Image
 from sqlalchemy import select
 
 from portal.files.store import FileStore
+from portal.identity.models import Subject
 from portal.procedures.models import Procedure
-from portal.records.models import Document, Record, RecordFile, StatusChange, Subject
+from portal.records.models import Document, Record, RecordFile, StatusChange
 from portal.text import ident_key
 from portal.units.models import AdminUnit, UnitSuccession
 

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from portal import audit
 from portal.audit import AuditEntry
-from portal.identity.access import is_subject
 from portal.identity.models import Citizen, StaffUser
 from portal.paging import Paged
+from portal.records.access import is_subject
 from portal.records.models import Access, Record
 
 #: action → what the person reads on their page (msgids; translated in the template).
