@@ -12,13 +12,11 @@ undo the correction; a corrected line from the sender does update the result.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -27,6 +25,7 @@ from portal.copy_requests.services import handling_unit
 from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound
 from portal.feedback import reports
+from portal.feedback.correction_fields import EDITABLE_FIELDS
 from portal.feedback.models import ProblemReport, RecordCorrection, ReportState
 from portal.identity.access import serves_unit
 from portal.identity.models import StaffRole, StaffUser
@@ -39,30 +38,6 @@ from portal.text import ident_key
 MAX_REASON = 1000
 
 
-@dataclass(frozen=True)
-class EditableField:
-    label: Any  # a lazy string
-    #: Vietnamese label for mails (rendered outside any request).
-    label_vi: str
-    kind: str  # "text", "date", "status", "file"
-    required: bool = False
-    max_length: int = 0
-
-
-#: The fields a clerk may correct, in the order of the form.
-EDITABLE_FIELDS: dict[str, EditableField] = {
-    "holder_name": EditableField(_l("Holder"), "Người được cấp", "text", True, 200),
-    "doc_number": EditableField(_l("Document number"), "Số văn bản", "text", True, 11),
-    "doc_notation": EditableField(_l("Notation"), "Ký hiệu", "text", False, 30),
-    "issued_date": EditableField(_l("Issued on"), "Ngày cấp", "date", True),
-    "valid_from": EditableField(_l("Valid from"), "Hiệu lực từ ngày", "date", True),
-    "valid_to": EditableField(_l("Valid until"), "Hiệu lực đến ngày", "date", False),
-    "signer_name": EditableField(_l("Signed by"), "Người ký", "text", False, 120),
-    "signer_title": EditableField(_l("Signer's title"), "Chức vụ người ký", "text", False, 120),
-    "summary": EditableField(_l("Summary"), "Trích yếu", "text", True, 500),
-    "status": EditableField(_l("Status"), "Tình trạng hiệu lực", "status", True),
-    "scan": EditableField(_l("Scanned pages"), "Bản quét", "file"),
-}
 #: Model attribute of each field (holder_name is the Subject's name; scan adds a file).
 ATTRIBUTES = {name: name for name in EDITABLE_FIELDS if name not in ("holder_name", "scan")}
 
@@ -91,35 +66,6 @@ class InvalidCorrection(InvalidInput):
         if self.code in MESSAGES:
             return str(MESSAGES[self.code]) % self.params if self.params else str(MESSAGES[self.code])
         return reports.message(self.code)
-
-
-def field_label(name: str) -> str:
-    spec = EDITABLE_FIELDS.get(name)
-    return str(spec.label) if spec else name
-
-
-def field_label_vi(name: str) -> str:
-    spec = EDITABLE_FIELDS.get(name)
-    return spec.label_vi if spec else name
-
-
-def display_value(name: str, value: Any) -> str:
-    """A value of ``before``/``after`` as the pages show it: dates dd/mm/yyyy, statuses by name."""
-    spec = EDITABLE_FIELDS.get(name)
-    if value is None or value == "":
-        return "—"
-    if spec is not None and spec.kind == "date":
-        try:
-            return date.fromisoformat(value).strftime("%d/%m/%Y")
-        except (TypeError, ValueError):
-            return str(value)
-    if spec is not None and spec.kind == "status":
-        from portal.records.views import status_label
-
-        return status_label(value)
-    if spec is not None and spec.kind == "file" and isinstance(value, list):
-        return ngettext("%(num)s file", "%(num)s files", len(value))
-    return str(value)
 
 
 # -- who may correct ------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
 
+from portal.feedback.correction_fields import EDITABLE_FIELDS
 from portal.feedback.reports import KIND_LABELS
-from portal.records.corrections import EDITABLE_FIELDS
 from portal.records.models import ResultStatus
 
 

@@ -13,13 +13,13 @@ from flask_babel import gettext as _
 
 from portal import clock, outbox
 from portal.extensions import db
-from portal.feedback import reports
+from portal.feedback import correction_fields, corrections, reports
 from portal.feedback.models import ReportState
 from portal.feedback.report_forms import CorrectionForm, DismissForm
 from portal.identity import current_staff
 from portal.identity.models import StaffRole
 from portal.identity.staff_guard import staff_guard
-from portal.records import corrections
+from portal.records.labels import status_label
 from portal.records.services import public_view
 
 bp = Blueprint("reports_staff", __name__, url_prefix="/staff")
@@ -39,8 +39,8 @@ def no_store(response):
 def labels():
     return {"report_kind_label": lambda kind: str(reports.KIND_LABELS.get(kind, kind)),
             "report_state_label": lambda state: str(reports.STATE_LABELS.get(state, state)),
-            "correction_field_label": corrections.field_label,
-            "correction_value": corrections.display_value}
+            "correction_field_label": correction_fields.field_label,
+            "correction_value": correction_fields.display_value}
 
 
 def _page_arg() -> int:
@@ -110,8 +110,6 @@ def dismiss(reference: str):
 
 
 def _correction_page(record, form, report=None, status: int = 200, error: str = ""):
-    from portal.records.views import status_label
-
     form.set_status_choices(status_label)
     action = (url_for(".correct", reference=report.reference) if report is not None
               else url_for(".correct_record", source_id=record.source_id))
@@ -150,7 +148,7 @@ def _correction(record, report=None):
             return _correction_page(record, form, report, 400, _("Please correct the answers marked below."))
         return _correction_page(record, form, report, 400, text)
     outbox.commit(db.session)  # then the worker sends the mail (and reindexes) at once
-    fields = ", ".join(corrections.field_label(name) for name in correction.after)
+    fields = ", ".join(correction_fields.field_label(name) for name in correction.after)
     flash(_("The result was corrected (%(fields)s).", fields=fields), "info")
     if report is not None:
         return redirect(url_for(".detail", reference=report.reference))

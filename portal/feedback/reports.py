@@ -3,7 +3,7 @@
 Anyone who can see a result may report a problem with it: anyone for a public result, only those
 `may_read_personal` allows for a personal one (anyone else gets NotFound, as for a result that
 does not exist). A report goes to the clerks of the result's handling unit (the issuing unit or
-its successor); it ends *corrected* (by `portal.records.corrections.correct`) or *dismissed* with
+its successor); it ends *corrected* (by `portal.feedback.corrections.correct`) or *dismissed* with
 the clerk's explanation, and the reporter hears of either by e-mail when they left an address.
 
 Module functions with an explicit session and actor; they flush, never commit.
@@ -28,6 +28,7 @@ from portal.copy_requests.services import handling_unit
 from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound, PortalError
 from portal.feedback import mails
+from portal.feedback.correction_fields import field_label_vi
 from portal.feedback.models import ProblemKind, ProblemReport, RecordCorrection, ReportState
 from portal.files.inspect import UnreadableFile, inspect_file, sniff
 from portal.files.store import FileStore
@@ -385,8 +386,6 @@ def render_mail(session: Session, what: str, object_id: int, payload: dict,
     report = session.get(ProblemReport, object_id)
     if report is None or what not in SUBJECTS or not report.reporter_email:
         return None
-    from portal.records.corrections import field_label_vi  # records → feedback imports the other way
-
     fields: list[str] = []
     correction = None
     if what == "corrected":

@@ -26,9 +26,9 @@ def init_app(app: Flask) -> None:
         if app.config["ENV"] == "production":
             # A provider that lets anyone pick who they are must never face the public.
             raise RuntimeError("PORTAL_DEV_IDP is on while PORTAL_ENV=production: refusing to start.")
-        from portal.identity import dev_idp_views as dev_idp
+        from portal.identity import dev_idp_views
 
-        dev_idp.init_app(app)
+        dev_idp_views.init_app(app)
 
 
 @login_manager.user_loader

@@ -19,32 +19,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
-import os
 import secrets
 import time
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, jsonify, redirect, render_template, request
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet, RSAKey
-from joserfc.jwt import JWTClaimsRegistry
-from sqlalchemy import func, select
+from joserfc.jwk import KeySet
 
 from portal.extensions import csrf, db
+from portal.identity import dev_idp
 from portal.identity.models import Subject, SubjectKind
-from portal.records.models import Access, Record
+from portal.records import services as records
 
 bp = Blueprint("dev_idp", __name__, url_prefix="/dev-idp")
 
-CLIENT_ID = "portal-dev"
-#: Seconds a code may wait before the token exchange; id and access tokens live ten minutes.
-CODE_TTL = 60
-TOKEN_TTL = 600
-#: The national SSO's account-type values (config OIDC_ACCOUNT_TYPES maps them back).
-ACCOUNT_TYPE_VALUES = {SubjectKind.INDIVIDUAL: "1", SubjectKind.ORGANIZATION: "2"}
 #: How many people and businesses the chooser offers.
 CHOICES = 8
 
@@ -57,46 +47,7 @@ def init_app(app: Flask) -> None:
     csrf.exempt(userinfo)
 
 
-# --- keys, secret, issuer ------------------------------------------------------------------------
-
-def _store(app: Flask) -> Path:
-    path = Path(app.config["DATA_DIR"]) / "dev-idp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _once(path: Path, make) -> str:
-    """The file's text, written by whichever worker comes first (the others read that one)."""
-    if not path.exists():
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        tmp.write_text(make())
-        tmp.chmod(0o600)
-        try:
-            os.link(tmp, path)  # atomic, and fails if another worker got there first
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return path.read_text()
-
-
-def signing_key(app: Flask) -> RSAKey:
-    text = _once(_store(app) / "signing-key.json", lambda: json.dumps(RSAKey.generate_key(
-        2048, parameters={"use": "sig", "alg": "RS256"}, auto_kid=True).as_dict(private=True)))
-    return RSAKey.import_key(json.loads(text))
-
-
-def client_secret(app: Flask) -> str:
-    return _once(_store(app) / "client-secret", lambda: secrets.token_urlsafe(32))
-
-
-def issuer() -> str:
-    """OIDC_ISSUER when set, else this server's own /dev-idp as the first request reached it."""
-    state = current_app.extensions["portal.dev_idp"]
-    if state["issuer"] is None:
-        state["issuer"] = (current_app.config["OIDC_ISSUER"] or f"{request.url_root.rstrip('/')}/dev-idp")
-    return state["issuer"]
-
+# --- requests -------------------------------------------------------------------------------------
 
 def _origin(url: str) -> str:
     parts = urlsplit(url)
@@ -105,37 +56,10 @@ def _origin(url: str) -> str:
 
 def _redirect_uri_allowed(uri: str) -> bool:
     # The registered redirect URI: the portal's own callback, on the issuer's origin.
-    return uri == f"{_origin(issuer())}/auth/callback"
-
-
-def _sign(claims: dict) -> str:
-    key = signing_key(current_app)
-    return jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
-
-
-def _verify(token_text: str, **expected) -> dict:
-    """Claims of a token this provider signed. Raises JoseError (bad signature, expired, wrong claim)."""
-    token_obj = jwt.decode(token_text, signing_key(current_app), algorithms=["RS256"])
-    options = {name: {"essential": True, "value": value} for name, value in expected.items()}
-    registry = JWTClaimsRegistry(exp={"essential": True}, **options)
-    registry.validate(token_obj.claims)
-    return token_obj.claims
+    return uri == f"{_origin(dev_idp.issuer())}/auth/callback"
 
 
 # --- the demo people -------------------------------------------------------------------------------
-
-def demo_people(session) -> list[tuple[Subject, int]]:
-    """(subject, number of results) for individuals with personal results and for organizations."""
-    count = func.count(Record.id)
-    people = []
-    for kind, where in ((SubjectKind.INDIVIDUAL, Record.access == Access.PERSONAL),
-                        (SubjectKind.ORGANIZATION, True)):
-        people += session.execute(
-            select(Subject, count).join(Record, Record.subject_id == Subject.id)
-            .where(Subject.kind == kind.value, where).group_by(Subject.id)
-            .order_by(count.desc(), Subject.id).limit(CHOICES)).all()
-    return people
-
 
 def masked(id_number: str) -> str:
     return f"{id_number[:3]}{'•' * max(0, len(id_number) - 5)}{id_number[-2:]}"
@@ -145,7 +69,7 @@ def masked(id_number: str) -> str:
 
 @bp.get("/.well-known/openid-configuration")
 def discovery():
-    base = issuer()
+    base = dev_idp.issuer()
     return jsonify({
         "issuer": base,
         "authorization_endpoint": f"{base}/authorize",
@@ -168,7 +92,7 @@ def discovery():
 
 @bp.get("/jwks")
 def jwks():
-    return jsonify(KeySet([signing_key(current_app)]).as_dict(private=False))
+    return jsonify(KeySet([dev_idp.signing_key(current_app)]).as_dict(private=False))
 
 
 AUTHORIZE_PARAMS = ("client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
@@ -178,13 +102,13 @@ AUTHORIZE_PARAMS = ("client_id", "redirect_uri", "response_type", "scope", "stat
 def _authorize_params(source) -> dict[str, str]:
     """The request's parameters. Aborts 400 (a page, never a redirect) unless client and URI are ours."""
     params = {name: source.get(name, "") for name in AUTHORIZE_PARAMS}
-    if params["client_id"] != CLIENT_ID or not _redirect_uri_allowed(params["redirect_uri"]):
+    if params["client_id"] != dev_idp.CLIENT_ID or not _redirect_uri_allowed(params["redirect_uri"]):
         abort(400)
     return params
 
 
 def _back(params: dict[str, str], **answer: str):
-    answer = {**answer, "state": params["state"], "iss": issuer()}
+    answer = {**answer, "state": params["state"], "iss": dev_idp.issuer()}
     return redirect(f"{params['redirect_uri']}?{urlencode(answer)}")
 
 
@@ -197,17 +121,19 @@ def authorize():
     if params["code_challenge_method"] != "S256" or len(params["code_challenge"]) < 43:
         return _back(params, error="invalid_request", error_description="PKCE S256 required")
     if request.method == "GET":
-        return render_template("dev_idp/authorize.html", params=params, people=demo_people(db.session),
-                               masked=masked)
+        people = records.list_result_holders(db.session, CHOICES)
+        return render_template("dev_idp/authorize.html", params=params, people=people, masked=masked)
     if request.form.get("action") == "cancel":
         return _back(params, error="access_denied")
     subject = db.session.get(Subject, request.form.get("subject", type=int) or 0)
     if subject is None:
         abort(400)
     loa = 1 if request.form.get("loa") == "1" else 2
-    code = _sign({"typ": "code", "jti": secrets.token_urlsafe(16), "exp": int(time.time()) + CODE_TTL,
-                  "cid": CLIENT_ID, "ru": params["redirect_uri"], "cc": params["code_challenge"],
-                  "nonce": params["nonce"], "subject": subject.id, "loa": loa, "at": int(time.time())})
+    now = int(time.time())
+    code = dev_idp.sign({"typ": "code", "jti": secrets.token_urlsafe(16), "exp": now + dev_idp.CODE_TTL,
+                         "cid": dev_idp.CLIENT_ID, "ru": params["redirect_uri"],
+                         "cc": params["code_challenge"], "nonce": params["nonce"], "subject": subject.id,
+                         "loa": loa, "at": now})
     return _back(params, code=code)
 
 
@@ -222,12 +148,13 @@ def _client_authenticated() -> bool:
     auth = request.authorization
     client_id, secret = (auth.username, auth.password) if auth else (request.form.get("client_id"),
                                                                       request.form.get("client_secret"))
-    return client_id == CLIENT_ID and hmac.compare_digest(str(secret or ""), client_secret(current_app))
+    return client_id == dev_idp.CLIENT_ID and hmac.compare_digest(str(secret or ""),
+                                                                  dev_idp.client_secret(current_app))
 
 
 def _spend(jti: str) -> bool:
     """True the first time a code is presented, by any worker."""
-    used = _store(current_app) / "used-codes"
+    used = dev_idp.store(current_app) / "used-codes"
     used.mkdir(exist_ok=True)
     try:
         (used / hashlib.sha256(jti.encode()).hexdigest()).open("x").close()
@@ -247,8 +174,8 @@ def token():
     if request.form.get("grant_type") != "authorization_code":
         return _token_error("unsupported_grant_type")
     try:
-        code = _verify(request.form.get("code", ""), typ="code", cid=CLIENT_ID,
-                       ru=request.form.get("redirect_uri", ""))
+        code = dev_idp.verify(request.form.get("code", ""), typ="code", cid=dev_idp.CLIENT_ID,
+                              ru=request.form.get("redirect_uri", ""))
     except (JoseError, ValueError):
         return _token_error("invalid_grant")
     verifier = request.form.get("code_verifier", "")
@@ -260,13 +187,13 @@ def token():
         return _token_error("invalid_grant")
     now = int(time.time())
     # The id_token names nobody: it is sent back as id_token_hint in a logout URL.
-    id_token = _sign({"iss": issuer(), "sub": _sub(subject), "aud": CLIENT_ID, "iat": now,
-                      "exp": now + TOKEN_TTL, "auth_time": code["at"], "nonce": code["nonce"],
-                      "acr": str(code["loa"])})
-    access_token = _sign({"typ": "access", "iss": issuer(), "sub": _sub(subject),
-                          "aud": f"{issuer()}/userinfo", "iat": now, "exp": now + TOKEN_TTL,
-                          "subject": subject.id})
-    response = jsonify({"access_token": access_token, "token_type": "Bearer", "expires_in": TOKEN_TTL,
+    id_token = dev_idp.sign({"iss": dev_idp.issuer(), "sub": _sub(subject), "aud": dev_idp.CLIENT_ID,
+                             "iat": now, "exp": now + dev_idp.TOKEN_TTL, "auth_time": code["at"],
+                             "nonce": code["nonce"], "acr": str(code["loa"])})
+    access_token = dev_idp.sign({"typ": "access", "iss": dev_idp.issuer(), "sub": _sub(subject),
+                                 "aud": f"{dev_idp.issuer()}/userinfo", "iat": now,
+                                 "exp": now + dev_idp.TOKEN_TTL, "subject": subject.id})
+    response = jsonify({"access_token": access_token, "token_type": "Bearer", "expires_in": dev_idp.TOKEN_TTL,
                         "id_token": id_token, "scope": "openid profile"})
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -276,7 +203,8 @@ def token():
 def userinfo():
     auth = request.headers.get("Authorization", "")
     try:
-        claims = _verify(auth.removeprefix("Bearer ").strip(), typ="access", aud=f"{issuer()}/userinfo")
+        claims = dev_idp.verify(auth.removeprefix("Bearer ").strip(), typ="access",
+                                aud=f"{dev_idp.issuer()}/userinfo")
     except (JoseError, ValueError):
         return _token_error("invalid_token", 401)
     subject = db.session.get(Subject, claims["subject"])
@@ -284,7 +212,7 @@ def userinfo():
         return _token_error("invalid_token", 401)
     names = current_app.config["OIDC_CLAIMS"]
     kind = SubjectKind(subject.kind)
-    info = {"sub": _sub(subject), names["account_type"]: ACCOUNT_TYPE_VALUES[kind]}
+    info = {"sub": _sub(subject), names["account_type"]: dev_idp.ACCOUNT_TYPE_VALUES[kind]}
     if kind == SubjectKind.ORGANIZATION:
         info |= {names["org_code"]: subject.id_number, names["org_name"]: subject.name,
                  names["name"]: "Người đại diện (thử nghiệm)"}
@@ -303,13 +231,13 @@ def end_session():
     hint = request.args.get("id_token_hint")
     if hint:
         try:
-            jwt.decode(hint, signing_key(current_app), algorithms=["RS256"])
+            jwt.decode(hint, dev_idp.signing_key(current_app), algorithms=["RS256"])
         except (JoseError, ValueError):
             abort(400)
-    elif request.args.get("client_id") != CLIENT_ID:
+    elif request.args.get("client_id") != dev_idp.CLIENT_ID:
         abort(400)
     target = request.args.get("post_logout_redirect_uri", "")
-    if not target or _origin(target) != _origin(issuer()):
+    if not target or _origin(target) != _origin(dev_idp.issuer()):
         return render_template("dev_idp/logged_out.html")
     state = request.args.get("state")
     return redirect(f"{target}?{urlencode({'state': state})}" if state else target)

@@ -23,6 +23,7 @@ from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app, request
 from joserfc.errors import JoseError
 
+from portal.identity import dev_idp
 from portal.identity.models import SubjectKind
 
 #: Name of the client in authlib's registry (also the prefix of its state keys in the session).
@@ -76,8 +77,6 @@ def _settings() -> tuple[str, str, str]:
     config = current_app.config
     issuer, client_id, secret = config["OIDC_ISSUER"], config["OIDC_CLIENT_ID"], config["OIDC_CLIENT_SECRET"]
     if config["DEV_IDP"]:
-        from portal.identity import dev_idp_views as dev_idp
-
         issuer = issuer or dev_idp.issuer()
         if not client_id:
             client_id, secret = dev_idp.CLIENT_ID, dev_idp.client_secret(current_app)

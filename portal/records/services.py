@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from portal import clock
 from portal.errors import NotFound
+from portal.identity.models import Subject, SubjectKind
 from portal.records import access_log
 from portal.records.access import may_read_personal
 from portal.records.models import Access, Document, Record, RecordFile
@@ -184,3 +185,17 @@ def busiest_ward(session: Session) -> AdminUnit | None:
         AdminUnit.system == UnitSystem.CURRENT, AdminUnit.level == UnitLevel.COMMUNE)
         .order_by(AdminUnit.code)).all()
     return max(units, key=lambda unit: counts.get(unit.id, 0), default=None)
+
+
+def list_result_holders(session: Session, limit: int) -> list[tuple[Subject, int]]:
+    """(subject, number of results), most results first: up to ``limit`` individuals with personal
+    results, then up to ``limit`` organizations (the development provider offers them)."""
+    count = func.count(Record.id)
+    people = []
+    for kind, where in ((SubjectKind.INDIVIDUAL, Record.access == Access.PERSONAL),
+                        (SubjectKind.ORGANIZATION, True)):
+        people += session.execute(
+            select(Subject, count).join(Record, Record.subject_id == Subject.id)
+            .where(Subject.kind == kind.value, where).group_by(Subject.id)
+            .order_by(count.desc(), Subject.id).limit(limit)).all()
+    return people

@@ -13,16 +13,17 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal import clock
 from portal.extensions import db
+from portal.feedback import corrections
 from portal.files.store import FileStore
 from portal.identity import current_staff
 from portal.identity.citizens import reading_actor, require_loa
 from portal.procedures.models import Procedure
-from portal.records import corrections, previews, services
+from portal.records import previews, services
+from portal.records.labels import status_label
 from portal.records.models import Access, ResultStatus
 from portal.search import identifiers
 from portal.search.port import FACETS, MAX_HITS, SORTS
@@ -197,16 +198,4 @@ def preview(source_id: str, position: int, page: int):
     return response
 
 
-#: What each status is called on the pages; the badge colour comes from the status code itself.
-STATUS_LABELS = {
-    ResultStatus.VALID: _l("Valid"),
-    ResultStatus.EXPIRED: _l("Expired"),
-    ResultStatus.REVOKED: _l("Revoked"),
-    ResultStatus.REPLACED: _l("Replaced"),
-    ResultStatus.ANNULLED: _l("Annulled"),
-}
-
-
-@bp.app_template_global()
-def status_label(status: str) -> str:
-    return str(STATUS_LABELS.get(status, status))
+bp.add_app_template_global(status_label)

@@ -1,4 +1,4 @@
-"""Corrections of a result (portal.records.corrections), service level: what is kept, what is
+"""Corrections of a result (portal.feedback.corrections), service level: what is kept, what is
 refused, what is reindexed, and what the reporter is told."""
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 from portal import outbox
 from portal.errors import Forbidden, NotFound
-from portal.feedback import reports
+from portal.feedback import corrections, reports
 from portal.feedback.models import ReportState
-from portal.records import corrections
 from portal.records.models import Record
 from portal.search.service import search_records
 from portal.search.tasks import nudge as search_nudge

@@ -20,9 +20,8 @@ from werkzeug.test import stream_encode_multipart
 
 from portal.audit import AuditEntry
 from portal.extensions import db
-from portal.feedback import reports
+from portal.feedback import corrections, reports
 from portal.feedback.models import ProblemReport, RecordCorrection, ReportState
-from portal.records import corrections
 from portal.search.indexing import enqueue_upsert
 from portal.search.tasks import nudge as search_nudge
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
