@@ -27,6 +27,10 @@ if [ "$(cat "$provider_dir/node_modules/.portal-lock-sha256" 2>/dev/null)" != "$
     echo "$lock_sha" > "$provider_dir/node_modules/.portal-lock-sha256"
 fi
 
+# The shape of the code (docs/architecture.md): no import circles, areas in layers, views only on top.
+echo "==> Kiểm tra cấu trúc mã / import contracts (import-linter)"
+lint-imports --no-cache
+
 echo "==> Kiểm thử trên SQLite / tests on SQLite"
 PORTAL_TEST_DB=sqlite python -m pytest "$@"
 echo "==> Kiểm thử trên PostgreSQL / tests on PostgreSQL"

@@ -12,6 +12,7 @@ from portal.copy_requests.models import CopyRequest
 from portal.extensions import db
 from portal.identity.models import staff_unit
 from portal.units.models import AdminUnit, UnitSystem
+from portal.units.services import normalize_code
 
 
 @click.group("copies")
@@ -58,7 +59,7 @@ def dev_ca(unit_codes: tuple[str, ...], all_current: bool) -> None:
         units = []
         for code in unit_codes:
             unit = session.scalar(select(AdminUnit).where(AdminUnit.system == UnitSystem.CURRENT,
-                                                          AdminUnit.code == code.strip().zfill(5)))
+                                                          AdminUnit.code == normalize_code(code.strip())))
             if unit is None:
                 raise click.ClickException(f"no current unit with code {code!r}")
             units.append(unit)

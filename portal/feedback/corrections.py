@@ -30,9 +30,9 @@ from portal.feedback.models import ProblemReport, RecordCorrection, ReportState
 from portal.identity.access import serves_unit
 from portal.identity.models import StaffRole, StaffUser
 from portal.records import access_log
+from portal.records.index_queue import enqueue_upsert
 from portal.records.models import Document, Record, RecordFile, ResultStatus, StatusChange
 from portal.records.services import get_record
-from portal.search.indexing import enqueue_upsert
 from portal.text import ident_key
 
 MAX_REASON = 1000

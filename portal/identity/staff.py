@@ -27,6 +27,7 @@ from portal.errors import Forbidden, InvalidInput, NotFound
 from portal.identity.models import StaffRole, StaffUser
 from portal.paging import Paged
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
+from portal.units.services import normalize_code
 
 #: Shortest password accepted (NIST SP 800-63B asks for at least 8; we ask more of staff).
 MIN_PASSWORD_LENGTH = 12
@@ -276,7 +277,7 @@ def resolve_units(session: Session, refs: Iterable[str]) -> list[AdminUnit]:
         query = select(AdminUnit).where(AdminUnit.system == UnitSystem.CURRENT,
                                         AdminUnit.level == UnitLevel.COMMUNE)
         if ref.isdecimal():
-            query = query.where(AdminUnit.code == ref.zfill(5))
+            query = query.where(AdminUnit.code == normalize_code(ref))
         else:
             query = query.where(AdminUnit.slug == ref.lower())
         unit = session.scalar(query)

@@ -21,7 +21,7 @@ from portal.files.inspect import FileInfo, UnreadableFile, inspect_file
 from portal.files.store import sha256_of
 from portal.procedures.models import Procedure
 from portal.units.models import AdminUnit
-from portal.units.services import find_unit
+from portal.units.services import find_unit, is_normal_code
 
 PROCEDURE_CODE = re.compile(r"^\d\.\d{6}$")
 RESULT_TYPE_CODE = re.compile(r"^KQ\.[A-Za-z0-9.]+\.\d{6}$")
@@ -40,7 +40,6 @@ LEVELS = ("province", "district", "commune")
 SYSTEMS = ("legacy", "current")
 ROLES = ("result", "attachment")
 #: Digits of a stored unit code per level (as units.services.normalize_code pads them).
-LEVEL_WIDTH = {"province": 2, "district": 3, "commune": 5}
 SOURCE_FORMS = ("original", "copy")
 #: Naive timestamps in a batch are Hanoi time, as written by the digitization centres.
 
@@ -148,8 +147,7 @@ class BatchContext:
                 select(AdminUnit.id, AdminUnit.system, AdminUnit.level, AdminUnit.code)
             ):
                 # Only codes stored the way find_unit looks them up; anything else still goes to it.
-                if unit_code and unit_code.isdecimal() and unit_level in LEVEL_WIDTH \
-                        and unit_code == unit_code.lstrip("0").zfill(LEVEL_WIDTH[unit_level]):
+                if unit_code and is_normal_code(unit_code, str(unit_level)):
                     self.units[(str(unit_system), str(unit_level), str(int(unit_code)))] = unit_id
         if key not in self.units:
             unit = find_unit(self.session, system, level, code)

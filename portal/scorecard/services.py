@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from portal.errors import NotFound
 from portal.scorecard import metrics
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
-from portal.units.services import successors
+from portal.units.services import normalize_code, successors
 
 #: Codes are digits: 2 (province), 3 (old district) or 5 (commune/ward).
 MAX_CODE_LENGTH = 5
@@ -34,7 +34,7 @@ def resolve(session: Session, code: str) -> Scope:
         raise NotFound(code)
     # By length, as the statistics office writes them; leading zeros of a commune code are optional.
     level = {2: UnitLevel.PROVINCE, 3: UnitLevel.DISTRICT}.get(len(code), UnitLevel.COMMUNE)
-    padded = code.zfill(5) if level == UnitLevel.COMMUNE else code
+    padded = normalize_code(code) if level == UnitLevel.COMMUNE else code
     current = session.scalar(select(AdminUnit).where(
         AdminUnit.system == UnitSystem.CURRENT, AdminUnit.level == level, AdminUnit.code == padded))
     if current is not None:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.units.models import AdminUnit, UnitLevel, UnitSuccession, UnitSystem
+from portal.units.services import normalize_code
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,6 @@ class SyncReport:
 
 def _slug(codename: str) -> str:
     return codename.replace("_", "-")
-
-
-def _pad(code: int, level: str) -> str:
-    return str(int(code)).zfill({"province": 2, "district": 3, "commune": 5}[level])
 
 
 def sync_units(session: Session, province_codes: tuple[int, ...] = (1,)) -> SyncReport:
@@ -45,9 +42,9 @@ def sync_units(session: Session, province_codes: tuple[int, ...] = (1,)) -> Sync
     counts = {"created": 0, "updated": 0}
 
     def upsert(system, level, code, name, slug, division_type, province_code, parent=None) -> AdminUnit:
-        key = (system, level, _pad(code, level))
+        key = (system, level, normalize_code(code, level))
         values = dict(name=name, slug=slug, division_type=str(division_type),
-                      province_code=_pad(province_code, "province"), parent=parent)
+                      province_code=normalize_code(province_code, "province"), parent=parent)
         unit = existing.get(key)
         if unit is None:
             unit = AdminUnit(system=system, level=level, code=key[2], **values)

@@ -11,11 +11,19 @@ from portal.errors import NotFound
 from portal.text import fold
 from portal.units.models import AdminUnit, UnitLevel, UnitSuccession, UnitSystem
 
+#: Digits of a statistics-office code per level: "01" Hà Nội, "001" Ba Đình, "00167" a commune.
+CODE_WIDTH = {"province": 2, "district": 3, "commune": 5}
 
-def normalize_code(code: str, level: str) -> str:
-    """Leading zeros are optional in batches: "167" and "00167" are the same commune."""
-    width = {"province": 2, "district": 3, "commune": 5}[level]
-    return str(int(code)).zfill(width)
+
+def normalize_code(code: str | int, level: str = "commune") -> str:
+    """A unit code as stored: leading zeros are optional in batches, commands and URLs, so "167"
+    and "00167" are the same commune. Raises ValueError for a code that is not a number."""
+    return str(int(code)).zfill(CODE_WIDTH[level])
+
+
+def is_normal_code(code: str, level: str) -> bool:
+    """Whether ``code`` is written the way `normalize_code` writes it."""
+    return code.isdecimal() and level in CODE_WIDTH and code == normalize_code(code, level)
 
 
 def find_unit(session: Session, system: str, level: str, code: str) -> AdminUnit | None:
