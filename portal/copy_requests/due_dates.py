@@ -9,14 +9,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from portal import casework
 from portal.clock import Calendar, load_calendar
 from portal.copy_requests import workflow
+from portal.copy_requests.models import CopyRequest
 
 
 def due_at(received: datetime, kind: str = "", calendar: Calendar | None = None) -> datetime:
     return (calendar or load_calendar()).due_at(received, kind)
 
 
-def is_overdue(request, now: datetime) -> bool:
+def is_overdue(request: CopyRequest, now: datetime) -> bool:
     """Still open (submitted or in progress) past its due time."""
-    return workflow.State(request.state) in workflow.OPEN and request.due_at < now
+    return casework.is_overdue(request, workflow.OPEN, now)
+
+
+def overdue_clause(now: datetime):
+    """The SQL twin of `is_overdue`."""
+    return casework.overdue_clause(CopyRequest, workflow.OPEN, now)

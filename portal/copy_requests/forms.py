@@ -17,6 +17,7 @@ from wtforms.validators import (
 
 from portal.copy_requests import services
 from portal.copy_requests.models import CopyKind
+from portal.tracking import valid_email
 
 #: Kind → (name, explanation), in the order offered.
 KIND_CHOICES = {
@@ -35,7 +36,7 @@ KIND_CHOICES = {
 
 
 def _email(form, field) -> None:
-    if field.data and not services.valid_email(field.data.strip()):
+    if field.data and not valid_email(field.data.strip()):
         raise ValidationError(_l("Enter an e-mail address such as ten@example.vn."))
 
 

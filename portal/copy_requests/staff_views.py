@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
 from portal import clock, outbox
-from portal.copy_requests import processing
+from portal.copy_requests import due_dates, processing
 from portal.copy_requests.models import CopyKind
 from portal.copy_requests.staff_forms import (
     ASSIGNEE_LABELS,
@@ -111,7 +111,7 @@ def _detail_page(copy_request, *, reject_form=None, deliver_form=None, status: i
     return render_template(
         "staff/copy_requests/detail.html", copy_request=copy_request, record=record,
         fields=public_view(record, staff), status_now=str(record.effective_status(now.date())), now=now,
-        overdue=processing.is_overdue(copy_request, now), actions=actions, Action=Action,
+        overdue=due_dates.is_overdue(copy_request, now), actions=actions, Action=Action,
         timeline=processing.timeline(db.session, copy_request),
         is_supervisor=staff.role == StaffRole.SUPERVISOR,
         assign_form=assign_form, issue_form=WorkflowForm(seen_state=copy_request.state),

@@ -19,11 +19,8 @@ the public list of answers, and every staff look at them is on the audit chain.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
-import secrets
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,18 +31,19 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from portal import audit, clock, mail
+from portal import audit, casework, clock, mail, tracking
+from portal.casework import AlreadyProcessed as AlreadyProcessed  # raised by the staff's actions
 from portal.clock import Calendar, load_calendar
-from portal.copy_requests.services import CODE_ALPHABET, CODE_LENGTH, format_code, normalize_code, valid_email
 from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound, PortalError
 from portal.feedback import mails
 from portal.feedback.models import Petition, PetitionAbout, PetitionEvent, PetitionState
 from portal.identity.models import Citizen, StaffRole, StaffUser
 from portal.paging import Paged
+from portal.tracking import TrackingFailed, valid_email
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
 
 DEFAULT_CATEGORIES_FILE = Path(__file__).parent / "data" / "petition_categories.json"
@@ -59,12 +57,12 @@ MAX_CONTENT = 5000
 MAX_ANSWER = 10000
 MAX_NOTE = 2000
 #: "PA-2026-000123": PA for phản ánh; the year of receipt (Hanoi time); the petition's id.
-REFERENCE_PATTERN = re.compile(r"PA-\d{4}-\d{6,12}")
+REFERENCE_PREFIX = "PA"
+REFERENCE_PATTERN = tracking.reference_pattern(REFERENCE_PREFIX)
 #: 0912 345 678, 024 3825 1234, +84 912 345 678 (spaces, dots and dashes allowed between digits).
 PHONE_PATTERN = re.compile(r"(?:0|\+84)\d{9,10}")
 
 OPEN_STATES = frozenset({PetitionState.RECEIVED.value, PetitionState.IN_PROGRESS.value})
-WORKING_ROLES = frozenset({StaffRole.CLERK.value, StaffRole.SUPERVISOR.value})
 #: Queue tabs; "overdue" cuts across the open states.
 QUEUE_TABS = ("received", "in_progress", "answered", "declined", "overdue")
 
@@ -82,20 +80,8 @@ class PetitionInvalid(InvalidInput):
         self.errors = errors
 
 
-class TrackingFailed(PortalError):
-    """Unknown reference, or a code that does not match it: one answer for both."""
-
-    status = 400
-
-
 class NotNow(PortalError):
     """The action does not apply to the petition as it stands (``str()``: "state", "published")."""
-
-    status = 409
-
-
-class AlreadyProcessed(PortalError):
-    """A colleague changed the petition between reading it and acting on it."""
 
     status = 409
 
@@ -251,11 +237,6 @@ def _validated(session: Session, data: PetitionData) -> tuple[PetitionData, Admi
                         unit.id if unit else None), unit
 
 
-def _code_hash(reference: str, code: str) -> str:
-    # As copy requests: the reference salts the hash, so one code never matches two petitions.
-    return hashlib.sha256(f"{reference}:{code}".encode()).hexdigest()
-
-
 def submit_petition(session: Session, actor: Citizen | None, data: PetitionData | Mapping,
                     now: datetime | None = None, *, categories: Categories | None = None,
                     calendar: Calendar | None = None) -> tuple[Petition, str]:
@@ -266,23 +247,22 @@ def submit_petition(session: Session, actor: Citizen | None, data: PetitionData 
     calendar = calendar or load_calendar()
     clean, unit = _validated(session, PetitionData.of(data))
     petition = Petition(
-        reference="tmp-" + secrets.token_hex(8), about=clean.about, title=clean.title, content=clean.content,
+        reference=tracking.temporary_reference(), about=clean.about, title=clean.title, content=clean.content,
         sender_name=clean.sender_name, sender_address=clean.sender_address, sender_phone=clean.sender_phone,
         sender_email=clean.sender_email, citizen_id=actor.id if isinstance(actor, Citizen) else None,
         unit=unit, category="", state=PetitionState.RECEIVED.value, received_at=now,
         due_at=calendar.after_working_days(now, categories.default_category.working_days))
     session.add(petition)
     session.flush()  # the id makes the reference: unique and sequential without a counter to lock
-    petition.reference = f"PA-{clock.in_hanoi(now).year}-{petition.id:06d}"
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    petition.tracking_code_hash = _code_hash(petition.reference, code)
+    petition.reference = tracking.final_reference(REFERENCE_PREFIX, now, petition.id)
+    code, petition.tracking_code_hash = tracking.new_code(petition.reference)
     who = actor.audit_name if isinstance(actor, Citizen) else "anonymous"
     session.add(PetitionEvent(petition=petition, at=now, action="receive", actor=who,
                               to_unit_id=petition.unit_id))
     session.flush()
     if petition.sender_email:
-        mails.queue(session, "petition", "received", petition.id, {"tracking_code": format_code(code)})
-    return petition, format_code(code)
+        mails.queue(session, "petition", "received", petition.id, {"tracking_code": code})
+    return petition, code
 
 
 # -- deadlines ------------------------------------------------------------------------------------
@@ -294,7 +274,7 @@ def is_open(petition: Petition) -> bool:
 
 def is_overdue(petition: Petition, now: datetime | None = None) -> bool:
     """Still open (received or in progress) past its deadline."""
-    return is_open(petition) and petition.due_at < (now or utcnow())
+    return casework.is_overdue(petition, OPEN_STATES, now or utcnow())
 
 
 def answered_late(petition: Petition) -> bool:
@@ -309,17 +289,10 @@ def days_left(petition: Petition, now: datetime | None = None) -> int:
 
 
 def _overdue_clause(now: datetime):
-    # The SQL twin of is_overdue.
-    return Petition.state.in_(OPEN_STATES) & (Petition.due_at < now)
+    return casework.overdue_clause(Petition, OPEN_STATES, now)
 
 
 # -- staff: scope ---------------------------------------------------------------------------------
-
-
-def _unit_ids(staff: StaffUser) -> set[int]:
-    if not staff.active or staff.role not in WORKING_ROLES:
-        return set()
-    return {unit.id for unit in staff.units}
 
 
 def handles_city(staff: StaffUser) -> bool:
@@ -330,12 +303,12 @@ def handles_city(staff: StaffUser) -> bool:
 def serves_petition(staff: StaffUser, petition: Petition) -> bool:
     if petition.unit_id is None:
         return handles_city(staff)
-    return petition.unit_id in _unit_ids(staff)
+    return petition.unit_id in casework.unit_ids(staff)
 
 
 def _scope(staff: StaffUser):
     clauses = []
-    units = _unit_ids(staff)
+    units = casework.unit_ids(staff)
     if units:
         clauses.append(Petition.unit_id.in_(units))
     if handles_city(staff):
@@ -429,13 +402,7 @@ def _require(staff: StaffUser, petition: Petition, states: set[str]) -> None:
 def _claim(session: Session, petition: Petition, now: datetime) -> None:
     """Compare-and-set on the state and unit as read: two clerks acting at once, or a forward
     between a page and a click, must not both go through."""
-    same_unit = Petition.unit_id.is_(None) if petition.unit_id is None \
-        else Petition.unit_id == petition.unit_id
-    claimed = session.execute(update(Petition).where(
-        Petition.id == petition.id, Petition.state == petition.state, same_unit)
-        .values(updated_at=now).execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
-        raise AlreadyProcessed(petition.reference)
+    casework.claim(session, petition, now, "unit_id")
 
 
 def _event(session: Session, petition: Petition, staff: StaffUser, action: str, now: datetime, *,
@@ -614,14 +581,11 @@ def track(session: Session, reference: str, code: str) -> Petition:
     """The petition with this reference, if ``code`` is its tracking code. Raises TrackingFailed
     (one answer for an unknown reference and a wrong code). Guessing is stopped by the view's
     rate limit (FEEDBACK_TRACK_RATE_LIMIT) and the code's 31^10 possibilities."""
-    reference = (reference or "").strip().upper()
-    code = normalize_code(code)
-    if not REFERENCE_PATTERN.fullmatch(reference) or not code or len(code) > 40:
-        raise TrackingFailed()
+    reference, code = tracking.read_attempt(REFERENCE_PATTERN, reference, code)
     petition = session.scalar(select(Petition).where(Petition.reference == reference)
                               .options(selectinload(Petition.events), selectinload(Petition.unit)))
-    expected = petition.tracking_code_hash if petition is not None else "0" * 64
-    if petition is None or not expected or not hmac.compare_digest(expected, _code_hash(reference, code)):
+    if not tracking.code_matches(petition.tracking_code_hash if petition is not None else None,
+                                 reference, code):
         raise TrackingFailed()
     return petition
 
