@@ -17,12 +17,12 @@ from sqlalchemy import JSON, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from portal import outbox
 from portal.db import utcnow
 from portal.files.store import FileStore
 from portal.identity.models import Subject
 from portal.imports.validation import CheckedLine
 from portal.outbox import OutboxItem
+from portal.records import index_queue
 from portal.records.models import Document, Record, RecordFile, ResultStatus, StatusChange
 from portal.text import ident_key
 
@@ -139,7 +139,7 @@ def apply_line(
             _change_status(record, status, actor, reason)
         outcome = UPDATED
     _sync_files(record, line)
-    outbox.add(session, "search.upsert", record.source_id)
+    index_queue.enqueue_upsert(session, record)
 
     target_id = data.get("replaces")
     if target_id:
@@ -147,7 +147,7 @@ def apply_line(
         target = state.records.get(target_id)
         if target is not None and target.status != ResultStatus.REPLACED:
             _change_status(target, ResultStatus.REPLACED.value, actor, f"replaced by {line.source_id}")
-            outbox.add(session, "search.upsert", target.source_id)
+            index_queue.enqueue_upsert(session, target)
     return outcome
 
 
@@ -483,8 +483,7 @@ def _write_new_rows(session, new_subjects, new_documents, new_records, outbox_ke
             {"record_id": record_ids[new.source_id], **row} for new in new_records for row in new.files])
         bulk_insert(session, StatusChange.__table__, [
             {"record_id": record_ids[new.source_id], **row} for new in new_records for row in new.history])
-    bulk_insert(session, OutboxItem.__table__, [
-        {"topic": "search.upsert", "key": key, "payload": {}, "created_at": now} for key in outbox_keys])
+    bulk_insert(session, OutboxItem.__table__, index_queue.upsert_rows(outbox_keys, now))
 
 
 def bulk_insert(session: Session, table, rows: list[dict[str, Any]]) -> None:

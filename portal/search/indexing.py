@@ -1,7 +1,7 @@
 """Keeping the index in step with the database: the outbox drain, full rebuilds, drift checks.
 
-Services never touch the index: they add an outbox row ("search.upsert" or "search.remove",
-both keyed by source_id) in their own transaction; `drain_outbox` applies them after
+Services never touch the index: they add an outbox row (`portal.records.index_queue`: "upsert"
+or "remove", keyed by source_id) in their own transaction; `drain_outbox` applies them after
 commit (the huey task in tasks.py, or `flask search drain` on a timer). A crash loses nothing.
 """
 
@@ -18,15 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal import clock, outbox
+from portal.records import index_queue
 from portal.records.documents import iter_documents, load_by_source_ids, load_records, to_document
 from portal.records.models import Record
 from portal.search.port import SearchBackend
 
 log = logging.getLogger(__name__)
-
-UPSERT = "search.upsert"
-REMOVE = "search.remove"
-TOPICS = (UPSERT, REMOVE)
 
 
 def _backend(backend: SearchBackend | None) -> SearchBackend:
@@ -35,15 +32,6 @@ def _backend(backend: SearchBackend | None) -> SearchBackend:
     from portal.search import get_search
 
     return get_search()
-
-
-def enqueue_upsert(session: Session, record: Record) -> None:
-    """Ask for a record to be (re)indexed after the caller's commit."""
-    outbox.add(session, UPSERT, record.source_id)
-
-
-def enqueue_remove(session: Session, source_id: str) -> None:
-    outbox.add(session, REMOVE, source_id)
 
 
 def index_records(session: Session, record_ids: list[int], backend: SearchBackend | None = None,
@@ -74,7 +62,8 @@ def drain_outbox(session: Session, backend: SearchBackend | None = None, today: 
         if gone:
             search.remove(gone)
 
-    return outbox.drain(session, UPSERT, sync) + outbox.drain(session, REMOVE, sync)
+    return (outbox.drain(session, index_queue.UPSERT, sync)
+            + outbox.drain(session, index_queue.REMOVE, sync))
 
 
 def catch_up(session: Session) -> str | None:

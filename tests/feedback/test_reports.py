@@ -22,7 +22,7 @@ from portal.audit import AuditEntry
 from portal.extensions import db
 from portal.feedback import corrections, reports
 from portal.feedback.models import ProblemReport, RecordCorrection, ReportState
-from portal.search.indexing import enqueue_upsert
+from portal.records.index_queue import enqueue_upsert
 from portal.search.tasks import nudge as search_nudge
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
 from tests.conftest import csrf_token

@@ -4,8 +4,9 @@ from pathlib import Path
 import pytest
 
 from portal import outbox
+from portal.records.index_queue import enqueue_remove, enqueue_upsert
 from portal.search import get_search
-from portal.search.indexing import check, drain_outbox, enqueue_remove, enqueue_upsert, reindex
+from portal.search.indexing import check, drain_outbox, reindex
 from portal.search.service import search_records
 from tests.search.conftest import TODAY, get_unit
 

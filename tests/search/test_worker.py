@@ -16,9 +16,10 @@ import redis
 
 from portal import outbox
 from portal.jobs import make_index_huey
+from portal.records.index_queue import TOPICS, enqueue_upsert
 from portal.search import get_search
 from portal.search.adapters.embedded import EmbeddedBackend
-from portal.search.indexing import TOPICS, check, enqueue_upsert, reindex
+from portal.search.indexing import check, reindex
 from portal.search.port import SearchQuery
 
 ROOT = Path(__file__).resolve().parents[2]
