@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from unittest import mock
+from urllib.parse import urlsplit
 
 import itsdangerous
+import pyotp
 from axe_playwright_python.sync_playwright import Axe
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from portal.copy_requests.models import CopyRequest, IssuedCopy
 from portal.extensions import db
 from portal.feedback.models import Petition, ProblemReport
-from portal.identity.models import Citizen
-from portal.records.models import Access, Record, Subject
+from portal.identity.models import Citizen, Subject
+from portal.records.models import Access, Record
 from portal.units.models import AdminUnit, UnitSuccession
-from tests.identity.staff_builders import unused_code
 
 #: WCAG 2.1 levels A and AA, as axe-core tags them.
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -38,10 +40,13 @@ def axe_violations(page) -> list[str]:
     results = _axe.run(page, options=AXE_OPTIONS).response
     lines = []
     for violation in results["violations"]:
-        nodes = "; ".join(" ".join(node["target"]) if isinstance(node["target"], list) else str(node["target"])
-                          for node in violation["nodes"])
         lines.append(f"  {violation['id']} ({violation['impact']}, {len(violation['nodes'])} nodes): "
-                     f"{violation['help']}\n    nodes: {nodes}")
+                     f"{violation['help']} [{violation['helpUrl'].split('?')[0]}]")
+        for node in violation["nodes"]:
+            target = " ".join(map(str, node["target"]))
+            checks = node.get("any", []) + node.get("all", []) + node.get("none", [])
+            message = checks[0]["message"] if checks else node.get("failureSummary", "")
+            lines.append(f"    {target}: {message}")
     return lines
 
 
@@ -81,7 +86,8 @@ def login_staff(page, server: str, staff) -> None:
     if staff.totp_secret is None:  # not enrolled: the enrolment page comes next
         return
     assert page.url.endswith("/staff/login/otp"), page.url
-    page.fill("#code", unused_code(staff))
+    # Each account logs in once here: the code of this moment is one it has not used.
+    page.fill("#code", pyotp.TOTP(staff.totp_secret).now())
     with page.expect_navigation():
         page.press("#code", "Enter")
     assert page.url.endswith("/staff/"), page.url
@@ -99,8 +105,9 @@ def _new_units(record: Record) -> list[AdminUnit]:
     unit = record.issuing_unit
     if unit.system == "current":
         return [unit]
-    return list(db.session.scalars(select(AdminUnit).join(UnitSuccession, UnitSuccession.new_unit_id == AdminUnit.id)
-                                   .where(UnitSuccession.old_unit_id == unit.id)))
+    return list(db.session.scalars(
+        select(AdminUnit).join(UnitSuccession, UnitSuccession.new_unit_id == AdminUnit.id)
+        .where(UnitSuccession.old_unit_id == unit.id)))
 
 
 def _idle_ward(busy: set[int]) -> AdminUnit:
@@ -108,9 +115,20 @@ def _idle_ward(busy: set[int]) -> AdminUnit:
     taken = busy | set(db.session.scalars(select(CopyRequest.unit_id))) \
         | set(db.session.scalars(select(Petition.unit_id).where(Petition.unit_id.is_not(None)))) \
         | set(db.session.scalars(select(ProblemReport.unit_id)))
-    wards = db.session.scalars(select(AdminUnit).where(AdminUnit.system == "current", AdminUnit.level == "commune")
+    wards = db.session.scalars(select(AdminUnit).where(AdminUnit.system == "current",
+                                                       AdminUnit.level == "commune")
                                .order_by(AdminUnit.code.desc()))
     return next(w for w in wards if w.id not in taken)
+
+
+def _offered(browser, server: str) -> list[Subject]:
+    """The people and businesses the development provider offers at /login, in its order."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{server}/login")
+    ids = page.locator("input[name=subject]").evaluate_all("inputs => inputs.map(i => i.value)")
+    context.close()
+    return [db.session.get(Subject, int(i)) for i in ids]
 
 
 def build_site(app, server: str, browser, make_record, make_staff) -> Site:
@@ -123,6 +141,7 @@ def build_site(app, server: str, browser, make_record, make_staff) -> Site:
 
     def fresh(state: dict | None = None):
         context = browser.new_context(storage_state=state)
+        context.set_default_timeout(10_000)
         return context, context.new_page()
 
     def keep(role: str, context) -> None:
@@ -142,14 +161,15 @@ def build_site(app, server: str, browser, make_record, make_staff) -> Site:
     run("demo", "seed", "--results", "40")
     run("copies", "dev-ca")
 
-    # The citizen: the demo person with the most personal results that have scans.
-    count = func.count(Record.id)
-    person = db.session.execute(
-        select(Subject, count).join(Record, Record.subject_id == Subject.id)
-        .where(Subject.kind == "individual", Record.access == Access.PERSONAL, Record.files.any())
-        .group_by(Subject.id).order_by(count.desc(), Subject.id)).first()[0]
-    own = db.session.scalars(select(Record).where(Record.subject_id == person.id, Record.files.any())
-                             .order_by(Record.id)).first()
+    # The citizen: the first demo person the provider offers who has a valid personal result with scans.
+    offered = _offered(browser, server)
+    requestable = (Record.access == Access.PERSONAL, Record.files.any(), Record.status == "valid",
+                   or_(Record.valid_to.is_(None), Record.valid_to > date.today() + timedelta(days=30)))
+    own = next(record for record in (
+        db.session.scalars(select(Record).where(Record.subject_id == subject.id, *requestable)
+                           .order_by(Record.id)).first()
+        for subject in offered if subject.kind == "individual") if record is not None)
+    person = own.subject
     public = db.session.scalars(select(Record).where(Record.access == Access.PUBLIC, Record.files.any())
                                 .order_by(Record.id)).first()
     units = _new_units(own)
@@ -160,10 +180,12 @@ def build_site(app, server: str, browser, make_record, make_staff) -> Site:
                       full_name="Vũ Minh Châu")
     newcomer = make_staff(role="clerk", units=units, username="clerk.new", full_name="Đặng Văn Lâm",
                           enrolled=False)
-    not_hers = db.session.scalars(select(Record).where(Record.access == Access.PERSONAL, Record.files.any(),
-                                                       Record.subject_id != person.id).order_by(Record.id)).first()
+    not_hers = db.session.scalars(select(Record).where(
+        Record.access == Access.PERSONAL, Record.files.any(), Record.subject_id != person.id)
+        .order_by(Record.id)).first()
     spare = make_staff(role="clerk", units=units, username="clerk.spare", full_name="Hoàng Thị Mai")
-    site.refs.update(own=own.source_id, not_hers=not_hers.source_id, spare_id=str(spare.id), public=public.source_id, newcomer=newcomer.username,
+    site.refs.update(own=own.source_id, not_hers=not_hers.source_id, spare_id=str(spare.id),
+                     public=public.source_id, newcomer=newcomer.username,
                      newcomer_id=str(newcomer.id), newcomer_password=newcomer.test_password,
                      clerk=clerk.username, clerk_password=clerk.test_password)
     site.staff = {"clerk": clerk, "clerk-idle": idle, "admin": admin}
@@ -171,8 +193,10 @@ def build_site(app, server: str, browser, make_record, make_staff) -> Site:
     context, page = fresh()
     login_citizen(page, server, person)
     keep("citizen", context)
+    # Someone else logs in at level 1 (the level is kept on the account: not the same person).
+    other = next(subject for subject in offered if subject.kind == "individual" and subject.id != person.id)
     context, page = fresh()
-    login_citizen(page, server, person, loa="1")
+    login_citizen(page, server, other, loa="1")
     keep("citizen-level-1", context)
     for role, staff in site.staff.items():
         context, page = fresh()
@@ -196,7 +220,8 @@ def build_site(app, server: str, browser, make_record, make_staff) -> Site:
     submit(page, "form[action$='/assign'] button[type=submit]")
     submit(page, "form[action$='/issue'] button[type=submit]")
     context.close()
-    issued = db.session.scalar(select(IssuedCopy).join(CopyRequest).where(CopyRequest.reference == site.issued))
+    issued = db.session.scalar(select(IssuedCopy).join(CopyRequest)
+                               .where(CopyRequest.reference == site.issued))
     site.refs["copy_code"] = issued.code
     old = itsdangerous.timed.TimestampSigner.get_timestamp(None) - 30 * 24 * 3600
     with mock.patch.object(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: old), \
@@ -218,20 +243,31 @@ def build_site(app, server: str, browser, make_record, make_staff) -> Site:
     site.refs["report"] = page.inner_text("#reference")
     context.close()
 
+    # A scanned page anyone may open: the first public result whose page links to one.
+    context, page = fresh()
+    for source_id in db.session.scalars(select(Record.source_id).where(
+            Record.access == Access.PUBLIC, Record.files.any()).order_by(Record.id)):
+        page.goto(f"{server}/results/{source_id}")
+        links = page.locator("a[href*='/pages/']")
+        if links.count():
+            site.refs["scan_page"] = urlsplit(links.first.get_attribute("href")).path
+            break
+    context.close()
+
     published = db.session.scalars(select(Petition).where(Petition.published.is_(True))
                                    .order_by(Petition.id)).first()
     site.refs["published"] = published.reference
     site.refs["busy_ward"] = units[0].slug
     site.refs["busy_ward_code"] = units[0].code
-    per_unit = func.count(Record.id)
-    legacy = db.session.execute(
-        select(AdminUnit.slug, AdminUnit.code).join(Record, Record.issuing_unit_id == AdminUnit.id)
-        .where(AdminUnit.system == "legacy").group_by(AdminUnit.id).order_by(per_unit.desc())).first()
-    site.refs["legacy_busy"], site.refs["legacy_code"] = legacy
-    site.refs["legacy_empty"] = db.session.scalars(
-        select(AdminUnit.slug).where(AdminUnit.system == "legacy", AdminUnit.level == "commune",
-                                     AdminUnit.id.not_in(select(Record.issuing_unit_id)))
-        .order_by(AdminUnit.code)).first()
+    # A former commune split between several new ones has a page of its own (one successor: a redirect).
+    split = select(UnitSuccession.old_unit_id).group_by(UnitSuccession.old_unit_id) \
+        .having(func.count() > 1)
+    splits = list(db.session.scalars(select(AdminUnit).where(
+        AdminUnit.system == "legacy", AdminUnit.level == "commune", AdminUnit.id.in_(split))
+        .order_by(AdminUnit.code).limit(2)))
+    make_record(unit=splits[0], holder="Hộ kinh doanh Minh Châu")
+    site.refs.update(legacy_busy=splits[0].slug, legacy_code=splits[0].code, legacy_empty=splits[1].slug)
+    assert not db.session.scalar(select(func.count(Record.id)).where(Record.issuing_unit_id == splits[1].id))
     site.refs["idle_ward"] = idle.units[0].slug
     citizen = db.session.scalar(select(Citizen).where(Citizen.subject_id == person.id))
     assert citizen is not None
@@ -247,7 +283,8 @@ def send_petition(page, server: str, *, unit_id: str = "") -> None:
     if unit_id:
         page.select_option("#unit_id", unit_id)
     page.fill("#title", "Bộ phận một cửa hẹn trả kết quả nhưng không trả đúng hẹn")
-    page.fill("#content", "Tôi nộp hồ sơ ngày 3/3, được hẹn trả ngày 10/3 nhưng đến nay vẫn chưa nhận được kết quả.")
+    page.fill("#content", "Tôi nộp hồ sơ ngày 3/3, được hẹn trả ngày 10/3 nhưng đến nay vẫn chưa "
+                          "nhận được kết quả.")
     submit(page, "form.petition-form button[type=submit]")
 
 

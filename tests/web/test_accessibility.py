@@ -17,14 +17,14 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from portal import create_app
 from portal.extensions import db
@@ -114,7 +114,7 @@ PAGES = [
     Page("records.detail", ANON, "personal result, not logged in", "/results/{own}"),
     Page("records.detail", CITIZEN, "own personal result", "/results/{own}"),
     Page("records.detail", ANON, "no such result (404)", "/results/HN-NO-SUCH-RESULT", status=404),
-    Page("records.page_view", ANON, "scan page", "/results/{public}/files/1/pages/1"),
+    Page("records.page_view", ANON, "scan page", "{scan_page}"),
     Page("records.mine", CITIZEN, "with results", "/my/results"),
     Page("records.mine", EMPTY, "no results", "/my/results"),
     Page("records.mine", LOA1, "level of identification too low", "/my/results", status=403),
@@ -172,15 +172,18 @@ PAGES = [
     # Citizens' login and account.
     Page("dev_idp.authorize", ANON, "choose a demo person", "/login"),
     Page("identity.callback", ANON, "login refused", "/auth/callback?error=access_denied&state=x",
-         status=400),
+         status=401),
     Page("identity.logged_out", ANON, "logged out", "/logged-out"),
-    Page("dev_idp.end_session", ANON, "logged out at the provider", "/dev-idp/end-session?client_id=portal-dev"),
+    Page("dev_idp.end_session", ANON, "logged out at the provider",
+         "/dev-idp/end-session?client_id=portal-dev"),
     Page("identity.access_log", CITIZEN, "with entries", "/my/access-log"),
     Page("identity.access_log", EMPTY, "no entries", "/my/access-log"),
     # Staff.
     Page("staff.login", ANON, "form", "/staff/login"),
-    Page("staff.login", ANON, "wrong password", "/staff/login", steps=_password_step("{clerk}", "wrong-password")),
-    Page("staff.second_factor", ANON, "code", "/staff/login", steps=_password_step("{clerk}", "{clerk_password}")),
+    Page("staff.login", ANON, "wrong password", "/staff/login",
+         steps=_password_step("{clerk}", "wrong-password")),
+    Page("staff.second_factor", ANON, "code", "/staff/login",
+         steps=_password_step("{clerk}", "{clerk_password}")),
     Page("staff.enrol", ANON, "first login", "/staff/login",
          steps=_password_step("{newcomer}", "{newcomer_password}")),
     Page("staff.dashboard", CLERK, "work waiting", "/staff/"),
@@ -241,9 +244,14 @@ def site_app(database):
         db.engine.dispose()
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs) -> None:  # hundreds of requests: only failures matter
+        pass
+
+
 @pytest.fixture(scope="module")
 def server(site_app):
-    httpd = make_server("127.0.0.1", 0, site_app, threaded=True)
+    httpd = make_server("127.0.0.1", 0, site_app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{httpd.server_port}"
@@ -293,6 +301,7 @@ def _endpoint(app, url: str) -> str:
 @pytest.mark.parametrize("spec", PAGES, ids=str)
 def test_page_has_no_wcag_violation(site_app, site, browser, spec, lang):
     context = browser.new_context(storage_state=site.states.get(spec.role))
+    context.set_default_timeout(10_000)
     context.add_cookies([{"name": "lang", "value": lang, "url": site.server}])
     page = context.new_page()
     try:
