@@ -18,11 +18,9 @@ MAIL_* settings.
 from __future__ import annotations
 
 import logging
-import os
 import smtplib
 import ssl
 import sys
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.header import Header
@@ -35,6 +33,8 @@ from typing import Any
 
 import click
 from flask import Flask, current_app, has_request_context, request
+
+from portal.files.store import replaced_atomically
 
 log = logging.getLogger(__name__)
 
@@ -236,10 +236,8 @@ class Mailer:
         ident = "".join(c if c.isalnum() or c in "-." else "_" for c in message_id)
         target = folder / f"{stamp}-{ident[:80]}.eml"
         # Written beside and renamed: whoever watches the folder never reads half a message.
-        handle, temp = tempfile.mkstemp(dir=folder, suffix=".part")
-        with os.fdopen(handle, "wb") as out:
+        with replaced_atomically(target, suffix=".part") as out:
             out.write(message.as_bytes(policy=SMTP_POLICY))
-        os.replace(temp, target)
         log.info("mail suppressed (MAIL_SUPPRESS): %s written", target)
         return target
 

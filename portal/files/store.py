@@ -12,6 +12,8 @@ import io
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -70,29 +72,35 @@ class FileStore:
         return sha256
 
     def _write(self, handle: BinaryIO, sha256: str, target: Path) -> Path:
-        target.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
-        fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while block := handle.read(_BLOCK):
-                    digest.update(block)
-                    out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
+        with replaced_atomically(target) as out:
+            while block := handle.read(_BLOCK):
+                digest.update(block)
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
             # Hashed while copying: the file in the batch may change between check and copy.
             if digest.hexdigest() != sha256:
                 raise HashMismatch(f"content hashes to {digest.hexdigest()}, expected {sha256}")
-            os.chmod(temp_name, 0o644)
-            os.replace(temp_name, target)
-        except BaseException:
-            try:
-                os.unlink(temp_name)
-            except FileNotFoundError:
-                pass
-            raise
+            os.fchmod(out.fileno(), 0o644)
         _fsync_dir(target.parent)
         return target
+
+
+@contextmanager
+def replaced_atomically(target: Path, *, suffix: str = "") -> Iterator[BinaryIO]:
+    """A temporary file beside ``target`` to write into, renamed onto ``target`` when the block
+    ends without an error, removed when it raises: a reader sees the whole file or none of it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+        os.replace(temp_name, target)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -8,11 +8,11 @@ Widths are rounded up to a few steps so that a crawler cannot fill the disk with
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 from PIL import Image
+
+from portal.files.store import replaced_atomically
 
 #: The widths we render; a requested width is rounded up to the next one (and capped at the last).
 WIDTHS = (240, 480, 800)
@@ -43,7 +43,10 @@ def get_preview(source: Path, media_type: str, cache: Path, page: int, width: in
         image = image.resize((width, max(1, round(image.height * width / image.width))), Image.LANCZOS)
     buffer = io.BytesIO()
     image.save(buffer, "PNG", optimize=True)
-    _write_atomically(cache, buffer.getvalue())
+    # Two requests may render the same page at once: each writes its own temp file, the last
+    # rename wins, and a reader never sees a half-written PNG.
+    with replaced_atomically(cache, suffix=".png") as out:
+        out.write(buffer.getvalue())
     return cache
 
 
@@ -82,18 +85,3 @@ def _render_pdf(source: Path, page: int, width: int) -> Image.Image:
         pdf.close()
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
-    # Two requests may render the same page at once: each writes its own temp file, the last
-    # rename wins, and a reader never sees a half-written PNG.
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".png")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(temp_name, target)
-    except BaseException:
-        try:
-            os.unlink(temp_name)
-        except FileNotFoundError:
-            pass
-        raise
