@@ -49,14 +49,22 @@ class ChunkState:
 
 def load_chunk_state(session: Session, lines: Iterable[CheckedLine]) -> ChunkState:
     lines = list(lines)
-    state = ChunkState()
     wanted = {line.source_id for line in lines} | {
         line.data["replaces"] for line in lines if line.data.get("replaces")
     }
-    if wanted:
-        for record in session.scalars(select(Record).where(Record.source_id.in_(wanted))).unique():
+    return _load_state(session, lines, wanted)
+
+
+def _load_state(session: Session, lines: list[CheckedLine], record_ids: set[str]) -> ChunkState:
+    """What applying ``lines`` needs from the database, in one query each: the records
+    ``record_ids`` (full rows, for the ORM), who replaces each line's result, the subjects and the
+    documents already stored."""
+    state = ChunkState()
+    if record_ids:
+        for record in session.scalars(select(Record).where(Record.source_id.in_(record_ids))).unique():
             state.records[record.source_id] = record
-        ids = {line.source_id for line in lines}
+    ids = {line.source_id for line in lines}
+    if ids:
         for source_id, target in session.execute(
             select(Record.source_id, Record.replaces_source_id).where(Record.replaces_source_id.in_(ids))
         ):
@@ -332,25 +340,11 @@ def apply_lines(
     if not changed:
         return outcomes
 
-    state = ChunkState()
     # Full records only for those the ORM will change: updated ones and replaced targets.
     orm_ids = {line.source_id for line in changed if line.source_id in known} | {
         line.data["replaces"] for line in changed if line.data.get("replaces") in known
     }
-    if orm_ids:
-        for record in session.scalars(select(Record).where(Record.source_id.in_(orm_ids))).unique():
-            state.records[record.source_id] = record
-    ids = {line.source_id for line in changed}
-    for source_id, target in session.execute(
-        select(Record.source_id, Record.replaces_source_id).where(Record.replaces_source_id.in_(ids))
-    ):
-        state.replaced_by.setdefault(target, source_id)
-    numbers = {line.data["subject"]["id_number"] for line in changed}
-    for subject in session.scalars(select(Subject).where(Subject.id_number.in_(numbers))):
-        state.subjects[(subject.kind, subject.id_number)] = subject
-    hashes = {f.sha256 for line in changed for f in line.files}
-    if hashes:
-        state.documents = set(session.scalars(select(Document.sha256).where(Document.sha256.in_(hashes))))
+    state = _load_state(session, changed, orm_ids)
 
     new_subjects: list[_NewSubject] = []
     new_documents: list[dict[str, Any]] = []
