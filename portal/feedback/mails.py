@@ -26,7 +26,7 @@ TOPIC = "email.feedback"
 #: Area → "module:function" f(session, what, object_id, payload, now) → EmailMessage | None.
 AREAS = {
     "report": "portal.feedback.reports:render_mail",
-    "petition": "portal.feedback.petitions:render_mail",
+    "petition": "portal.feedback.petition_mails:render_mail",
 }
 
 

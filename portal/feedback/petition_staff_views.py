@@ -12,19 +12,24 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectChoice, SelectField, TextAreaField
+from wtforms import SelectChoice
 
 from portal import clock, outbox
 from portal.db import utcnow
 from portal.errors import InvalidInput, PortalError
 from portal.extensions import db
-from portal.feedback import petitions
-from portal.feedback.petition_views import ABOUT_LABELS, DECLINE_GUIDANCE, DECLINE_LABELS
+from portal.feedback import petition_categories, petition_processing
+from portal.feedback.petition_forms import (
+    DECLINE_GUIDANCE,
+    AnswerForm,
+    ButtonForm,
+    ClassifyForm,
+    DeclineForm,
+    ForwardForm,
+)
 from portal.identity import current_staff
 from portal.identity.models import StaffRole
 from portal.identity.staff_guard import staff_guard
-from portal.units.models import AdminUnit
 
 bp = Blueprint("petitions_staff", __name__, url_prefix="/staff/petitions")
 bp.before_request(staff_guard(StaffRole.CLERK, StaffRole.SUPERVISOR))
@@ -59,36 +64,8 @@ def no_store(response):
     return response
 
 
-class ClassifyForm(FlaskForm):
-    category = SelectField(_l("Category"), validate_choice=False, choices=[])
-    about = RadioField(_l("About"), validate_choice=False,
-                       choices=[SelectChoice(k, v) for k, v in ABOUT_LABELS.items()])
-    note = TextAreaField(_l("Internal note"), render_kw={"rows": 2, "maxlength": 2000})
-
-
-class ForwardForm(FlaskForm):
-    unit_id = SelectField(_l("Forward to"), validate_choice=False, choices=[])
-    note = TextAreaField(_l("Why (internal note)"), render_kw={"rows": 2, "maxlength": 2000})
-
-
-class AnswerForm(FlaskForm):
-    text = TextAreaField(_l("Answer to the sender"), render_kw={"rows": 8, "maxlength": 10000})
-    publish = BooleanField(_l("Publish the answer on the portal (without the sender's name or contacts)"))
-
-
-class DeclineForm(FlaskForm):
-    reason = RadioField(_l("Why it is not a petition"), validate_choice=False,
-                        choices=[SelectChoice(k, v) for k, v in DECLINE_LABELS.items()])
-    note = TextAreaField(_l("Explanation for the sender (optional)"),
-                         render_kw={"rows": 3, "maxlength": 2000})
-
-
-class ButtonForm(FlaskForm):
-    """Publish / unpublish: the CSRF token is the whole form."""
-
-
 def _categories():
-    return petitions.categories_from_config(current_app.config)
+    return petition_categories.categories_from_config(current_app.config)
 
 
 def _calendar():
@@ -99,8 +76,9 @@ def _calendar():
 def index():
     raw = request.args.get("page", "")
     page = int(raw) if raw.isdecimal() and len(raw) < 6 else 1
-    queue = petitions.list_petitions(db.session, current_staff(), tab=request.args.get("tab", "received"),
-                                     page=page, per_page=PER_PAGE)
+    queue = petition_processing.list_petitions(db.session, current_staff(),
+                                               tab=request.args.get("tab", "received"), page=page,
+                                               per_page=PER_PAGE)
     return render_template("staff/petitions/index.html", queue=queue, tab_labels=TAB_LABELS)
 
 
@@ -113,15 +91,19 @@ def _detail_page(petition, *, forms: dict | None = None, status: int = 200):
     classify_form.category.choices = [SelectChoice(c.id, f"{c.vi if vi else c.en} ({c.working_days})")
                                       for c in categories.items if c.id != categories.default]
     forward_form = (forms or {}).get("forward") or ForwardForm(formdata=None)
+    targets = petition_processing.list_forward_targets(db.session, petition)
     forward_form.unit_id.choices = [SelectChoice("", _("Choose a commune or ward"))] + [
-        SelectChoice(str(u.id), u.name) for u in petitions.list_forward_targets(db.session, petition)]
+        SelectChoice(str(u.id), u.name) for u in targets]
     now = utcnow()
     return render_template(
         "staff/petitions/detail.html", petition=petition, now=now,
-        overdue=petitions.is_overdue(petition, now), late=petitions.answered_late(petition),
-        days_left=petitions.days_left(petition, now), timeline=petitions.timeline(db.session, petition),
-        reason=petitions.decline_reason(petition), guidance=DECLINE_GUIDANCE,
-        is_open=petitions.is_open(petition), may_handle_city=petitions.handles_city(staff),
+        overdue=petition_categories.is_overdue(petition, now),
+        late=petition_categories.answered_late(petition),
+        days_left=petition_categories.days_left(petition, now),
+        timeline=petition_processing.timeline(db.session, petition),
+        reason=petition_processing.decline_reason(petition), guidance=DECLINE_GUIDANCE,
+        is_open=petition_categories.is_open(petition),
+        may_handle_city=petition_processing.handles_city(staff),
         classify_form=classify_form, forward_form=forward_form,
         answer_form=(forms or {}).get("answer") or AnswerForm(formdata=None),
         decline_form=(forms or {}).get("decline") or DeclineForm(formdata=None),
@@ -130,7 +112,7 @@ def _detail_page(petition, *, forms: dict | None = None, status: int = 200):
 
 @bp.get("/<reference>")
 def detail(reference: str):
-    petition = petitions.open_petition(db.session, current_staff(), reference)
+    petition = petition_processing.open_petition(db.session, current_staff(), reference)
     db.session.commit()  # the audit entry of the look at the contacts stands even if rendering fails
     return _detail_page(petition)
 
@@ -147,7 +129,7 @@ def _act(petition, form, name: str, run, done):
         return _back(petition)
     try:
         run()
-    except petitions.AlreadyProcessed:
+    except petition_processing.AlreadyProcessed:
         db.session.rollback()
         flash(ALREADY_PROCESSED, "warning")
         return _back(petition)
@@ -158,7 +140,7 @@ def _act(petition, form, name: str, run, done):
                   "reason": "reason", "note": "note"}.get(code)
         if target and target in form._fields:
             form[target].errors = [str(REFUSALS.get(code, code))]
-            petition = petitions.open_petition(db.session, current_staff(), petition.reference)
+            petition = petition_processing.open_petition(db.session, current_staff(), petition.reference)
             db.session.commit()  # the page shows the contacts again: the look is logged
             return _detail_page(petition, forms={name: form}, status=400)
         flash(REFUSALS.get(code, _("This action is not possible now.")), "warning")
@@ -171,19 +153,19 @@ def _act(petition, form, name: str, run, done):
         return _back(petition)
     outbox.commit(db.session)  # then the worker sends the mail (and reindexes) at once
     flash(done(), "info")
-    if not petitions.serves_petition(current_staff(), petition):  # forwarded out of one's units
+    if not petition_processing.serves_petition(current_staff(), petition):  # forwarded out of one's units
         return redirect(url_for(".index"), 303)
     return _back(petition)
 
 
 def _get(reference: str):
-    return petitions.get_for_staff(db.session, current_staff(), reference)
+    return petition_processing.get_for_staff(db.session, current_staff(), reference)
 
 
 @bp.post("/<reference>/classify")
 def classify(reference: str):
     petition, form = _get(reference), ClassifyForm()
-    return _act(petition, form, "classify", lambda: petitions.classify(
+    return _act(petition, form, "classify", lambda: petition_processing.classify(
         db.session, current_staff(), petition, form.category.data or "", form.about.data or "",
         form.note.data or "", categories=_categories(), calendar=_calendar()),
         lambda: _("Petition %(ref)s classified: due by %(date)s.", ref=petition.reference,
@@ -193,13 +175,12 @@ def classify(reference: str):
 @bp.post("/<reference>/forward")
 def forward(reference: str):
     petition, form = _get(reference), ForwardForm()
-    raw = form.unit_id.data or ""
-    unit = db.session.get(AdminUnit, int(raw)) if raw.isdecimal() and len(raw) < 10 else None
+    unit = petition_processing.find_forward_target(db.session, form.unit_id.data)
     names = {}
 
     def run():
         names["to"] = unit.name if unit else ""
-        petitions.forward(db.session, current_staff(), petition, unit, form.note.data or "")
+        petition_processing.forward(db.session, current_staff(), petition, unit, form.note.data or "")
 
     return _act(petition, form, "forward", run, lambda: _(
         "Petition %(ref)s forwarded to %(unit)s.", ref=petition.reference, unit=names["to"]))
@@ -208,7 +189,7 @@ def forward(reference: str):
 @bp.post("/<reference>/answer")
 def answer(reference: str):
     petition, form = _get(reference), AnswerForm()
-    return _act(petition, form, "answer", lambda: petitions.answer(
+    return _act(petition, form, "answer", lambda: petition_processing.answer(
         db.session, current_staff(), petition, form.text.data or "", bool(form.publish.data)),
         lambda: _("Petition %(ref)s answered; the sender is told.", ref=petition.reference))
 
@@ -216,7 +197,7 @@ def answer(reference: str):
 @bp.post("/<reference>/decline")
 def decline(reference: str):
     petition, form = _get(reference), DeclineForm()
-    return _act(petition, form, "decline", lambda: petitions.decline(
+    return _act(petition, form, "decline", lambda: petition_processing.decline(
         db.session, current_staff(), petition, form.reason.data or "", form.note.data or ""),
         lambda: _("Petition %(ref)s closed as not a petition; the sender is told where to turn.",
                   ref=petition.reference))
@@ -225,7 +206,8 @@ def decline(reference: str):
 @bp.post("/<reference>/publish")
 def publish(reference: str):
     petition, form = _get(reference), ButtonForm()
-    return _act(petition, form, "publish", lambda: petitions.publish(db.session, current_staff(), petition),
+    return _act(petition, form, "publish",
+                lambda: petition_processing.publish(db.session, current_staff(), petition),
                 lambda: _("The answer to %(ref)s is published.", ref=petition.reference))
 
 
@@ -233,5 +215,5 @@ def publish(reference: str):
 def unpublish(reference: str):
     petition, form = _get(reference), ButtonForm()
     return _act(petition, form, "unpublish",
-                lambda: petitions.unpublish(db.session, current_staff(), petition),
+                lambda: petition_processing.unpublish(db.session, current_staff(), petition),
                 lambda: _("The answer to %(ref)s is no longer published.", ref=petition.reference))

@@ -9,15 +9,21 @@ from __future__ import annotations
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import SelectChoice
 
 from portal import clock, outbox
 from portal.extensions import db
-from portal.feedback import petitions
-from portal.feedback.models import PetitionAbout, PetitionState
+from portal.feedback import petition_categories, petition_processing, petitions
+from portal.feedback.petition_forms import (
+    ABOUT_LABELS,
+    DECLINE_GUIDANCE,
+    DECLINE_LABELS,
+    EVENT_LABELS,
+    FIELD_ERRORS,
+    STATE_LABELS,
+    PetitionForm,
+    TrackForm,
+)
 from portal.identity import current_citizen
 from portal.rate_limits import limit_posts
 from portal.units.services import list_current_communes
@@ -27,70 +33,12 @@ bp = Blueprint("petitions", __name__)
 #: Pages about one person's petition: their browser only, never a shared cache.
 PRIVATE_CACHE = "private, no-store"
 
-STATE_LABELS = {
-    PetitionState.RECEIVED.value: _l("Received, waiting to be classified"),
-    PetitionState.IN_PROGRESS.value: _l("Being handled"),
-    PetitionState.ANSWERED.value: _l("Answered"),
-    PetitionState.DECLINED.value: _l("Not handled as a petition"),
-}
-ABOUT_LABELS = {
-    PetitionAbout.RULES.value: _l(
-        "An administrative rule itself (its content, whether it is needed, how clear it is)"),
-    PetitionAbout.APPLICATION.value: _l(
-        "How a rule was applied (for example, a desk asking for papers the rules do not require)"),
-}
-EVENT_LABELS = {
-    "receive": _l("Petition received"),
-    "classify": _l("Classified; handling deadline set"),
-    "forward": _l("Forwarded to the competent unit"),
-    "answer": _l("Answered"),
-    "publish": _l("Answer published"),
-    "unpublish": _l("Answer taken off the public list"),
-    "decline": _l("Not handled as a petition"),
-}
-DECLINE_LABELS = {
-    "complaint": _l("It is a complaint (khiếu nại)"),
-    "denunciation": _l("It is a denunciation (tố cáo)"),
-    "no_content": _l("It has no content about an administrative rule"),
-    "duplicate": _l("It repeats a petition already received"),
-}
-#: What the sender reads when their message was declined, by reason code.
-DECLINE_GUIDANCE = {
-    "complaint": _l("What you sent is a complaint, not a petition about an administrative rule. "
-                    "Complaints are settled under the Law on Complaints 2011: please send your complaint to "
-                    "the competent body, usually the head of the body that took the decision or action you "
-                    "complain about."),
-    "denunciation": _l("What you sent is a denunciation, not a petition about an administrative rule. "
-                       "Denunciations are settled under the Law on Denunciations 2018: please send it to the "
-                       "body, organization or person competent to settle it."),
-    "no_content": _l("Your message does not say which administrative rule, or which application of one, "
-                     "it is about, so it cannot be handled. You can send it again with more detail."),
-    "duplicate": _l("Your message repeats a petition that was already received and is being or has been "
-                    "handled; it will not be handled a second time."),
-}
-#: Field → code → message, for the errors the service reports (petitions.PetitionInvalid).
-FIELD_ERRORS = {
-    "sender_name": {"required": _l("Enter your full name."), "too_long": _l("The name is too long.")},
-    "sender_address": {"required": _l("Enter your address."), "too_long": _l("The address is too long.")},
-    "sender_phone": {"invalid": _l(
-        "Enter a Vietnamese phone number, such as 0912 345 678 or +84 912 345 678.")},
-    "sender_email": {"invalid": _l("Enter an e-mail address such as ten@example.vn.")},
-    "contact": {"required": _l("Give a phone number or an e-mail address (or both): the unit needs a way to "
-                               "answer you.")},
-    "about": {"required": _l("Say whether it is about a rule itself or about how it was applied.")},
-    "title": {"required": _l("Enter a title."), "too_long": _l("The title must be at most 200 characters.")},
-    "content": {"required": _l("Describe your petition."),
-                "too_short": _l("Describe your petition in at least 20 characters."),
-                "too_long": _l("The petition must be at most 5,000 characters.")},
-    "unit_id": {"invalid": _l("Choose a commune or ward from the list.")},
-}
-
 
 def category_label(category_id: str) -> str:
     """A category's name in the page's language ("" before classification)."""
     if not category_id:
         return ""
-    category = petitions.categories_from_config(current_app.config).get(category_id)
+    category = petition_categories.categories_from_config(current_app.config).get(category_id)
     if category is None:
         return category_id
     return category.vi if str(get_locale()) == "vi" else category.en
@@ -109,29 +57,6 @@ def _private(body, status: int = 200):
     response = make_response(body, status)
     response.headers["Cache-Control"] = PRIVATE_CACHE
     return response
-
-
-class PetitionForm(FlaskForm):
-    """Labels and the CSRF token; the rules are the service's (one place), its errors are put on
-    the fields by `_show_errors`."""
-
-    sender_name = StringField(_l("Full name"), render_kw={"autocomplete": "name", "maxlength": 200})
-    sender_address = StringField(_l("Address"),
-                                 render_kw={"autocomplete": "street-address", "maxlength": 300})
-    sender_phone = StringField(_l("Phone number"), render_kw={"autocomplete": "tel", "type": "tel",
-                                                               "maxlength": 20, "inputmode": "tel"})
-    sender_email = StringField(_l("E-mail"), render_kw={"autocomplete": "email", "type": "email",
-                                                         "maxlength": 200})
-    about = RadioField(_l("Your petition is about"), validate_choice=False,
-                       choices=[SelectChoice(k, v) for k, v in ABOUT_LABELS.items()])
-    unit_id = SelectField(_l("Commune or ward concerned"), validate_choice=False, choices=[])
-    title = StringField(_l("Title"), render_kw={"maxlength": 200})
-    content = TextAreaField(_l("Your petition"), render_kw={"rows": 8, "maxlength": 5000})
-
-    def data_for_service(self) -> dict:
-        return {name: self[name].data or "" for name in (
-            "sender_name", "sender_address", "sender_phone", "sender_email", "about", "title", "content",
-            "unit_id")}
 
 
 def _unit_choices() -> list[SelectChoice]:
@@ -168,7 +93,8 @@ def new():
     config = current_app.config
     try:
         petition, code = petitions.submit_petition(
-            db.session, citizen, form.data_for_service(), categories=petitions.categories_from_config(config),
+            db.session, citizen, form.data_for_service(),
+            categories=petition_categories.categories_from_config(config),
             calendar=clock.calendar_from_config(config))
     except petitions.PetitionInvalid as error:
         db.session.rollback()
@@ -187,13 +113,6 @@ def received(reference: str):
     return _private(render_template("feedback/petition_received.html", reference=reference, code=code))
 
 
-class TrackForm(FlaskForm):
-    reference = StringField(_l("Reference number"), validators=[
-        DataRequired(_l("Enter the reference number, such as PA-2026-000123.")), Length(max=40)])
-    code = StringField(_l("Tracking code"), validators=[
-        DataRequired(_l("Enter the tracking code you were given.")), Length(max=40)])
-
-
 @bp.route("/feedback/petitions/track", methods=["GET", "POST"])
 @limit_posts("FEEDBACK_TRACK_RATE_LIMIT")
 def track():
@@ -205,11 +124,11 @@ def track():
         petition = petitions.track(db.session, form.reference.data, form.code.data)
     except petitions.TrackingFailed:
         return _private(render_template("feedback/petition_track.html", form=form, error=True), 400)
-    reason = petitions.decline_reason(petition)
+    reason = petition_processing.decline_reason(petition)
     events = [e for e in petition.events if e.action not in ("publish", "unpublish")]
     return _private(render_template(
         "feedback/petition_status.html", petition=petition, events=events,
-        overdue=petitions.is_overdue(petition), late=petitions.answered_late(petition),
+        overdue=petition_categories.is_overdue(petition), late=petition_categories.answered_late(petition),
         reason=reason, guidance=str(DECLINE_GUIDANCE.get(reason, ""))))
 
 
@@ -229,4 +148,4 @@ def answers():
 def answer(reference: str):
     petition = petitions.get_published(db.session, reference)
     return render_template("feedback/petition_answer.html", petition=petition,
-                           late=petitions.answered_late(petition))
+                           late=petition_categories.answered_late(petition))

@@ -202,7 +202,7 @@ def logout():
 
 @bp.get("/")
 def dashboard():
-    from portal.feedback import petitions, reports
+    from portal.feedback import petition_processing, reports
     from portal.records.services import count_public_results
 
     staff = current_staff()
@@ -210,7 +210,7 @@ def dashboard():
     work = {}
     if staff.role in (StaffRole.CLERK, StaffRole.SUPERVISOR):
         # The queues' own counts (one row fetched each): the dashboard says what waits where.
-        petition_counts = petitions.list_petitions(db.session, staff, per_page=1).counts
+        petition_counts = petition_processing.list_petitions(db.session, staff, per_page=1).counts
         work = {"reports_open": reports.list_cases(db.session, staff, per_page=1).counts["open"],
                 "petitions_received": petition_counts["received"],
                 "petitions_overdue": petition_counts["overdue"]}

@@ -25,9 +25,9 @@ from portal.audit import AuditEntry
 from portal.clock import HANOI, load_calendar
 from portal.db import utcnow
 from portal.extensions import db
-from portal.feedback import petitions, reports
+from portal.feedback import petition_categories, petition_processing, petitions, reports
 from portal.feedback.models import Petition, PetitionEvent
-from portal.feedback.petition_views import DECLINE_GUIDANCE
+from portal.feedback.petition_forms import DECLINE_GUIDANCE
 from portal.units.models import AdminUnit
 from tests.conftest import csrf_token
 
@@ -39,7 +39,7 @@ CONTENT = ("Ngày 3/3/2027, tại bộ phận một cửa phường, cán bộ y
            "khi làm thủ tục đăng ký khai sinh, trong khi quy định không yêu cầu giấy tờ này.")
 SENDER = {"sender_name": "Trần Thị Hoà", "sender_address": "Số 12 ngõ 34 phố Đội Cấn",
           "sender_phone": "0912 345 678", "sender_email": "hoa.tran@example.vn"}
-CATEGORIES_FILE = Path(petitions.__file__).parent / "data" / "petition_categories.json"
+CATEGORIES_FILE = Path(petition_categories.__file__).parent / "data" / "petition_categories.json"
 
 
 def vi(app, msgid: str, **values) -> str:
@@ -308,7 +308,7 @@ def test_a_petition_answered_past_its_deadline_is_flagged_overdue_then_late(app,
     db.session.expire_all()
     petition = db.session.get(Petition, petition.id)
     assert petition.due_at == load_calendar().after_working_days(received, working_days("extra_papers"))
-    assert petitions.is_overdue(petition, datetime.now(UTC))
+    assert petition_categories.is_overdue(petition, datetime.now(UTC))
 
     overdue = vi(app, "Overdue")
     assert overdue == "Quá hạn"  # already in the catalog (the copy workbench uses it)
@@ -325,7 +325,7 @@ def test_a_petition_answered_past_its_deadline_is_flagged_overdue_then_late(app,
     petition = db.session.get(Petition, petition.id)
     assert petition.state == "answered" and petition.answer == answer
     assert petition.answered_by_id == clerk.staff.id
-    assert petitions.answered_late(petition) and not petitions.is_overdue(petition)
+    assert petition_categories.answered_late(petition) and not petition_categories.is_overdue(petition)
     assert not petition.published
 
     late = vi(app, "Answered late")
@@ -445,17 +445,17 @@ def test_an_anonymous_visitor_is_sent_to_the_staff_login(client):
 
 def test_categories_are_validated_when_loaded(tmp_path, make_app):
     good = json.loads(CATEGORIES_FILE.read_text(encoding="utf-8"))
-    assert petitions.parse_categories(good).days_for("rule_content") == working_days("rule_content")
+    assert petition_categories.parse_categories(good).days_for("rule_content") == working_days("rule_content")
     for broken in ({**good, "default": "nope"},
                    {**good, "categories": good["categories"] + [good["categories"][0]]},
                    {**good, "categories": [{**good["categories"][0], "working_days": 0}]}):
         with pytest.raises(ValueError):
-            petitions.parse_categories(broken)
+            petition_categories.parse_categories(broken)
     own = tmp_path / "categories.json"
     own.write_text(json.dumps({"default": "general", "categories": [
         {"id": "general", "vi": "Chung", "en": "General", "working_days": 3}]}), encoding="utf-8")
     app = make_app(FEEDBACK_PETITION_CATEGORIES_FILE=str(own))
-    assert petitions.categories_from_config(app.config).default_category.working_days == 3
+    assert petition_categories.categories_from_config(app.config).default_category.working_days == 3
 
 
 def test_counts_of_the_queue_match_the_petitions(app, units, staff_client):
@@ -465,7 +465,7 @@ def test_counts_of_the_queue_match_the_petitions(app, units, staff_client):
     new_petition(unit_b)
     new_petition(unit_a, received=datetime.now(UTC) - timedelta(days=30))  # overdue already
     clerk = staff_client("clerk", [unit_a])
-    queue = petitions.list_petitions(db.session, clerk.staff, tab="received")
+    queue = petition_processing.list_petitions(db.session, clerk.staff, tab="received")
     expected = db.session.scalar(select(func.count()).select_from(Petition)
                                  .where(Petition.unit_id == unit_a.id))
     assert queue.counts["received"] == queue.total == expected == 4
