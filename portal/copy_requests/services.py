@@ -28,8 +28,7 @@ from portal.records.access import is_subject
 from portal.records.models import Access, Record, ResultStatus
 from portal.records.services import get_record
 from portal.tracking import TrackingFailed, valid_email
-from portal.units.models import AdminUnit, UnitSystem
-from portal.units.services import successors
+from portal.units.services import handling_unit
 
 MAX_COPIES = 10
 MAX_PURPOSE = 300
@@ -125,15 +124,6 @@ def get_requestable(session: Session, citizen: Citizen, source_id: str) -> Recor
     return record
 
 
-def handling_unit(record: Record) -> AdminUnit:
-    """The current unit a request goes to: the issuing unit if current, else its first successor."""
-    unit = record.issuing_unit
-    if unit.system == UnitSystem.CURRENT:
-        return unit
-    links = successors(unit)
-    return links[0].new_unit if links else unit
-
-
 def quote_for(record: Record, kind: str, copies: int, rules: Rules | None = None) -> fees.Quote:
     return fees.quote(record, kind, copies, record.procedure_code, rules=(rules or default_rules()).fees)
 
@@ -154,7 +144,7 @@ def submit(session: Session, citizen: Citizen, source_id: str, data: RequestData
     quote = quote_for(record, data.kind, data.copies, rules)
     request = CopyRequest(
         reference=tracking.temporary_reference(), record=record, requester=citizen,
-        unit=handling_unit(record), kind=data.kind, copies=data.copies, purpose=data.purpose,
+        unit=handling_unit(record.issuing_unit), kind=data.kind, copies=data.copies, purpose=data.purpose,
         delivery_address=data.delivery_address, email=data.email, pages=quote.pages,
         fee_vnd=quote.total_vnd, state=workflow.State.SUBMITTED.value, submitted_at=now,
         due_at=rules.calendar.due_at(now, data.kind))

@@ -44,8 +44,7 @@ from portal.feedback.models import (
 )
 from portal.identity.models import Citizen, StaffUser, Subject, SubjectKind
 from portal.records.models import Access, Record
-from portal.units.models import UnitSystem
-from portal.units.services import successors
+from portal.units.services import handling_unit
 
 FEEDBACK_DATA = Path(__file__).resolve().parents[1] / "feedback" / "data"
 #: Serials of demo references: nine digits from 8…, where real ones have six (the row id).
@@ -136,11 +135,7 @@ def generate(session: Session, *, issuer: str, requests: int = 600, petitions: i
             staff_of.setdefault(unit.id, []).append(member)
 
     def handling_unit_id(record: Record) -> int:
-        unit = record.issuing_unit
-        if unit.system == UnitSystem.CURRENT:
-            return unit.id
-        links = successors(unit)
-        return links[0].new_unit.id if links else unit.id
+        return handling_unit(record.issuing_unit).id
 
     # The demo staff's unit gets a fifth of the requests, so the workbench demo has a queue of its own.
     favoured = {unit.id for member in staff for unit in member.units}

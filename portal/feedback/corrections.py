@@ -21,7 +21,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from portal import audit
-from portal.copy_requests.services import handling_unit
 from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound
 from portal.feedback import reports
@@ -34,6 +33,7 @@ from portal.records.index_queue import enqueue_upsert
 from portal.records.models import Document, Record, RecordFile, ResultStatus, StatusChange
 from portal.records.services import get_record
 from portal.text import ident_key
+from portal.units.services import handling_unit
 
 MAX_REASON = 1000
 
@@ -73,7 +73,8 @@ class InvalidCorrection(InvalidInput):
 
 def may_correct(staff: StaffUser, record: Record) -> bool:
     """A clerk or supervisor serving the unit that handles the result now."""
-    return staff.role in (StaffRole.CLERK, StaffRole.SUPERVISOR) and serves_unit(staff, handling_unit(record))
+    return staff.role in (StaffRole.CLERK, StaffRole.SUPERVISOR) \
+        and serves_unit(staff, handling_unit(record.issuing_unit))
 
 
 def get_correctable(session: Session, staff: StaffUser, source_id: str, *, log: bool = True) -> Record:

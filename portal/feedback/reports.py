@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal import audit, casework, clock, mail, tracking
-from portal.copy_requests.services import handling_unit
 from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound, PortalError
 from portal.feedback import mails
@@ -39,6 +38,7 @@ from portal.records.access import may_read_personal
 from portal.records.models import Access, Record
 from portal.records.services import get_record
 from portal.tracking import valid_email
+from portal.units.services import handling_unit
 
 #: "PB-2026-000123": PB for phản ánh sai sót; the year of the report (Hanoi time); its id.
 REFERENCE_PREFIX = "PB"
@@ -225,8 +225,8 @@ def submit_report(session: Session, actor: object | None, source_id: str, kind: 
         checked, path = check_upload(attachment, field_name="attachment")
     try:
         report = ProblemReport(
-            reference=tracking.temporary_reference(), record=record, unit=handling_unit(record), kind=kind,
-            description=description,
+            reference=tracking.temporary_reference(), record=record,
+            unit=handling_unit(record.issuing_unit), kind=kind, description=description,
             reporter=citizen, reporter_name=reporter_name, reporter_email=reporter_email,
             state=ReportState.OPEN.value, created_at=now, updated_at=now)
         if checked is not None:

@@ -83,6 +83,16 @@ def successors(unit: AdminUnit) -> list[UnitSuccession]:
     return sorted(unit.successor_links, key=lambda link: link.position)
 
 
+def handling_unit(unit: AdminUnit) -> AdminUnit:
+    """The one current unit that handles, now, a case about a result of ``unit`` (a copy request,
+    a problem report, a correction): ``unit`` itself when current, else the first current unit it
+    went into (itself when it went into none). Pass a record's issuing unit."""
+    if unit.system == UnitSystem.CURRENT:
+        return unit
+    links = successors(unit)
+    return links[0].new_unit if links else unit
+
+
 def list_predecessors(session: Session, unit: AdminUnit) -> list[UnitSuccession]:
     return list(session.scalars(
         select(UnitSuccession).where(UnitSuccession.new_unit_id == unit.id)
