@@ -57,7 +57,7 @@ def test_request_issue_mail_download_validate_verify_revoke(app, client, dev_ca,
     page = f"/staff/copy-requests/{request.reference}"
     for action, state in (("assign", "submitted"), ("issue", "in_progress")):  # the buttons, as seen
         answer = desk.post(f"{page}/{action}", data={"csrf_token": csrf_token(desk, page), "seen_state": state})
-        assert answer.status_code in (302, 303), action
+        assert answer.status_code == 302, action
     db.session.refresh(request)
     assert request.state == "issued" and len(request.issued) == 1
     copy = request.issued[0]

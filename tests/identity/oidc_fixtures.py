@@ -127,7 +127,7 @@ class SsoDriver:
                     raise AssertionError("the provider asked for a login")
                 url = _with_params(url, account=account, tamper=tamper, deny="1" if deny else None)
             response = self.http.get(url, allow_redirects=False, timeout=10)
-            assert response.status_code in (302, 303), (url, response.status_code, response.text[:500])
+            assert response.status_code == 303, (url, response.status_code, response.text[:500])
             url = urljoin(url, response.headers["Location"])
         raise AssertionError(f"no way back to the portal from {authorization_url}")
 

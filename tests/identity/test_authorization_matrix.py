@@ -264,7 +264,7 @@ def check(endpoint: str, outcome: str, response, record) -> None:
         assert response.status_code == 302 and response.location.startswith("/staff/login"), response.location
         return
     if outcome == TO_RESULT:
-        assert response.status_code in (302, 303) and response.location == f"/results/{record.source_id}"
+        assert response.status_code == 302 and response.location == f"/results/{record.source_id}"
         return
     if outcome in (HIDDEN, REFUSED):
         assert response.status_code == (404 if outcome == HIDDEN else 403)
