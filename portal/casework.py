@@ -8,11 +8,12 @@ share, so that "who may work on it" and "what is overdue" mean the same on every
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from portal.errors import PortalError
@@ -40,6 +41,35 @@ def unit_ids(staff: StaffUser) -> set[int]:
     if not works_on_cases(staff):
         return set()
     return unit_ids_served(staff)
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    event: Any
+    #: Who acted, as staff read it: a colleague's name, the person who sent the case, or "".
+    who: str
+    #: "staff", "system", or the area's word for that person ("requester", "sender").
+    who_kind: str
+
+
+def timeline(session: Session, events: Iterable[Any],
+             other: Callable[[str], tuple[str, str]]) -> list[TimelineRow]:
+    """A case's events in the order given, each with who acted: a ``"staff:<id>"`` actor by the
+    colleague's full name (the actor itself for an id not found), all resolved in one query; any
+    other actor as ``other(kind)`` says, ``kind`` being what stands before the colon ("citizen",
+    "anonymous", "system"…), as ``(who, who_kind)``."""
+    events = list(events)
+    ids = {event.actor: int(raw) for event in events
+           for kind, _, raw in [event.actor.partition(":")] if kind == "staff" and raw.isdecimal()}
+    names = dict(session.execute(select(StaffUser.id, StaffUser.full_name)
+                                 .where(StaffUser.id.in_(set(ids.values())))).all()) if ids else {}
+    rows = []
+    for event in events:
+        if event.actor in ids:
+            rows.append(TimelineRow(event, names.get(ids[event.actor], event.actor), "staff"))
+        else:
+            rows.append(TimelineRow(event, *other(event.actor.partition(":")[0])))
+    return rows
 
 
 def claim(session: Session, case: Any, now: datetime, *as_read: str) -> None:

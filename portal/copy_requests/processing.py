@@ -23,12 +23,12 @@ from portal import casework
 from portal.casework import WORKING_ROLES
 from portal.casework import AlreadyProcessed as AlreadyProcessed  # raised by the actions below
 from portal.copy_requests import due_dates, events, workflow
-from portal.copy_requests.models import CopyKind, CopyRequest, CopyRequestEvent, IssuedCopy
+from portal.copy_requests.models import CopyKind, CopyRequest, IssuedCopy
 from portal.copy_requests.workflow import Action, State
 from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound
 from portal.identity.models import StaffRole, StaffUser, staff_unit
-from portal.paging import Paged
+from portal.paging import Paged, page_count
 from portal.records import access_log
 
 #: Why a request can be refused: code → label. Codes are stored in `CopyRequest.reject_reason`.
@@ -146,7 +146,7 @@ def list_queue(session: Session, staff: StaffUser, filters: QueueFilters, *, now
     if state_clause is not None:
         where.append(state_clause)
     total = counts[filters.state]
-    page = filters.page if filters.page <= max(1, -(-total // per_page)) else 1
+    page = filters.page if filters.page <= page_count(total, per_page) else 1
     requests = session.scalars(
         select(CopyRequest).where(*where)
         .options(selectinload(CopyRequest.record), selectinload(CopyRequest.requester),
@@ -323,27 +323,12 @@ def reject(session: Session, staff: StaffUser, request: CopyRequest, reason: str
 
 
 
-@dataclass(frozen=True)
-class TimelineRow:
-    event: CopyRequestEvent
-    #: Who acted, as staff read it: a colleague's name, "the requester", or the system.
-    who: str
-    who_kind: str
+def timeline(session: Session, request: CopyRequest) -> list[casework.TimelineRow]:
+    """The request's events, oldest first, with who acted: a colleague by name, the requester, or
+    the system."""
+    def other(kind: str) -> tuple[str, str]:
+        if kind == "citizen":
+            return (request.requester.name if request.requester else "", "requester")
+        return ("", "system")
 
-
-def timeline(session: Session, request: CopyRequest) -> list[TimelineRow]:
-    """The request's events, oldest first, with the actors' names resolved in one query."""
-    staff_ids = {int(raw) for kind, _, raw in (e.actor.partition(":") for e in request.events)
-                 if kind == "staff" and raw.isdecimal()}
-    names = dict(session.execute(select(StaffUser.id, StaffUser.full_name)
-                                 .where(StaffUser.id.in_(staff_ids))).all()) if staff_ids else {}
-    rows = []
-    for event in request.events:
-        kind, _, raw = event.actor.partition(":")
-        if kind == "staff" and raw.isdecimal():
-            rows.append(TimelineRow(event, names.get(int(raw), event.actor), "staff"))
-        elif kind == "citizen":
-            rows.append(TimelineRow(event, request.requester.name if request.requester else "", "requester"))
-        else:
-            rows.append(TimelineRow(event, "", "system"))
-    return rows
+    return casework.timeline(session, request.events, other)

@@ -23,7 +23,7 @@ from portal.copy_requests.models import CopyKind, CopyRequest
 from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound, PortalError
 from portal.identity.models import Citizen
-from portal.paging import Paged
+from portal.paging import Paged, page_count
 from portal.records.access import is_subject
 from portal.records.models import Access, Record, ResultStatus
 from portal.records.services import get_record
@@ -186,7 +186,7 @@ def list_own(session: Session, citizen: Citizen, page: int = 1, per_page: int = 
     """The citizen's requests, newest first (a page past the last gives the first)."""
     where = CopyRequest.requester_id == citizen.id
     total = session.scalar(select(func.count()).select_from(CopyRequest).where(where)) or 0
-    last = max(1, -(-total // per_page))
+    last = page_count(total, per_page)
     page = page if 1 <= page <= last else 1
     items = list(session.scalars(select(CopyRequest).where(where).options(
         selectinload(CopyRequest.record), selectinload(CopyRequest.unit))

@@ -44,7 +44,7 @@ from portal.feedback.petition_categories import (
 )
 from portal.feedback.petitions import clean_text
 from portal.identity.models import StaffRole, StaffUser
-from portal.paging import Paged
+from portal.paging import Paged, page_count
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
 
 MAX_ANSWER = 10000
@@ -124,7 +124,7 @@ def list_petitions(session: Session, staff: StaffUser, tab: str = "received", pa
         scope, overdue_clause(now))) or 0
     where = [scope, overdue_clause(now) if tab == "overdue" else Petition.state == tab]
     total = counts[tab]
-    last = max(1, -(-total // per_page))
+    last = page_count(total, per_page)
     page = page if isinstance(page, int) and 1 <= page <= last else 1
     order = (Petition.due_at, Petition.id) if tab in ("received", "in_progress", "overdue") \
         else (Petition.updated_at.desc(), Petition.id.desc())
@@ -326,27 +326,8 @@ def find_forward_target(session: Session, unit_id: str | None) -> AdminUnit | No
     return session.get(AdminUnit, int(raw)) if raw.isdecimal() and len(raw) < 10 else None
 
 
-@dataclass(frozen=True)
-class TimelineRow:
-    event: PetitionEvent
-    #: Who acted, as staff read it: a colleague's name, "sender", or "".
-    who: str
-    who_kind: str
-
-
-def timeline(session: Session, petition: Petition) -> list[TimelineRow]:
-    """The petition's events, oldest first, with staff names resolved in one query."""
-    ids = {int(raw) for kind, _, raw in (e.actor.partition(":") for e in petition.events)
-           if kind == "staff" and raw.isdecimal()}
-    names = dict(session.execute(select(StaffUser.id, StaffUser.full_name)
-                                 .where(StaffUser.id.in_(ids))).all()) if ids else {}
-    rows = []
-    for event in petition.events:
-        kind, _, raw = event.actor.partition(":")
-        if kind == "staff" and raw.isdecimal():
-            rows.append(TimelineRow(event, names.get(int(raw), event.actor), "staff"))
-        elif kind in ("citizen", "anonymous"):
-            rows.append(TimelineRow(event, "", "sender"))
-        else:
-            rows.append(TimelineRow(event, "", "system"))
-    return rows
+def timeline(session: Session, petition: Petition) -> list[casework.TimelineRow]:
+    """The petition's events, oldest first, with who acted: a colleague by name, the sender, or the
+    system."""
+    return casework.timeline(session, petition.events, lambda kind: (
+        ("", "sender") if kind in ("citizen", "anonymous") else ("", "system")))

@@ -29,7 +29,7 @@ from portal.feedback import mails, petition_categories
 from portal.feedback.models import Petition, PetitionAbout, PetitionEvent, PetitionState
 from portal.feedback.petition_categories import Categories, load_categories
 from portal.identity.models import Citizen
-from portal.paging import Paged
+from portal.paging import Paged, page_count
 from portal.tracking import TrackingFailed, valid_email
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
 
@@ -213,7 +213,7 @@ def list_published(session: Session, page: int = 1, q: str = "", *, per_page: in
         total = len(ids)
     else:
         total = session.scalar(select(func.count()).select_from(Petition).where(_published())) or 0
-    last = max(1, -(-total // per_page))
+    last = page_count(total, per_page)
     page = page if isinstance(page, int) and 1 <= page <= last else 1
     if query:
         chosen = ids[(page - 1) * per_page:page * per_page]

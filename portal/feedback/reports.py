@@ -32,7 +32,7 @@ from portal.feedback.models import ProblemKind, ProblemReport, RecordCorrection,
 from portal.files.inspect import UnreadableFile, inspect_file, sniff
 from portal.files.store import FileStore
 from portal.identity.models import Citizen, StaffUser
-from portal.paging import Paged
+from portal.paging import Paged, page_count
 from portal.records import access_log
 from portal.records.access import may_read_personal
 from portal.records.models import Access, Record
@@ -284,7 +284,7 @@ def list_cases(session: Session, staff: StaffUser, state: str = ReportState.OPEN
                                     .group_by(ProblemReport.state)).all())
     counts = {tab: by_state.get(tab, 0) for tab in QUEUE_TABS}
     total = counts[state]
-    page = page if isinstance(page, int) and 1 <= page <= max(1, -(-total // per_page)) else 1
+    page = page if isinstance(page, int) and 1 <= page <= page_count(total, per_page) else 1
     order = (ProblemReport.created_at, ProblemReport.id) if state == ReportState.OPEN else \
         (ProblemReport.resolved_at.desc(), ProblemReport.id.desc())
     items = list(session.scalars(
