@@ -1,9 +1,11 @@
-"""Forms of the requester's pages: the request (with its fee recomputed on the server), cancel, track."""
+"""Forms of the public pages: the request (with its fee recomputed on the server), cancel, track,
+and the verification of a copy (by code or upload)."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import IntegerField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import (
     AnyOf,
@@ -96,3 +98,22 @@ class TrackForm(FlaskForm):
         DataRequired(_l("Enter the reference number, such as BS-2026-000123.")), Length(max=40)])
     code = StringField(_l("Tracking code"), validators=[
         DataRequired(_l("Enter the tracking code from the e-mail.")), Length(max=40)])
+
+
+# -- verification of a copy (/verify) --------------------------------------------------------------
+
+
+class CodeForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET form
+
+    code = StringField(_l("Verification code printed on the copy"))
+
+
+class UploadForm(FlaskForm):
+    class Meta:
+        # POST /verify is exempt from CSRF: it changes nothing for the visitor (it only appends to the
+        # holder's access log), and other tools upload copies to it without a form of ours.
+        csrf = False
+
+    file = FileField(_l("PDF file of the copy"))

@@ -22,11 +22,12 @@ from portal import clock
 from portal.copy_requests import devca, keys, pdfcopy
 from portal.copy_requests.models import CopyKind, CopyRequest, IssuedCopy
 from portal.copy_requests.workflow import Action, InvalidTransition, State
-from portal.errors import Forbidden, InvalidInput, PortalError
+from portal.errors import Forbidden, InvalidInput, NotFound, PortalError
 from portal.files.store import FileStore
 from portal.identity.access import serves_unit
 from portal.identity.models import StaffUser
 from portal.mail import public_base_url
+from portal.records.access_log import record_access
 from portal.records.models import Record, ResultStatus
 
 #: Printed on the copy as its kind.
@@ -204,6 +205,29 @@ def download_url(issued: IssuedCopy, *, base_url: str | None = None, config=None
 
 class LinkExpired(Exception):
     """A genuine download link past its lifetime."""
+
+
+def may_download(issued: IssuedCopy, citizen, token: str, config=None) -> bool:
+    """The requester, logged in (``citizen``), or anyone holding a link made for this copy.
+    Raises LinkExpired for a genuine link past its lifetime (unless the requester holds it)."""
+    if citizen is not None and citizen.id == issued.request.requester_id:
+        return True
+    return bool(token) and check_download_token(token, issued.code, config)
+
+
+def read_for_download(session: Session, actor, issued: IssuedCopy, config=None) -> bytes:
+    """The signed PDF, its download written to the access log (the copy carries the result's
+    scans). Read whole: a copy is a few megabytes at most, and no file handle outlives the request.
+    Raises NotFound when the stored file is missing (logged at ERROR)."""
+    try:
+        with FileStore.from_config(config or current_app.config).open(issued.sha256) as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        current_app.logger.error("issued copy %s: file %s missing from the store", issued.code, issued.sha256)
+        raise NotFound() from None
+    record_access(session, actor, issued.request.record, "record.download", personal_data=True,
+                  details={"copy": issued.code})
+    return data
 
 
 def check_download_token(token: str, code: str, config=None) -> bool:

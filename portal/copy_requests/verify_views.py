@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
-from wtforms import StringField
 
 from portal.copy_requests import verification
+from portal.copy_requests.forms import CodeForm, UploadForm
 from portal.copy_requests.signing import KIND_TITLES
 from portal.errors import InvalidInput
 from portal.extensions import csrf, db
@@ -24,20 +21,6 @@ bp = Blueprint("verify", __name__, url_prefix="/verify")
 
 #: A verification is about this minute: never cached, never kept by a proxy.
 NO_STORE = "no-store"
-
-
-class CodeForm(FlaskForm):
-    class Meta:
-        csrf = False  # a GET form
-
-    code = StringField(_l("Verification code printed on the copy"))
-
-
-class UploadForm(FlaskForm):
-    class Meta:
-        csrf = False  # see the module docstring
-
-    file = FileField(_l("PDF file of the copy"))
 
 
 def _wants_json() -> bool:

@@ -16,20 +16,16 @@ from flask import (
     url_for,
 )
 from flask_login import login_user, logout_user
-from flask_wtf import FlaskForm
 
 from portal.extensions import db
 from portal.identity import citizens, current_actor, current_citizen, current_staff, oidc
+from portal.identity.forms import LogoutForm
 
 bp = Blueprint("identity", __name__)
 
 #: Session keys of this flow (authlib keeps its own state, nonce and PKCE verifier beside them).
 NEXT_KEY = "login_next"
 HINT_KEY = "oidc_id_token"
-
-
-class LogoutForm(FlaskForm):
-    """No fields: the CSRF token is what matters (a cross-site POST cannot log anyone out)."""
 
 
 def safe_next(value: str | None) -> str | None:
