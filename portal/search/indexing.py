@@ -85,6 +85,7 @@ def catch_up(session: Session) -> str | None:
 class ReindexReport:
     count: int
     seconds: float
+    #: Records changed or deleted while the build ran, queued for the index worker after the swap.
     caught_up: int
 
 
@@ -92,9 +93,15 @@ def reindex(session: Session, backend_factory: Callable[[], SearchBackend] | Non
             progress: Callable[[int], None] | None = None, today: date | None = None) -> ReindexReport:
     """Rebuild the whole index from the database without downtime (build beside, swap atomically).
 
-    Records changed while the rebuild ran are indexed again into the new index after the swap, and
-    records deleted meanwhile are removed from it: the index worker may have applied those changes
-    to the old generation, which the swap throws away.
+    The hand-over: the index worker may have applied changes made during the build to the old
+    generation, which the swap throws away. So after the swap, records changed while the build ran
+    (``updated_at`` since its start) and records deleted meanwhile get outbox rows, committed here
+    (which nudges the worker), and the worker applies them to the new index. They are not written
+    from here: a document this process read from the database could land after the worker had
+    written a newer one of the same record, and no row would be left to correct it (what made
+    tests/search/test_worker.py leave stale documents). The worker (one consumer, one thread)
+    applies rows one drain at a time, re-reading each record, so its last write is the newest.
+    ``today`` dates the documents of the build. Commits the session.
     """
     backend = backend_factory() if backend_factory is not None else _backend(None)
     today = today or clock.today()
@@ -108,13 +115,13 @@ def reindex(session: Session, backend_factory: Callable[[], SearchBackend] | Non
             yield doc
 
     count = backend.rebuild(documents(), progress=progress)
-    session.expire_all()
-    changed = list(session.scalars(select(Record.id).where(Record.updated_at >= since)))
-    caught_up = index_records(session, changed, backend, today) if changed else 0
-    gone = built - set(session.scalars(select(Record.source_id)))
-    if gone:
-        backend.remove(sorted(gone))
-    return ReindexReport(count=count, seconds=time.monotonic() - started, caught_up=caught_up + len(gone))
+    changed = list(session.scalars(select(Record.source_id).where(Record.updated_at >= since)))
+    gone = sorted(built - set(session.scalars(select(Record.source_id))))
+    index_queue.enqueue_upserts(session, changed)
+    for source_id in gone:
+        index_queue.enqueue_remove(session, source_id)
+    outbox.commit(session)
+    return ReindexReport(count=count, seconds=time.monotonic() - started, caught_up=len(changed) + len(gone))
 
 
 @dataclass(frozen=True)

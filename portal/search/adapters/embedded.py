@@ -126,11 +126,17 @@ class EmbeddedBackend:
     # -- opening ---------------------------------------------------------------------------
 
     def _live_generation(self) -> str | None:
-        try:
-            target = os.readlink(self.root / CURRENT)
-        except OSError:
-            return None
-        return target if (self.root / target / "meta.json").exists() else None
+        # A rebuild in another process may swap `current` and delete the generation read here
+        # before its meta.json is looked at: read the link again then, or a writer would take the
+        # index for missing and start an empty one (`_ensure_live`).
+        for _ in range(2):
+            try:
+                target = os.readlink(self.root / CURRENT)
+            except OSError:
+                return None
+            if (self.root / target / "meta.json").exists():
+                return target
+        return None
 
     def _open_generation(self, generation: str) -> tantivy.Index:
         index = tantivy.Index(self.schema, path=str(self.root / generation), reuse=True)
