@@ -16,11 +16,9 @@ nothing, so running it twice adds nothing.
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -42,11 +40,12 @@ from portal.feedback.models import (
     RatingScore,
     ReportState,
 )
+from portal.feedback.petition_categories import due_at, load_categories
+from portal.feedback.ratings import load_scales
 from portal.identity.models import Citizen, StaffUser, Subject, SubjectKind
 from portal.records.models import Access, Record
 from portal.units.services import handling_unit
 
-FEEDBACK_DATA = Path(__file__).resolve().parents[1] / "feedback" / "data"
 #: Serials of demo references: nine digits from 8…, where real ones have six (the row id).
 REFERENCE_SERIAL = 800_000_000
 KIND_WEIGHTS = {CopyKind.ELECTRONIC: 42, CopyKind.CERTIFIED: 26, CopyKind.PAPER_DESK: 22,
@@ -110,11 +109,6 @@ def _weighted(rng: random.Random, weights: dict):
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
-def _json(name: str) -> dict:
-    with open(FEEDBACK_DATA / name, encoding="utf-8") as f:
-        return json.load(f)
-
-
 def generate(session: Session, *, issuer: str, requests: int = 600, petitions: int = 70, reports: int = 12,
              seed: int = 7, now: datetime | None = None) -> ActivityStats:
     """Write the demo activity (flushes; the caller commits). Does nothing if it is there already."""
@@ -164,8 +158,8 @@ def generate(session: Session, *, issuer: str, requests: int = 600, petitions: i
     start_day = (clock.in_hanoi(now) - timedelta(days=364)).date()
     events_made = 0
     rated = 0
-    scales = _json("rating_scales.json")
-    criteria = [c["id"] for c in scales["criteria"]]
+    scales = load_scales()
+    criteria = [c.id for c in scales.criteria]
     made_requests: list[CopyRequest] = []
 
     for n in range(requests):
@@ -253,7 +247,7 @@ def generate(session: Session, *, issuer: str, requests: int = 600, petitions: i
         if at >= now:
             continue
         scale_id = "5-levels" if rng.random() < 0.7 else "3-levels"
-        levels = len(scales["scales"][scale_id]["levels"])
+        levels = scales.scales[scale_id].size
         mood = 0.85 - (0.35 if done.at > request.due_at else 0) - (0.4 if done.action == "reject" else 0)
         rating = Rating(copy_request_id=request.id, citizen_id=request.requester_id, unit_id=request.unit_id,
                         scale_id=scale_id, scale_levels=levels, comment=rng.choice(COMMENTS), created_at=at,
@@ -266,7 +260,7 @@ def generate(session: Session, *, issuer: str, requests: int = 600, petitions: i
         session.add(rating)
         rated += 1
 
-    categories = {c["id"]: c["working_days"] for c in _json("petition_categories.json")["categories"]}
+    categories = load_categories()
     people = PeopleFactory(random.Random(seed + 1))
     unit_ids = sorted({r.unit_id for r in made_requests})
     made_petitions = 0
@@ -282,7 +276,7 @@ def generate(session: Session, *, issuer: str, requests: int = 600, petitions: i
                    rng.choice(unit_ids) if unit_ids and place < 0.85 else None)
         age_days = (now - received).days
         classified = age_days > 1 or rng.random() < 0.5
-        due = calendar.after_working_days(received, categories[category if classified else "unclassified"])
+        due = due_at(received, category if classified else categories.default, categories, calendar)
         petition = Petition(
             reference=f"PA-{received.year}-{REFERENCE_SERIAL + n + 1}", about=about.value, title=title,
             content=content,
