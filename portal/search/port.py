@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from portal.paging import Paged
 
+# The document every backend indexes is defined once, by records (`to_document`): its text fields,
+# strongest first, and its filter fields are part of this port; the adapters derive their schemas.
+from portal.records.documents import FILTER_FIELDS as FILTER_FIELDS
+from portal.records.documents import TEXT_FIELDS as TEXT_FIELDS
+
+#: Filter name a caller may pass → document field; "procedure" is another name of procedure_code.
+FILTERS = {**{name: name for name in FILTER_FIELDS}, "procedure": "procedure_code"}
 #: Facets every backend counts (document filter fields); values are codes, counts are hits.
 FACETS = ("procedure_code", "unit", "current_unit", "year", "status")
 #: Sort orders: engine relevance (the default), or by issued_date, newest or oldest first.
@@ -58,18 +65,38 @@ class SearchPage(Paged):
     facets: Mapping[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
-
 class SearchUnavailable(Exception):
     """The engine is down or its index is missing: callers fall back to the database."""
 
 
 class SearchBackend(Protocol):
-    def search(self, query: SearchQuery) -> SearchPage: ...
+    """Every method raises SearchUnavailable when the engine or its index cannot be reached."""
 
-    def upsert(self, documents: Iterable[Mapping[str, Any]]) -> None: ...  # returns once visible
+    def search(self, query: SearchQuery) -> SearchPage:
+        """One page of hits (with highlights) and, if asked, facet counts; ValueError on a bad query."""
+        ...
 
-    def remove(self, record_ids: Iterable[str]) -> None: ...
+    def upsert(self, documents: Iterable[Mapping[str, Any]]) -> None:
+        """Add or replace documents by id; returns once they are searchable."""
+        ...
 
-    def count(self) -> int: ...
+    def remove(self, record_ids: Iterable[str]) -> None:
+        """Delete documents by id; unknown ids are ignored."""
+        ...
 
-    def clear(self) -> None: ...
+    def rebuild(self, documents: Iterable[Mapping[str, Any]],
+                progress: Callable[[int], None] | None = None) -> int:
+        """Index exactly these documents beside the live index, then swap it in; returns the count."""
+        ...
+
+    def fingerprints(self) -> dict[str, str]:
+        """id → digest of every indexed document (`search check` compares them with the database)."""
+        ...
+
+    def count(self) -> int:
+        """How many documents the index holds."""
+        ...
+
+    def clear(self) -> None:
+        """Delete every document."""
+        ...

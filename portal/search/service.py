@@ -28,7 +28,8 @@ from portal.paging import Paged
 from portal.records import access_log
 from portal.records.documents import load_by_source_ids
 from portal.records.models import Access, Record, ResultStatus
-from portal.search.port import FACETS, MAX_HITS, SORTS, SearchQuery, SearchUnavailable
+from portal.search.highlighting import highlight_fields, query_words
+from portal.search.port import FACETS, FILTER_FIELDS, MAX_HITS, SORTS, SearchQuery, SearchUnavailable
 from portal.text import fold
 from portal.units import services as unit_services
 from portal.units.models import AdminUnit, UnitSystem
@@ -74,7 +75,7 @@ class ResultsPage(Paged):
 
 _log = logging.getLogger(__name__)
 #: Filters a page may pass; "access" is not one of them: the service decides what is public.
-FILTERS = ("status", "procedure_code", "unit", "current_unit", "year")
+FILTERS = tuple(name for name in FILTER_FIELDS if name != "access")
 #: The database fallback looks only at this many of the newest public results that pass the filters:
 #: a LIKE over every record took ~20 s at a million (docs/benchmarks.md). The page already says that
 #: results may be incomplete; identifier lookups are indexed and search every record.
@@ -200,8 +201,6 @@ def _folded(session: Session, column):
 def _database_hits(session: Session, text: str, filters: Mapping[str, str], today: date, start: int,
                    count: int, skip: set[int], sort: str = "relevance") -> tuple[list[RecordHit], int]:
     """Plain database search over the newest FALLBACK_SCAN public results: every word in a main column."""
-    from portal.search.adapters.embedded import highlight_fields, query_words
-
     words = query_words(text)[:8]
     if not words:
         return [], 0

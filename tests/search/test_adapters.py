@@ -4,8 +4,9 @@ import os
 
 import pytest
 
-from portal.search.adapters.embedded import EmbeddedBackend, highlight
+from portal.search.adapters.embedded import EmbeddedBackend
 from portal.search.adapters.meili import MeiliBackend, _highlights
+from portal.search.highlighting import highlight
 from portal.search.port import SearchQuery, SearchUnavailable
 
 

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from portal.search.port import SearchQuery
+from portal.search.port import SearchBackend, SearchQuery
 
 needs_meili = pytest.mark.skipif(not os.environ.get("MEILI_URL"), reason="MEILI_URL not set")
 
@@ -180,6 +180,31 @@ def test_clear_and_fingerprints(corpus):
     assert corpus.fingerprints() == {d["id"]: d["digest"] for d in CORPUS}
     corpus.clear()
     assert corpus.count() == 0
+
+
+def test_the_adapter_has_every_method_of_the_port(backend):
+    declared = {name for name in vars(SearchBackend) if not name.startswith("_")}
+    assert declared >= {"search", "upsert", "remove", "rebuild", "fingerprints", "count", "clear"}
+    assert all(callable(getattr(backend, name, None)) for name in declared), declared
+
+
+def test_rebuild_replaces_every_document_and_reports_progress(corpus):
+    counts = []
+    fresh = [doc("nuoc", "Giấy phép khai thác nước ngầm", number="9/GP"), CORPUS[0]]
+    assert corpus.rebuild(iter(fresh), progress=counts.append) == 2
+    assert counts and counts[-1] == 2
+    assert corpus.count() == 2
+    assert ids(search(corpus, "khai thac nuoc ngam")) == ["nuoc"]
+    assert ids(search(corpus, "dang ky kinh doanh")) == []  # not in the rebuild: gone
+    assert corpus.fingerprints() == {"nuoc": "dnuoc", "gpxd": "dgpxd"}
+    corpus.upsert([doc("dkkd", "Giấy chứng nhận đăng ký hộ kinh doanh")])  # writes go to the new index
+    assert ids(search(corpus, "dang ky kinh doanh")) == ["dkkd"]
+
+
+def test_rebuild_of_an_index_never_built(backend):
+    assert backend.rebuild(iter(CORPUS)) == 3
+    assert ids(search(backend, "giay phep xay dung cau giay")) == ["gpxd"]
+    assert backend.fingerprints() == {d["id"]: d["digest"] for d in CORPUS}
 
 
 def test_empty_query_finds_nothing(corpus):

@@ -12,10 +12,8 @@ an index opened before gunicorn forks leaves workers blind to new commits.
 
 from __future__ import annotations
 
-import html
 import logging
 import os
-import re
 import shutil
 import threading
 import time
@@ -28,29 +26,26 @@ from typing import Any
 
 import tantivy
 
+from portal.search.highlighting import MIN_FUZZY_LEN, Matcher, highlight_fields, query_words, texts
 from portal.search.port import (
     FACET_SIZE,
     FACETS,
+    FILTER_FIELDS,
+    FILTERS,
     MAX_HITS,
     SORTS,
+    TEXT_FIELDS,
     SearchHit,
     SearchPage,
     SearchQuery,
     SearchUnavailable,
 )
-from portal.text import fold
 
 log = logging.getLogger(__name__)
 
-#: Field → boost: an identifier or a holder's name outweighs the title, which outweighs the rest.
-BOOSTS = {"number": 6.0, "holder": 5.0, "title": 3.0, "issuer": 1.5, "summary": 1.0, "units": 1.0}
-TEXT_FIELDS = tuple(BOOSTS)
-#: Filter name (as the service passes it) → indexed field.
-FILTERS = {"access": "access", "status": "status", "procedure_code": "procedure_code",
-           "procedure": "procedure_code", "unit": "unit", "current_unit": "current_unit", "year": "year"}
-FILTER_FIELDS = tuple(dict.fromkeys(FILTERS.values()))
-#: Folded words shorter than this must match exactly (Vietnamese syllables are short: see DECISIONS).
-MIN_FUZZY_LEN = 4
+#: Field → boost, in the port's order of TEXT_FIELDS (strongest first): an identifier or a holder's
+#: name outweighs the title, which outweighs the rest.
+BOOSTS = dict(zip(TEXT_FIELDS, (6.0, 5.0, 3.0, 1.5, 1.0, 1.0), strict=True))
 #: A fuzzy match scores this fraction of the field boost; exact matches add BM25 on top of it.
 FUZZY_WEIGHT = 0.3
 #: Typo matches are looked for only when the exact words (the last one as a prefix) find fewer
@@ -74,15 +69,6 @@ PHRASE_BOOST = 2.0
 ANALYZER = "vi_fold"
 ALL = "all_text"
 CURRENT = "current"
-SNIPPET_CHARS = 220
-
-_WORD = re.compile(r"[^\W_]+")
-
-
-def query_words(text: str) -> list[str]:
-    """Folded words of a query, the way the index analyzer cuts documents."""
-    return _WORD.findall(fold(text))
-
 
 def _analyzer() -> tantivy.TextAnalyzer:
     return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
@@ -224,7 +210,7 @@ class EmbeddedBackend:
         out.add_text("id", str(doc["id"]))
         out.add_text("digest", str(doc.get("digest", "")))
         for name in TEXT_FIELDS + FILTER_FIELDS:
-            for value in _values(doc.get(name)):
+            for value in texts(doc.get(name)):
                 # NFC: the analyzer folds precomposed letters; decomposed marks would split words.
                 value = unicodedata.normalize("NFC", value)
                 out.add_text(name, value)
@@ -378,7 +364,7 @@ class EmbeddedBackend:
                 searcher, word, last, word in common, fuzzy=word in suspects))
                 for word, last in _positions(words)])
         hits = []
-        matcher = _Matcher(words)  # one cache of matching words for the whole page
+        matcher = Matcher(words)  # one cache of matching words for the whole page
         for score, address in found:
             doc = searcher.doc(address)
             hits.append(SearchHit(id=doc.get_first("id"), score=0.0 if by_date else float(score),
@@ -467,119 +453,3 @@ class EmbeddedBackend:
 def _positions(words: list[str]) -> list[tuple[str, bool]]:
     """Each word with whether it is the last one (the one still being typed)."""
     return [(word, position == len(words) - 1) for position, word in enumerate(words)]
-
-
-def _values(value: Any) -> list[str]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, (list, tuple)):
-        return [str(v) for v in value if v not in (None, "")]
-    return [str(value)]
-
-
-# -- highlighting (shared with the database fallback) ----------------------------------------
-
-def _within_one(a: str, b: str) -> bool:
-    """Damerau-Levenshtein distance ≤ 1 (one insertion, deletion, substitution or swap)."""
-    if a == b:
-        return True
-    la, lb = len(a), len(b)
-    if abs(la - lb) > 1:
-        return False
-    if la == lb:
-        diff = [i for i in range(la) if a[i] != b[i]]
-        if len(diff) == 1:
-            return True
-        if len(diff) != 2 or diff[1] != diff[0] + 1:
-            return False
-        return a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
-    if la > lb:
-        a, b = b, a
-    i = 0
-    while i < len(a) and a[i] == b[i]:
-        i += 1
-    return a[i:] == b[i + 1:]
-
-
-def word_matches(token: str, word: str, last: bool) -> bool:
-    """Whether a folded document word matches a folded query word by our rules."""
-    if token == word:
-        return True
-    if last and len(word) >= 2 and token.startswith(word):
-        return True
-    if len(word) >= MIN_FUZZY_LEN:
-        if _within_one(token, word):
-            return True
-        if last:
-            return any(_within_one(token[:k], word) for k in (len(word) - 1, len(word), len(word) + 1)
-                       if 0 < k <= len(token))
-    return False
-
-
-class _Matcher:
-    """Decides, once per distinct document word, whether it matches any query word."""
-
-    def __init__(self, words: list[str]) -> None:
-        self.words = words
-        self.exact = set(words)
-        self.last = words[-1] if words else ""
-        self.cache: dict[str, bool] = {}
-
-    def __call__(self, raw: str) -> bool:
-        hit = self.cache.get(raw)
-        if hit is None:
-            token = fold(raw)
-            hit = token in self.exact or any(
-                word_matches(token, word, word == self.last) for word in self.words
-                if abs(len(token) - len(word)) <= 1 or (word == self.last and len(token) > len(word)))
-            self.cache[raw] = hit
-        return hit
-
-
-def highlight(text: str, words: list[str] | _Matcher, max_chars: int | None = None) -> str | None:
-    """HTML-escaped ``text`` with <mark> around matching words, original diacritics kept.
-
-    None when nothing matches. A long text is cut to about ``max_chars`` around the first match.
-    """
-    matcher = words if isinstance(words, _Matcher) else _Matcher(words)
-    if not text or not matcher.words:
-        return None
-    text = unicodedata.normalize("NFC", text)
-    spans = [m.span() for m in _WORD.finditer(text) if matcher(m.group())]
-    if not spans:
-        return None
-    start, end = 0, len(text)
-    if max_chars and len(text) > max_chars:
-        start = max(0, spans[0][0] - max_chars // 4)
-        end = min(len(text), start + max_chars)
-        # whole words only
-        while start > 0 and not text[start - 1].isspace():
-            start -= 1
-        while end < len(text) and not text[end].isspace():
-            end += 1
-    out = ["…" if start > 0 else ""]
-    cursor = start
-    for s, e in spans:
-        if s < start or e > end:
-            continue
-        out.append(html.escape(text[cursor:s]))
-        out.append(f"<mark>{html.escape(text[s:e])}</mark>")
-        cursor = e
-    out.append(html.escape(text[cursor:end]))
-    if end < len(text):
-        out.append("…")
-    return "".join(out)
-
-
-def highlight_fields(doc: Mapping[str, Any], words: list[str] | _Matcher) -> dict[str, str]:
-    """field → highlighted text for each text field that matched (lists joined with " · ")."""
-    words = words if isinstance(words, _Matcher) else _Matcher(words)
-    out = {}
-    for field in TEXT_FIELDS:
-        values = _values(doc.get(field))
-        if not values:
-            continue
-        marked = highlight(" · ".join(values), words, SNIPPET_CHARS if field == "summary" else None)
-        if marked is not None:
-            out[field] = marked
-    return out

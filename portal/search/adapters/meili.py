@@ -15,8 +15,10 @@ from typing import Any
 from portal.search.port import (
     FACET_SIZE,
     FACETS,
+    FILTERS,
     MAX_HITS,
     SORTS,
+    TEXT_FIELDS,
     SearchHit,
     SearchPage,
     SearchQuery,
@@ -25,9 +27,7 @@ from portal.search.port import (
 from portal.text import fold
 
 #: Searchable attributes, strongest first: Meilisearch's "attribute" rule ranks by this order.
-SEARCHABLE = ["number", "holder", "title", "issuer", "summary", "units"]
-FILTERS = {"access": "access", "status": "status", "procedure_code": "procedure_code",
-           "procedure": "procedure_code", "unit": "unit", "current_unit": "current_unit", "year": "year"}
+SEARCHABLE = list(TEXT_FIELDS)
 SETTINGS = {
     "searchableAttributes": SEARCHABLE,
     # "id" too: the service leaves its identifier hits out of the engine's pages (id NOT IN […]).

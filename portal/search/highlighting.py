@@ -1,0 +1,144 @@
+"""Our matching rules in Python, and highlights that follow them: backend-neutral.
+
+The embedded adapter highlights its hits with them (tantivy has no highlighter that knows our typo
+and prefix rules), the service the hits of its database fallback. Meilisearch highlights on the
+server, by the same rules (docs/search.md "Matching rules"). Words are folded by `text.fold()`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+from portal.search.port import TEXT_FIELDS
+from portal.text import fold
+
+#: Folded words shorter than this must match exactly (Vietnamese syllables are short: see DECISIONS).
+MIN_FUZZY_LEN = 4
+#: A highlighted summary is cut to about this many characters around its first match.
+SNIPPET_CHARS = 220
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def query_words(text: str) -> list[str]:
+    """Folded words of a query, the way the index analyzer cuts documents."""
+    return _WORD.findall(fold(text))
+
+
+def texts(value: Any) -> list[str]:
+    """A document field's value as a list of non-empty strings (fields hold a string or a list)."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value if v not in (None, "")]
+    return [str(value)]
+
+
+def _within_one(a: str, b: str) -> bool:
+    """Damerau-Levenshtein distance ≤ 1 (one insertion, deletion, substitution or swap)."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la == lb:
+        diff = [i for i in range(la) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        if len(diff) != 2 or diff[1] != diff[0] + 1:
+            return False
+        return a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    if la > lb:
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i:] == b[i + 1:]
+
+
+def word_matches(token: str, word: str, last: bool) -> bool:
+    """Whether a folded document word matches a folded query word by our rules."""
+    if token == word:
+        return True
+    if last and len(word) >= 2 and token.startswith(word):
+        return True
+    if len(word) >= MIN_FUZZY_LEN:
+        if _within_one(token, word):
+            return True
+        if last:
+            return any(_within_one(token[:k], word) for k in (len(word) - 1, len(word), len(word) + 1)
+                       if 0 < k <= len(token))
+    return False
+
+
+class Matcher:
+    """Decides, once per distinct document word, whether it matches any query word."""
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.exact = set(words)
+        self.last = words[-1] if words else ""
+        self.cache: dict[str, bool] = {}
+
+    def __call__(self, raw: str) -> bool:
+        hit = self.cache.get(raw)
+        if hit is None:
+            token = fold(raw)
+            hit = token in self.exact or any(
+                word_matches(token, word, word == self.last) for word in self.words
+                if abs(len(token) - len(word)) <= 1 or (word == self.last and len(token) > len(word)))
+            self.cache[raw] = hit
+        return hit
+
+
+def highlight(text: str, words: list[str] | Matcher, max_chars: int | None = None) -> str | None:
+    """HTML-escaped ``text`` with <mark> around matching words, original diacritics kept.
+
+    None when nothing matches. A long text is cut to about ``max_chars`` around the first match.
+    """
+    matcher = words if isinstance(words, Matcher) else Matcher(words)
+    if not text or not matcher.words:
+        return None
+    text = unicodedata.normalize("NFC", text)
+    spans = [m.span() for m in _WORD.finditer(text) if matcher(m.group())]
+    if not spans:
+        return None
+    start, end = 0, len(text)
+    if max_chars and len(text) > max_chars:
+        start = max(0, spans[0][0] - max_chars // 4)
+        end = min(len(text), start + max_chars)
+        # whole words only
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+        while end < len(text) and not text[end].isspace():
+            end += 1
+    out = ["…" if start > 0 else ""]
+    cursor = start
+    for s, e in spans:
+        if s < start or e > end:
+            continue
+        out.append(html.escape(text[cursor:s]))
+        out.append(f"<mark>{html.escape(text[s:e])}</mark>")
+        cursor = e
+    out.append(html.escape(text[cursor:end]))
+    if end < len(text):
+        out.append("…")
+    return "".join(out)
+
+
+def highlight_fields(doc: Mapping[str, Any], words: list[str] | Matcher) -> dict[str, str]:
+    """field → highlighted text for each text field that matched (lists joined with " · ")."""
+    words = words if isinstance(words, Matcher) else Matcher(words)
+    out = {}
+    for field in TEXT_FIELDS:
+        values = texts(doc.get(field))
+        if not values:
+            continue
+        marked = highlight(" · ".join(values), words, SNIPPET_CHARS if field == "summary" else None)
+        if marked is not None:
+            out[field] = marked
+    return out
