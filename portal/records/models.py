@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    not_,
+    or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, TimestampMixin, UTCDateTime, utcnow
@@ -108,11 +120,27 @@ class Record(Base, TimestampMixin):
     def number_display(self) -> str:
         return f"{self.doc_number}/{self.doc_notation}" if self.doc_notation else self.doc_number
 
+    # The effective status, once in Python and once in SQL: twins, kept side by side and checked
+    # against each other for every status and end date around today (tests/search/test_documents.py).
+
     def effective_status(self, today: date) -> str:
         """The status as of today: a valid result past its end date has expired."""
         if self.status == ResultStatus.VALID and self.valid_to is not None and self.valid_to < today:
             return ResultStatus.EXPIRED
         return self.status
+
+    @classmethod
+    def effective_status_is(cls, status: str, today: date) -> ColumnElement[bool]:
+        """SQL twin of `effective_status`: the results whose status as of ``today`` is ``status``.
+
+        A condition on the stored status rather than a CASE over it, so the status index still serves.
+        """
+        lapsed = and_(cls.status == ResultStatus.VALID, cls.valid_to.is_not(None), cls.valid_to < today)
+        if status == ResultStatus.EXPIRED:
+            return or_(cls.status == ResultStatus.EXPIRED, lapsed)
+        if status == ResultStatus.VALID:
+            return and_(cls.status == ResultStatus.VALID, not_(lapsed))
+        return cls.status == status
 
 
 class RecordFile(Base):

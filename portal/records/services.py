@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal import clock
@@ -22,6 +22,7 @@ from portal.identity.models import Subject, SubjectKind
 from portal.records import access_log
 from portal.records.access import may_read_personal
 from portal.records.models import Access, Document, Record, RecordFile
+from portal.records.queries import ResultList, list_page
 from portal.units import services as unit_services
 from portal.units.models import AdminUnit, UnitLevel, UnitSuccession, UnitSystem
 from portal.units.services import successors
@@ -132,25 +133,32 @@ def get_preview_document(session: Session, source_id: str, position: int, page: 
     return record_file.document
 
 
-def list_own_records(session: Session, citizen, page: int = 1, per_page: int = 20):
+def list_own_records(session: Session, citizen, page: int = 1, per_page: int = 20) -> ResultList:
     """The results about ``citizen`` (a person) or the organization they represent, newest first.
 
-    Returns a `ResultsPage`; an account linked to no subject has none.
+    An account linked to no subject has none; a page past the last shows the first.
     """
-    from portal.search.service import RecordHit, ResultsPage, _load_options
-
     subject_ids = citizen.subject_ids
     if not subject_ids:
-        return ResultsPage(query="", total=0, hits=[], page=1, per_page=per_page)
-    query = select(Record).where(Record.subject_id.in_(subject_ids))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    last = max(1, -(-total // per_page))
-    page = page if 1 <= page <= last else 1
-    records = session.scalars(query.options(*_load_options())
-                              .order_by(Record.issued_date.desc(), Record.id.desc())
-                              .offset((page - 1) * per_page).limit(per_page)).unique().all()
-    return ResultsPage(query="", total=total, hits=[RecordHit(record=r) for r in records], page=page,
-                       per_page=per_page)
+        return ResultList(total=0, hits=[], page=1, per_page=per_page)
+    return list_page(session, select(Record).where(Record.subject_id.in_(subject_ids)),
+                     (Record.issued_date.desc(), Record.id.desc()), page, per_page, first_if_past_end=True)
+
+
+def list_unit_results(session: Session, unit: AdminUnit, *, page: int = 1, per_page: int = 20) -> ResultList:
+    """Public results issued by a unit, newest first.
+
+    A current unit: its own results and those of every old unit merged into it, partly or wholly
+    (`portal.units.services.within`, as the search filter `current_unit`). An old unit: its own
+    results and, for an old district, those of its communes.
+    """
+    if unit.system == UnitSystem.CURRENT:
+        where = unit_services.within(Record.issuing_unit_id, [unit.id])
+    else:
+        children = select(AdminUnit.id).where(AdminUnit.parent_id == unit.id)
+        where = or_(Record.issuing_unit_id == unit.id, Record.issuing_unit_id.in_(children))
+    return list_page(session, select(Record).where(where, Record.access == Access.PUBLIC),
+                     (Record.issued_date.desc(), Record.id), page, per_page)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from portal import clock
 from portal.extensions import db
 from portal.identity.citizens import reading_actor
 from portal.records.models import Access, Record
+from portal.records.queries import RecordHit
 from portal.search import identifiers
 from portal.search.port import FACETS, MAX_HITS, SORTS
-from portal.search.service import RecordHit, search_records
+from portal.search.service import search_records
 from portal.units.services import successors
 
 bp = Blueprint("search_api", __name__, url_prefix="/api/v1")

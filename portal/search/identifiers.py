@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from portal.identity.models import Subject, SubjectKind
 from portal.procedures.models import Procedure
 from portal.records.models import Access, Record
-from portal.search.service import RecordHit, _apply_filters, _load_options
+from portal.records.queries import RecordHit, apply_filters, row_options
 from portal.text import fold, ident_key
 
 
@@ -122,8 +122,8 @@ def exact_hits(session: Session, text: str, filters: Mapping[str, str], today: d
                                                  Subject.id_number.in_(_tax_forms(key)))
         conditions.append(and_(Record.subject_id.in_(organizations), Record.access == Access.PUBLIC))
     query = (select(Record).where(or_(*conditions))
-             .options(*_load_options()).order_by(Record.issued_date.desc(), Record.id))
-    query = _apply_filters(query, filters, today)
+             .options(*row_options()).order_by(Record.issued_date.desc(), Record.id))
+    query = apply_filters(query, filters, today)
     return [RecordHit(record=r, restricted=r.access != Access.PUBLIC)
             for r in session.scalars(query.limit(200)).unique().all()]
 
@@ -174,7 +174,7 @@ def suggest(session: Session, text: str, limit: int = MAX_SUGGESTIONS) -> list[S
     if variants:
         query = (select(Record).where(or_(and_(Record.number_key.in_(variants), _personal_needs_notation()),
                                           Record.dossier_key.in_(variants)))
-                 .options(*_load_options()).order_by(Record.issued_date.desc(), Record.id).limit(50))
+                 .options(*row_options()).order_by(Record.issued_date.desc(), Record.id).limit(50))
         records = session.scalars(query).unique().all()
         order = {"digit": 0, "swap": 0, "prefix": 1}
         for record in sorted(records, key=lambda r: order[variants.get(r.dossier_key or "")
@@ -190,12 +190,12 @@ def suggest(session: Session, text: str, limit: int = MAX_SUGGESTIONS) -> list[S
     kind = identifier.kind
     if len(found) < limit:
         query = (select(Record).where(column > key, column <= key + _TOP, Record.access == Access.PUBLIC)
-                 .options(*_load_options()).order_by(func.length(column), column).limit(limit))
+                 .options(*row_options()).order_by(func.length(column), column).limit(limit))
         for record in session.scalars(query).unique():
             add(record, kind, "suffix")
     if not found and identifier.kind == Kind.DOSSIER_CODE and len(key) >= 12:
         query = (select(Record).where(Record.dossier_key.like(f"%{key}"), Record.dossier_key != key)
-                 .options(*_load_options()).order_by(Record.issued_date.desc(), Record.id).limit(limit))
+                 .options(*row_options()).order_by(Record.issued_date.desc(), Record.id).limit(limit))
         for record in session.scalars(query).unique():
             add(record, Kind.DOSSIER_CODE, "prefix")
     return list(found.values())

@@ -20,37 +20,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, false, func, not_, or_, select
-from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from portal import clock
-from portal.paging import Paged
 from portal.records import access_log
 from portal.records.documents import load_by_source_ids
-from portal.records.models import Access, Record, ResultStatus
+from portal.records.models import Access, Record
+from portal.records.queries import RecordHit, ResultList, apply_filters, row_options
+from portal.search import identifiers
 from portal.search.highlighting import highlight_fields, query_words
 from portal.search.port import FACETS, FILTER_FIELDS, MAX_HITS, SORTS, SearchQuery, SearchUnavailable
 from portal.text import fold
-from portal.units import services as unit_services
-from portal.units.models import AdminUnit, UnitSystem
 
 
 @dataclass(frozen=True)
-class RecordHit:
-    record: Record
-    #: field → HTML snippet with <mark> in original diacritics (already escaped, safe to render).
-    highlights: dict[str, str] = field(default_factory=dict)
-    #: A personal result found by its exact identifier: show type, unit and status only.
-    restricted: bool = False
+class ResultsPage(ResultList):
+    """A page of search results: a list of results, plus what the search page shows about it."""
 
-
-@dataclass(frozen=True)
-class ResultsPage(Paged):
     query: str
-    total: int
-    hits: list[RecordHit]
-    page: int
-    per_page: int
     #: The engine was unavailable; results come from a plain database search and may be incomplete.
     degraded: bool = False
     #: "Did you mean" results one slip away from a typed identifier (identifiers.Suggestion).
@@ -58,7 +46,6 @@ class ResultsPage(Paged):
     #: facet → [(value, count)] over the engine's hits, most frequent first (empty when degraded).
     facets: dict = field(default_factory=dict)
     sort: str = "relevance"
-
 
     @property
     def last_page(self) -> int:
@@ -110,11 +97,9 @@ def search_records(session: Session, text: str, *, filters: Mapping[str, str] | 
     if not text:
         return ResultsPage(query=text, total=0, hits=[], page=page, per_page=per_page, sort=sort)
     today = today or clock.today()
-    from portal.search import identifiers
-
     if identifiers.is_private(identifiers.classify(text)):  # a personal id never reaches the engine
         return ResultsPage(query="", total=0, hits=[], page=page, per_page=per_page)
-    exact = _identifier_hits(session, text, filters, today)
+    exact = identifiers.exact_hits(session, text, filters, today)
     suggestions = identifiers.suggest(session, text) if not exact and page == 1 else []
     start = (page - 1) * per_page
     end = start + per_page
@@ -149,12 +134,6 @@ def search_records(session: Session, text: str, *, filters: Mapping[str, str] | 
                        sort=sort)
 
 
-
-
-def _identifier_hits(session: Session, text: str, filters: Mapping[str, str], today: date) -> list[RecordHit]:
-    from portal.search import identifiers  # it builds on this module's RecordHit and filters
-
-    return identifiers.exact_hits(session, text, filters, today)
 
 
 def _engine_hits(session: Session, text: str, filters: Mapping[str, str], start: int, count: int,
@@ -209,7 +188,7 @@ def _database_hits(session: Session, text: str, filters: Mapping[str, str], toda
     folded = [_folded(session, c) for c in columns]
     conditions = [or_(*(col.like(f"%{_escape_like(word)}%", escape="\\") for col in folded))
                   for word in words]
-    newest = _apply_filters(select(Record.id).where(Record.access == Access.PUBLIC), filters, today)
+    newest = apply_filters(select(Record.id).where(Record.access == Access.PUBLIC), filters, today)
     newest = newest.order_by(Record.issued_date.desc(), Record.id.desc()).limit(FALLBACK_SCAN)
     query = select(Record).where(Record.id.in_(newest.scalar_subquery()), *conditions)
     if skip:
@@ -217,9 +196,8 @@ def _database_hits(session: Session, text: str, filters: Mapping[str, str], toda
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     if count <= 0:
         return [], total
-    rows = session.scalars(query.options(*_load_options())
-                           .order_by(Record.issued_date.asc() if sort == "oldest" else Record.issued_date.desc(),
-                                     Record.id)
+    order = Record.issued_date.asc() if sort == "oldest" else Record.issued_date.desc()
+    rows = session.scalars(query.options(*row_options()).order_by(order, Record.id)
                            .offset(start).limit(count)).unique()
     hits = []
     for record in rows:
@@ -231,56 +209,3 @@ def _database_hits(session: Session, text: str, filters: Mapping[str, str], toda
 
 def _escape_like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _apply_filters(query, filters: Mapping[str, str], today: date):
-    if "procedure_code" in filters:
-        query = query.where(Record.procedure_code == filters["procedure_code"])
-    if "year" in filters:
-        try:
-            year = int(filters["year"])
-        except ValueError:
-            return query.where(false())
-        query = query.where(Record.issued_date >= date(year, 1, 1), Record.issued_date < date(year + 1, 1, 1))
-    if "status" in filters:
-        status = filters["status"]
-        lapsed = and_(Record.status == ResultStatus.VALID, Record.valid_to.is_not(None),
-                      Record.valid_to < today)
-        if status == ResultStatus.EXPIRED:
-            query = query.where(or_(Record.status == ResultStatus.EXPIRED, lapsed))
-        elif status == ResultStatus.VALID:
-            query = query.where(Record.status == ResultStatus.VALID, not_(lapsed))
-        else:
-            query = query.where(Record.status == status)
-    if "unit" in filters:
-        units = select(AdminUnit.id).where(AdminUnit.code == filters["unit"])
-        query = query.where(Record.issuing_unit_id.in_(units))
-    if "current_unit" in filters:
-        current = select(AdminUnit.id).where(AdminUnit.code == filters["current_unit"],
-                                             AdminUnit.system == UnitSystem.CURRENT)
-        query = query.where(unit_services.within(Record.issuing_unit_id, current))
-    return query
-
-
-def _load_options():
-    return (joinedload(Record.issuing_unit).selectinload(AdminUnit.successor_links), lazyload(Record.files))
-
-
-def list_unit_results(session: Session, unit: AdminUnit, *, page: int = 1, per_page: int = 20) -> ResultsPage:
-    """Public results issued by a unit, newest first.
-
-    A current unit: its own results and those of every old unit merged into it, partly or wholly
-    (`portal.units.services.within`, as the search filter `current_unit`). An old unit: its own
-    results and, for an old district, those of its communes.
-    """
-    if unit.system == UnitSystem.CURRENT:
-        where = unit_services.within(Record.issuing_unit_id, [unit.id])
-    else:
-        children = select(AdminUnit.id).where(AdminUnit.parent_id == unit.id)
-        where = or_(Record.issuing_unit_id == unit.id, Record.issuing_unit_id.in_(children))
-    query = select(Record).where(where, Record.access == Access.PUBLIC)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    records = session.scalars(query.options(*_load_options()).order_by(Record.issued_date.desc(), Record.id)
-                              .offset((page - 1) * per_page).limit(per_page)).unique().all()
-    return ResultsPage(query="", total=total, hits=[RecordHit(record=r) for r in records], page=page,
-                       per_page=per_page)

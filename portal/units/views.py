@@ -13,7 +13,6 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from portal import clock
 from portal.extensions import db
 from portal.records import services as records
-from portal.search import service as search
 from portal.units import services
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
 
@@ -56,8 +55,8 @@ def detail(slug: str):
     if unit.level == UnitLevel.PROVINCE:
         return redirect(url_for(".index"), 301)
     page = _page_arg()
-    results = search.list_unit_results(db.session, unit, page=page,
-                                         per_page=current_app.config["SEARCH_PER_PAGE"])
+    results = records.list_unit_results(db.session, unit, page=page,
+                                        per_page=current_app.config["SEARCH_PER_PAGE"])
     return render_template("units/detail.html", unit=unit, results=results, today=clock.today(),
                            predecessors=services.list_predecessors(db.session, unit),
                            successors=services.successors)
@@ -86,7 +85,7 @@ def _legacy_page(slug: str):
     if len(links) == 1:  # moved for good: browsers and search engines follow the new address
         return redirect(unit_url(links[0].new_unit), 301)
     page = _page_arg()
-    results = search.list_unit_results(db.session, unit, page=page,
-                                         per_page=current_app.config["SEARCH_PER_PAGE"])
+    results = records.list_unit_results(db.session, unit, page=page,
+                                        per_page=current_app.config["SEARCH_PER_PAGE"])
     return render_template("units/legacy.html", unit=unit, links=links, results=results,
                            today=clock.today(), successors=services.successors)

@@ -1,8 +1,9 @@
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from portal.records.documents import iter_documents, to_document
+from portal.records.models import Record, ResultStatus
 from tests.search.conftest import TODAY, get_unit
 
 
@@ -53,3 +54,19 @@ def test_loading_for_indexing_has_no_n_plus_one(app, db_session, make_record):
         event.remove(engine, "before_cursor_execute", listener)
     assert len(docs) == 40
     assert len(statements) <= 8, statements  # per batch: records + successors, then the empty page
+
+
+def test_effective_status_in_python_and_in_sql_agree(db_session, make_record):
+    """Record.effective_status and its SQL twin Record.effective_status_is, for every stored status
+    and an end date none, past, today and to come."""
+    ends = (None, TODAY - timedelta(days=1), TODAY, TODAY + timedelta(days=1))
+    made = [make_record(status=status.value, valid_to=end, commit=False)
+            for status in ResultStatus for end in ends]
+    db_session.commit()
+    ids = [record.id for record in made]
+    for status in ResultStatus:
+        in_python = {record.id for record in made if record.effective_status(TODAY) == status}
+        in_sql = set(db_session.scalars(select(Record.id).where(
+            Record.id.in_(ids), Record.effective_status_is(status.value, TODAY))))
+        assert in_sql == in_python, status
+    assert {record.effective_status(TODAY) for record in made} == set(ResultStatus)
