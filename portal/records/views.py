@@ -13,7 +13,6 @@ from flask import (
     send_file,
     url_for,
 )
-from sqlalchemy import select
 
 from portal import clock
 from portal.extensions import db
@@ -21,14 +20,11 @@ from portal.feedback import corrections
 from portal.files.store import FileStore
 from portal.identity import current_staff
 from portal.identity.citizens import reading_actor, require_loa
-from portal.procedures.models import Procedure
 from portal.records import previews, services
 from portal.records.labels import status_label
 from portal.records.models import Access, ResultStatus
-from portal.search import identifiers
-from portal.search.port import FACETS, MAX_HITS, SORTS
-from portal.search.service import search_records
-from portal.units.models import AdminUnit, UnitSystem
+from portal.search import service as search_service
+from portal.search.port import MAX_HITS, SORTS
 from portal.units.services import successors
 
 bp = Blueprint("records", __name__)
@@ -71,64 +67,35 @@ def _search_filters() -> dict[str, str]:
     return filters
 
 
-def _facet_labels(facets) -> dict[str, dict[str, str]]:
-    """facet → code → name, for procedure and unit codes (one lookup each)."""
-    procedures = {code for code, _ in facets.get("procedure_code", [])}
-    units = {code for name in ("unit", "current_unit") for code, _ in facets.get(name, [])}
-    labels: dict[str, dict[str, str]] = {"procedure_code": {}, "unit": {}, "current_unit": {}}
-    if procedures:
-        labels["procedure_code"] = dict(db.session.execute(
-            select(Procedure.code, Procedure.name).where(Procedure.code.in_(procedures))).all())
-    if units:
-        # An issuing unit's code may be an old unit's or a current one's: the old name is kept
-        # unless only a current unit has it; current_unit codes are always current units.
-        for code, name, system in db.session.execute(
-                select(AdminUnit.code, AdminUnit.name, AdminUnit.system).where(AdminUnit.code.in_(units))
-                .order_by(AdminUnit.system.desc())):
-            if system == UnitSystem.CURRENT:
-                labels["current_unit"][code] = name
-            labels["unit"].setdefault(code, name)
-    return labels
-
-
 @bp.get("/search")
 def search():
     text = request.args.get("q", "").strip()[:MAX_QUERY]
     filters = _search_filters()
     per_page = current_app.config["SEARCH_PER_PAGE"]
-    today = clock.today()
-    results = None
-    # A personal id is never searched publicly, nor echoed back: redirected away so that it leaves
-    # the address bar, the history and the links of the page (the language switch repeats the query).
-    if identifiers.is_private(identifiers.classify(text)):
-        return redirect(url_for(".search", notice="personal-id"), 303)
-    personal_id = request.args.get("notice") == "personal-id"
-    if text and _page_arg() == 1:  # an identifier goes straight to its match
-        procedure = identifiers.find_procedure(db.session, text)
-        if procedure is not None:
-            return redirect(url_for(".search", q=procedure.name, procedure=procedure.code))
-        match = identifiers.find_single_match(db.session, text, filters, today)
-        if match is not None:
-            return redirect(url_for(".detail", source_id=match.source_id))
     sort = request.args.get("sort", "")
     sort = sort if sort in SORTS else "relevance"
-    labels: dict = {}
-    if text:
-        page = _page_arg(per_page)
-        results = search_records(db.session, text, filters=filters, page=page, per_page=per_page,
-                                 today=today, sort=sort, facets=FACETS, actor=reading_actor())
-        if page > 1 and not results.hits:  # past the last page: show the first one instead
-            results = search_records(db.session, text, filters=filters, page=1, per_page=per_page,
-                                     today=today, sort=sort, facets=FACETS, actor=reading_actor())
+    today = clock.today()
+    answer = search_service.answer_search(
+        db.session, text, filters=filters, page=_page_arg(per_page), per_page=per_page, sort=sort,
+        today=today, actor=reading_actor(), follow_identifiers=_page_arg() == 1)
+    # A personal id is never searched publicly, nor echoed back: redirected away so that it leaves
+    # the address bar, the history and the links of the page (the language switch repeats the query).
+    if answer.personal_id:
+        return redirect(url_for(".search", notice="personal-id"), 303)
+    if answer.procedure is not None:  # an identifier goes straight to its match
+        return redirect(url_for(".search", q=answer.procedure.name, procedure=answer.procedure.code))
+    if answer.match is not None:
+        return redirect(url_for(".detail", source_id=answer.match.source_id))
+    if answer.results is not None:
         db.session.commit()  # access log entries of personal results among the hits
-        labels = _facet_labels(results.facets)
     # URL parameters of this search (the facet and pagination links add or drop one of them)
     params = {param: filters[name] for param, name in FACET_PARAMS.items() if name in filters}
     if sort != "relevance":
         params["sort"] = sort
-    return render_template("records/search.html", q=text, filters=filters, results=results, today=today,
-                           statuses=list(ResultStatus), successors=successors, personal_id=personal_id,
-                           sort=sort, params=params, facet_params=FACET_PARAMS, facet_labels=labels,
+    return render_template("records/search.html", q=text, filters=filters, results=answer.results,
+                           today=today, statuses=list(ResultStatus), successors=successors,
+                           personal_id=request.args.get("notice") == "personal-id", sort=sort,
+                           params=params, facet_params=FACET_PARAMS, facet_labels=answer.facet_labels,
                            facet_values=FACET_VALUES, max_hits=MAX_HITS)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from portal import clock
+from portal.procedures.models import Procedure
 from portal.records import access_log
 from portal.records.documents import load_by_source_ids
 from portal.records.models import Access, Record
@@ -32,6 +33,7 @@ from portal.search import identifiers
 from portal.search.highlighting import highlight_fields, query_words
 from portal.search.port import FACETS, FILTER_FIELDS, MAX_HITS, SORTS, SearchQuery, SearchUnavailable
 from portal.text import fold
+from portal.units.models import AdminUnit, UnitSystem
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,68 @@ def search_records(session: Session, text: str, *, filters: Mapping[str, str] | 
                        sort=sort)
 
 
+
+
+@dataclass(frozen=True)
+class SearchAnswer:
+    """What the search page does with a query: send the person elsewhere, or show results."""
+
+    #: A 12-digit personal id was typed: never searched, and the page must not keep it in its URL.
+    personal_id: bool = False
+    #: A procedure code was typed: the page shows the search of that procedure instead.
+    procedure: Procedure | None = None
+    #: An identifier with exactly one match the person may open (public): the page opens it.
+    match: Record | None = None
+    #: The results (None when nothing was typed).
+    results: ResultsPage | None = None
+    #: facet → code → name, for the procedure and unit codes among the facets.
+    facet_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def answer_search(session: Session, text: str, *, filters: Mapping[str, str], page: int, per_page: int,
+                  sort: str, today: date, actor: object | None, follow_identifiers: bool) -> SearchAnswer:
+    """The search page's answer to ``text``: `search_records` with every facet, named, unless
+    ``follow_identifiers`` (page 1) and an identifier leads straight to a procedure or a result.
+
+    A page past the last shows the first. The caller commits (access log of personal hits).
+    Raises ValueError as `search_records` does.
+    """
+    if identifiers.is_private(identifiers.classify(text)):
+        return SearchAnswer(personal_id=True)
+    if text and follow_identifiers:
+        procedure = identifiers.find_procedure(session, text)
+        if procedure is not None:
+            return SearchAnswer(procedure=procedure)
+        match = identifiers.find_single_match(session, text, filters, today)
+        if match is not None:
+            return SearchAnswer(match=match)
+    if not text:
+        return SearchAnswer()
+    common = dict(filters=filters, per_page=per_page, today=today, sort=sort, facets=FACETS, actor=actor)
+    results = search_records(session, text, page=page, **common)
+    if page > 1 and not results.hits:  # past the last page: show the first one instead
+        results = search_records(session, text, page=1, **common)
+    return SearchAnswer(results=results, facet_labels=_facet_labels(session, results.facets))
+
+
+def _facet_labels(session: Session, facets: Mapping[str, list[tuple[str, int]]]) -> dict[str, dict[str, str]]:
+    """facet → code → name, for procedure and unit codes (one lookup each)."""
+    procedures = {code for code, _ in facets.get("procedure_code", [])}
+    units = {code for name in ("unit", "current_unit") for code, _ in facets.get(name, [])}
+    labels: dict[str, dict[str, str]] = {"procedure_code": {}, "unit": {}, "current_unit": {}}
+    if procedures:
+        labels["procedure_code"] = dict(session.execute(
+            select(Procedure.code, Procedure.name).where(Procedure.code.in_(procedures))).all())
+    if units:
+        # An issuing unit's code may be an old unit's or a current one's: the old name is kept
+        # unless only a current unit has it; current_unit codes are always current units.
+        for code, name, system in session.execute(
+                select(AdminUnit.code, AdminUnit.name, AdminUnit.system).where(AdminUnit.code.in_(units))
+                .order_by(AdminUnit.system.desc())):
+            if system == UnitSystem.CURRENT:
+                labels["current_unit"][code] = name
+            labels["unit"].setdefault(code, name)
+    return labels
 
 
 def _engine_hits(session: Session, text: str, filters: Mapping[str, str], start: int, count: int,
