@@ -152,8 +152,9 @@ def data_root(tmp_path) -> Path:
 # Citizens log in through a real OpenID provider: oidc_provider, sso, login_citizen(client, account).
 from tests.identity.oidc_fixtures import login_citizen, oidc_provider, sso  # noqa: E402, F401
 
-# Staff accounts for every test directory: make_staff(role=..., units=[...]), login_staff(client, staff).
-from tests.identity.staff_builders import login_staff, make_staff  # noqa: E402, F401
+# Staff accounts for every test directory: make_staff(role=..., units=[...]), login_staff(client, staff),
+# totp_clock (the hand-moved time the portal checks TOTP codes against).
+from tests.identity.staff_builders import login_staff, make_staff, totp_clock  # noqa: E402, F401
 
 # A real SMTP server (aiosmtpd) collecting what the portal sends: smtp_server (tests/mail_fixtures.py).
 from tests.mail_fixtures import smtp_server  # noqa: E402, F401

@@ -173,6 +173,12 @@ def _totp(secret: str) -> pyotp.TOTP:
     return pyotp.TOTP(secret)
 
 
+def totp_clock() -> datetime:
+    """The time TOTP codes are checked against when no ``now`` is given. Looked up at each check,
+    so tests put a clock they move by hand in its place instead of waiting for the next step."""
+    return utcnow()
+
+
 def _matching_step(secret: str, code: str, now: datetime, after: int | None) -> int | None:
     """The time step whose code this is (within the window) and later than ``after``, if any."""
     code = "".join(code.split())
@@ -191,10 +197,11 @@ def _matching_step(secret: str, code: str, now: datetime, after: int | None) -> 
 def check_second_factor(session: Session, staff: StaffUser, code: str, *, policy: LoginPolicy,
                         now: datetime | None = None) -> None:
     """Second login step: a TOTP code not used before. Completes the login or raises LoginFailed."""
+    totp_time = now or totp_clock()
     now = now or utcnow()
     if _is_locked(staff, now) or not staff.active or not staff.totp_secret:
         raise LoginFailed()
-    step = _matching_step(staff.totp_secret, code, now, staff.totp_last_step)
+    step = _matching_step(staff.totp_secret, code, totp_time, staff.totp_last_step)
     if step is None:
         _register_failure(session, staff, now, policy)
         session.flush()
@@ -251,10 +258,11 @@ def confirm_enrolment(session: Session, staff: StaffUser, code: str, *, policy: 
                       now: datetime | None = None) -> None:
     """A code from the new secret proves the app has it: the secret becomes the second factor and
     the login completes. Raises LoginFailed (counted towards the lockout)."""
+    totp_time = now or totp_clock()
     now = now or utcnow()
     if _is_locked(staff, now) or not staff.active or not staff.totp_pending_secret or staff.totp_secret:
         raise LoginFailed()
-    step = _matching_step(staff.totp_pending_secret, code, now, None)
+    step = _matching_step(staff.totp_pending_secret, code, totp_time, None)
     if step is None:
         _register_failure(session, staff, now, policy)
         session.flush()

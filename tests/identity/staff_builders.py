@@ -5,13 +5,15 @@
   communes/wards. The password is kept on the object as ``staff.test_password``.
 - ``login_staff(client, staff)`` logs in through the real pages: password, then a TOTP code
   computed with pyotp (one the account has not used yet, as the portal requires).
+- ``totp_clock`` puts a hand-moved clock in place of the one the portal checks TOTP codes against
+  (``portal.identity.staff.totp_clock``); ``unused_code(staff, totp_clock)`` moves it to the next
+  30-second step when the current one is spent, as a person would wait for a new code.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-import time
 from datetime import UTC, datetime
 
 import pyotp
@@ -36,21 +38,32 @@ def form_token(client, url: str) -> str:
     return match.group(1)
 
 
-def unused_code(staff: StaffUser) -> str:
-    """A code the portal accepts now: within ±1 step of the clock, after the last one used."""
+class TotpClock:
+    """The time the portal checks TOTP codes against, standing still until a test moves it."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def totp_clock(monkeypatch) -> TotpClock:
+    # A fixed instant, not the wall clock: a code and its check never straddle a step boundary.
+    clock = TotpClock(datetime(2025, 7, 1, 1, 0, tzinfo=UTC))
+    monkeypatch.setattr(staff_service, "totp_clock", clock)
+    return clock
+
+
+def unused_code(staff: StaffUser, clock: TotpClock) -> str:
+    """The code of the clock's current step; when the account has used that step (or a later
+    one) already, the clock first moves on to the step after the last used."""
     db.session.refresh(staff)
     totp = pyotp.TOTP(staff.totp_secret)
-    while True:
-        now = datetime.now(UTC)
-        current = totp.timecode(now)
-        # The previous step only while it has a while to live: a loaded machine may take seconds
-        # between this code and its check, and the step before would then be two steps old.
-        into_step = now.timestamp() % totp.interval
-        steps = (current, current + 1) + ((current - 1,) if into_step < totp.interval - 10 else ())
-        for step in steps:
-            if staff.totp_last_step is None or step > staff.totp_last_step:
-                return totp.generate_otp(step)
-        time.sleep(1)  # logins in one 30-second window already: wait for the next step
+    if staff.totp_last_step is not None and totp.timecode(clock()) <= staff.totp_last_step:
+        clock.now = datetime.fromtimestamp((staff.totp_last_step + 1) * totp.interval, UTC)
+    return totp.at(clock())
 
 
 @pytest.fixture
@@ -78,7 +91,7 @@ def make_staff(app):
 
 
 @pytest.fixture
-def login_staff(app):
+def login_staff(app, totp_clock):
     def login(client, staff: StaffUser, password: str | None = None):
         password = password or getattr(staff, "test_password", STAFF_PASSWORD)
         response = client.post("/staff/login", data={
@@ -87,7 +100,7 @@ def login_staff(app):
         assert response.status_code == 302, "password step refused"
         assert response.location.endswith("/staff/login/otp"), response.location
         response = client.post("/staff/login/otp", data={
-            "code": unused_code(staff), "csrf_token": form_token(client, "/staff/login/otp")})
+            "code": unused_code(staff, totp_clock), "csrf_token": form_token(client, "/staff/login/otp")})
         assert response.status_code == 302, "second factor refused"
         return response
 

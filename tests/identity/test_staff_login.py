@@ -122,29 +122,32 @@ def test_lockout_settings_come_from_the_config(make_app, make_staff):
         assert staff.locked_until > datetime.now(UTC) + timedelta(minutes=59)
 
 
-def test_wrong_codes_count_towards_the_lockout(client, make_staff):
+def test_wrong_codes_count_towards_the_lockout(client, make_staff, totp_clock):
     staff = make_staff()
     post_password(client, staff.username, STAFF_PASSWORD)
     for _ in range(5):
         assert CODE_FAILED in error_text(post_code(client, "000000"))
-    response = post_code(client, unused_code(staff))
+    response = post_code(client, unused_code(staff, totp_clock))
     assert CODE_FAILED in error_text(response)
     assert client.get("/staff/").status_code == 302
     db.session.refresh(staff)
     assert service.is_locked(staff)
 
 
-def test_a_code_is_never_accepted_twice(client, make_staff, login_staff):
+def test_a_code_is_never_accepted_twice(client, make_staff, login_staff, totp_clock):
     staff = make_staff()
     post_password(client, staff.username, STAFF_PASSWORD)
-    code = unused_code(staff)
+    code = unused_code(staff, totp_clock)
     assert post_code(client, code).status_code == 302
     client.post("/staff/logout", data={"csrf_token": form_token(client, "/staff/")})
     post_password(client, staff.username, STAFF_PASSWORD)
     replay = post_code(client, code)
     assert CODE_FAILED in error_text(replay)
     assert client.get("/staff/").status_code == 302
-    assert post_code(client, unused_code(staff)).status_code == 302  # a fresh code still works
+    # A step later the code is still inside the drift window (±1 step): only the rule refuses it.
+    totp_clock.now += timedelta(seconds=30)
+    assert CODE_FAILED in error_text(post_code(client, code))
+    assert post_code(client, unused_code(staff, totp_clock)).status_code == 302  # a fresh code still works
 
 
 def test_an_older_code_is_refused_after_a_newer_one(db_session, make_staff):
@@ -202,14 +205,14 @@ def test_a_deactivated_account_cannot_log_in(client, make_staff):
     assert FAILED in error_text(post_password(client, staff.username, STAFF_PASSWORD))
 
 
-def test_login_returns_to_the_page_asked_for_but_never_off_site(client, make_staff, login_staff):
+def test_login_returns_to_the_page_asked_for_but_never_off_site(client, make_staff, login_staff, totp_clock):
     admin = make_staff(role="admin")
     response = client.get("/staff/accounts?q=x")
     assert response.location == "/staff/login?next=/staff/accounts?q%3Dx"
     post = client.post(response.location, data={"username": admin.username, "password": STAFF_PASSWORD,
                                                  "csrf_token": form_token(client, "/staff/login")})
     assert post.location.endswith("/staff/login/otp")
-    assert post_code(client, unused_code(admin)).location == "/staff/accounts?q=x"
+    assert post_code(client, unused_code(admin, totp_clock)).location == "/staff/accounts?q=x"
     assert service_safe_next("//evil.example/staff/") is None
     assert service_safe_next("https://evil.example/staff/") is None
     assert service_safe_next("/staff/\\evil") is None
