@@ -88,6 +88,11 @@ def _report_sent(page, site):
     a11y_site.send_report(page, site.server, site.public)
 
 
+def _suggestions_open(page, site):
+    page.locator("#q").press_sequentially("giay phep", delay=30)
+    page.locator("#q-suggestions [role=option]").first.wait_for()
+
+
 def _not_a_pdf(page, site):
     page.set_input_files("#file", files=[{"name": "ban-sao.txt", "mimeType": "text/plain",
                                           "buffer": b"not a PDF"}])
@@ -104,6 +109,7 @@ CHECK_ANSWERS = "button[name=continue]"
 PAGES = [
     # Public pages, and what a logged-in person sees of them.
     Page("main.home", ANON, "home", "/"),
+    Page("main.home", ANON, "search suggestions open", "/", steps=_suggestions_open),
     Page("main.home", CITIZEN, "home", "/"),
     Page("main.home", CLERK, "home", "/"),
     Page("records.search", ANON, "no query", "/search"),
@@ -236,8 +242,11 @@ def site_app(database):
     app = create_app({"TESTING": True, "DATABASE_URL": database(), "DATA_DIR": str(data / "data"),
                       "HUEY_IMMEDIATE": True, "SERVER_NAME": None, "DEV_IDP": True, "ENV": "development",
                       "SECRET_KEY": "a11y-" * 8, "SESSION_COOKIE_SECURE": False,
-                      # Forms are sent more often here than a person would: no rate limit.
-                      "RATELIMIT_ENABLED": False})
+                      # Forms are sent more often here than one person would. (Not RATELIMIT_ENABLED:
+                      # Flask-Limiter's switch outlives the app, in the one limiter every app shares.)
+                      **{f"{key}_RATE_LIMIT": "1000 per minute" for key in (
+                          "STAFF_LOGIN", "FEEDBACK_REPORT", "FEEDBACK_PETITION", "FEEDBACK_RATING",
+                          "FEEDBACK_TRACK")}})
     with app.app_context():
         yield app
         db.session.remove()
