@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
-from portal import clock, outbox
+from portal import casework, clock, outbox
 from portal.copy_requests import due_dates, processing
 from portal.copy_requests.models import CopyKind
 from portal.copy_requests.staff_forms import (
@@ -35,7 +35,7 @@ from portal.identity.staff_guard import staff_guard
 from portal.records.services import public_view
 
 bp = Blueprint("copy_requests_staff", __name__, url_prefix="/staff/copy-requests")
-bp.before_request(staff_guard(StaffRole.CLERK, StaffRole.SUPERVISOR))
+bp.before_request(staff_guard(*casework.WORKING_ROLES))
 
 PER_PAGE = 25
 

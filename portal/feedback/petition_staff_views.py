@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
-from portal import clock, outbox
+from portal import casework, clock, outbox
 from portal.db import utcnow
 from portal.errors import InvalidInput, PortalError
 from portal.extensions import db
@@ -28,11 +28,10 @@ from portal.feedback.petition_forms import (
     ForwardForm,
 )
 from portal.identity import current_staff
-from portal.identity.models import StaffRole
 from portal.identity.staff_guard import staff_guard
 
 bp = Blueprint("petitions_staff", __name__, url_prefix="/staff/petitions")
-bp.before_request(staff_guard(StaffRole.CLERK, StaffRole.SUPERVISOR))
+bp.before_request(staff_guard(*casework.WORKING_ROLES))
 
 PER_PAGE = 25
 

@@ -11,19 +11,18 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from portal import clock, outbox
+from portal import casework, clock, outbox
 from portal.extensions import db
 from portal.feedback import correction_fields, corrections, reports
 from portal.feedback.models import ReportState
 from portal.feedback.report_forms import CorrectionForm, DismissForm
 from portal.identity import current_staff
-from portal.identity.models import StaffRole
 from portal.identity.staff_guard import staff_guard
 from portal.records.labels import status_label
 from portal.records.services import public_view
 
 bp = Blueprint("reports_staff", __name__, url_prefix="/staff")
-bp.before_request(staff_guard(StaffRole.CLERK, StaffRole.SUPERVISOR))
+bp.before_request(staff_guard(*casework.WORKING_ROLES))
 
 PER_PAGE = 25
 
