@@ -25,7 +25,7 @@ from portal import audit
 from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound
 from portal.identity.models import StaffRole, StaffUser
-from portal.paging import Paged
+from portal.paging import Paged, page_count
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
 from portal.units.services import normalize_code
 
@@ -363,7 +363,7 @@ def list_staff(session: Session, actor: Actor, *, query: str = "", page: int = 1
         where.append(or_(func.lower(StaffUser.username).like(pattern),
                          func.lower(StaffUser.full_name).like(pattern)))
     total = session.scalar(select(func.count()).select_from(StaffUser).where(*where)) or 0
-    page = max(1, min(page, max(1, -(-total // per_page))))
+    page = max(1, min(page, page_count(total, per_page)))
     items = list(session.scalars(select(StaffUser).where(*where).order_by(StaffUser.username)
                                  .offset((page - 1) * per_page).limit(per_page)))
     return StaffPage(items=items, total=total, page=page, per_page=per_page)
