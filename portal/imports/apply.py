@@ -139,12 +139,7 @@ def apply_line(
             )
         outcome = CREATED
     else:
-        for name, value in fields.items():
-            if getattr(record, name) != value:
-                setattr(record, name, value)
-        if record.status != status:
-            reason = f"replaced by {replaced_by}" if replaced_by else "status sent in the batch"
-            _change_status(record, status, actor, reason)
+        _update(record, fields, status, replaced_by, actor)
         outcome = UPDATED
     _sync_files(record, line)
     index_queue.enqueue_upsert(session, record)
@@ -157,6 +152,16 @@ def apply_line(
             _change_status(target, ResultStatus.REPLACED.value, actor, f"replaced by {line.source_id}")
             index_queue.enqueue_upsert(session, target)
     return outcome
+
+
+def _update(record: Record, fields: dict[str, Any], status: str, replaced_by: str | None, actor: str) -> None:
+    """Set the fields that differ; a new status is a change of status, with its history row."""
+    for name, value in fields.items():
+        if getattr(record, name) != value:
+            setattr(record, name, value)
+    if record.status != status:
+        reason = f"replaced by {replaced_by}" if replaced_by else "status sent in the batch"
+        _change_status(record, status, actor, reason)
 
 
 def _change_status(record: Record, status: str, actor: str, reason: str) -> None:
@@ -420,12 +425,7 @@ def _apply_in_order(session, changed, state, digests, actor, batch_id, store, no
                 fields["subject"] = subject.orm
             else:
                 fields["subject"] = subject
-            for name, value in fields.items():
-                if getattr(record, name) != value:
-                    setattr(record, name, value)
-            if record.status != status:
-                reason = f"replaced by {replaced_by}" if replaced_by else "status sent in the batch"
-                _change_status(record, status, actor, reason)
+            _update(record, fields, status, replaced_by, actor)
             _sync_files(record, line)
             outcomes[line.line_no] = UPDATED
         outbox_keys.append(line.source_id)
