@@ -41,7 +41,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _refuse_unsafe_config(app)
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
 
-    from portal import errors, i18n, security
+    from portal import errors, http_cache, i18n, security
     from portal.audit import audit_cli
     from portal.extensions import csrf, db, migrate
 
@@ -50,6 +50,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    http_cache.init_app(app)  # first registered, so its hook runs after every other one
     i18n.init_app(app)
 
     from portal import copy_requests, feedback, identity, jobs, mail, mail_outbox, rate_limits, search

@@ -107,6 +107,10 @@ class Config:
     COPY_LINK_MINUTES = 60 * 24 * 3
     #: Largest PDF accepted by the verification upload.
     COPY_VERIFY_MAX_BYTES = 20 * 1024 * 1024
+    #: Seconds a browser or proxy may keep an anonymous public page (home, result, unit, scorecard,
+    #: published answers; portal/http_cache.py) before asking again with its ETag. Short: a status
+    #: shown may change (a correction, a revocation) and the page should not lag behind by much.
+    PUBLIC_PAGE_MAX_AGE = 60
     #: Absolute base of links printed on copies and sent by e-mail ("https://ketqua.hanoi.gov.vn");
     #: empty: the host of the request being served.
     PUBLIC_BASE_URL = ""

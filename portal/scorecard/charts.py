@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import count
+from hashlib import blake2s
 
 from markupsafe import Markup, escape
 
-_ids = count(1)
 BAR_COLOUR = "#1f5f99"
 EMPTY_COLOUR = "#e4e8ee"
 SECOND_COLOUR = "#d9822b"
@@ -36,7 +35,9 @@ def _fmt(value: float | None, unit: str) -> str:
 
 
 def _frame(width: int, height: int, title: str, desc: str, body: list[str]) -> Markup:
-    n = next(_ids)
+    # Named by its content, not by a counter: the same page is the same bytes for every visitor
+    # (its ETag, portal/http_cache.py), and two charts of a page differ in title.
+    n = blake2s("\n".join((title, desc, *body)).encode(), digest_size=4).hexdigest()
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" '
             f'height="{height}" viewBox="0 0 {width} {height}" '
             f'aria-labelledby="chart-{n}-title chart-{n}-desc">'
