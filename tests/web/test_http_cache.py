@@ -89,6 +89,16 @@ def test_a_personal_result_is_never_public_even_to_anonymous_visitors(client, pe
     assert "ETag" not in response.headers
 
 
+def test_an_anonymous_lookup_of_a_personal_result_by_number_is_never_cached(client, own_record):  # noqa: F811
+    personal = own_record(CITIZEN_ID, access="personal", doc_type_name="Trích lục khai sinh", doc_number="77",
+                          doc_notation="TLKS")
+    response = client.get("/search?q=77%2FTLKS")  # found, and logged on the holder's access log
+    assert "Trích lục khai sinh" in response.get_data(as_text=True)
+    assert_private(response)
+    assert "ETag" not in response.headers
+    assert personal.access == "personal"
+
+
 def test_a_personal_result_to_its_subject_is_private(client, personal, login_citizen):
     login_citizen(client, "citizen")
     response = client.get(f"/results/{personal.source_id}")
