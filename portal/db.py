@@ -46,3 +46,16 @@ class UTCDateTime(TypeDecorator):
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+def commit_read(session) -> None:
+    """Commit what a read-only request wrote (its access-log entries) without expiring what it
+    loaded: the template then renders the rows it has, instead of reloading each one with a
+    SELECT of its own. Only for requests that change nothing but append-only rows."""
+    session = session() if callable(session) else session  # Flask-SQLAlchemy's scoped session
+    kept = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = kept

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from portal.copy_requests import verification
 from portal.copy_requests.forms import CodeForm, UploadForm
 from portal.copy_requests.signing import KIND_TITLES
+from portal.db import commit_read
 from portal.errors import InvalidInput
 from portal.extensions import csrf, db
 from portal.identity import current_actor
@@ -28,7 +29,7 @@ def _wants_json() -> bool:
 
 
 def _answer(result: verification.Verification):
-    db.session.commit()  # the access-log entry of the check
+    commit_read(db.session)  # the access-log entry of the check
     if _wants_json():
         response = jsonify(result.as_json())
     else:

@@ -42,8 +42,10 @@ class ResultList(Paged):
 
 
 def row_options() -> tuple:
-    """Loader options of a list row: its unit and the unit's successors in the same round, no files."""
-    return (joinedload(Record.issuing_unit).selectinload(AdminUnit.successor_links), lazyload(Record.files))
+    """Loader options of a list row: its unit, the unit's district and successors in the same
+    round, no files (a row names its unit "Phường X, quận Y, now part of Z")."""
+    return (joinedload(Record.issuing_unit).selectinload(AdminUnit.successor_links),
+            joinedload(Record.issuing_unit).joinedload(AdminUnit.parent), lazyload(Record.files))
 
 
 def apply_filters(query: Select, filters: Mapping[str, str], today: date) -> Select:

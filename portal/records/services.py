@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal import clock
 from portal.errors import NotFound
@@ -51,7 +51,8 @@ def public_view(record: Record, actor: object | None = None) -> frozenset[str]:
 
 def find_record(session: Session, source_id: str) -> Record | None:
     return session.scalar(select(Record).where(Record.source_id == source_id)
-                          .options(selectinload(Record.status_history)))
+                          .options(selectinload(Record.status_history),
+                                   joinedload(Record.issuing_unit).joinedload(AdminUnit.parent)))
 
 
 def get_record(session: Session, source_id: str) -> Record:

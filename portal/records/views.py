@@ -15,6 +15,7 @@ from flask import (
 )
 
 from portal import clock
+from portal.db import commit_read
 from portal.extensions import db
 from portal.feedback import corrections
 from portal.files.store import FileStore
@@ -87,7 +88,7 @@ def search():
     if answer.match is not None:
         return redirect(url_for(".detail", source_id=answer.match.source_id))
     if answer.results is not None:
-        db.session.commit()  # access log entries of personal results among the hits
+        commit_read(db.session)  # access log entries of personal results among the hits
     # URL parameters of this search (the facet and pagination links add or drop one of them)
     params = {param: filters[name] for param, name in FACET_PARAMS.items() if name in filters}
     if sort != "relevance":
@@ -117,7 +118,7 @@ def mine():
 @bp.get("/results/<source_id>")
 def detail(source_id: str):
     page = services.view_record(db.session, source_id, actor=reading_actor())
-    db.session.commit()  # the access log entry, if this view showed personal data
+    commit_read(db.session)  # the access log entry, if this view showed personal data
     staff = current_staff()
     response = make_response(render_template(
         "records/detail.html", page=page, thumbnail_pages=THUMBNAIL_PAGES,
@@ -133,7 +134,7 @@ def page_view(source_id: str, position: int, page: int):
     """A larger view of one scanned page, with links to the neighbouring pages (no JavaScript)."""
     actor = reading_actor()
     document = services.get_preview_document(db.session, source_id, position, page, actor=actor)
-    db.session.commit()  # the access log entry of a personal scan
+    commit_read(db.session)  # the access log entry of a personal scan
     record = services.get_record(db.session, source_id)
     response = make_response(render_template("records/page.html", record=record, position=position,
                                              page=page, pages=document.pages, width=previews.WIDTHS[-1]))
@@ -146,7 +147,7 @@ def page_view(source_id: str, position: int, page: int):
 def preview(source_id: str, position: int, page: int):
     actor = reading_actor()
     document = services.get_preview_document(db.session, source_id, position, page, actor=actor)
-    db.session.commit()  # the access log entry of a personal scan
+    commit_read(db.session)  # the access log entry of a personal scan
     record = services.get_record(db.session, source_id)
     width = previews.snap_width(request.args.get("w", type=int))
     cache = previews.preview_path(current_app.config["DATA_DIR"], document.sha256, page, width)

@@ -7,6 +7,7 @@ from datetime import date
 from flask import Blueprint, current_app, jsonify, request
 
 from portal import clock
+from portal.db import commit_read
 from portal.extensions import db
 from portal.identity.citizens import reading_actor
 from portal.records.models import Access, Record
@@ -60,7 +61,7 @@ def search():
     today = clock.today()
     results = search_records(db.session, text, filters=filters, page=page, per_page=per_page, today=today,
                              sort=sort, facets=FACETS, actor=reading_actor(), channel="api")
-    db.session.commit()  # access log entries of personal results among the hits
+    commit_read(db.session)  # access log entries of personal results among the hits
     return jsonify({
         "query": results.query,
         "total": results.total,

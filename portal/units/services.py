@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from portal.errors import NotFound
 from portal.text import fold
@@ -96,6 +96,7 @@ def handling_unit(unit: AdminUnit) -> AdminUnit:
 def list_predecessors(session: Session, unit: AdminUnit) -> list[UnitSuccession]:
     return list(session.scalars(
         select(UnitSuccession).where(UnitSuccession.new_unit_id == unit.id)
+        .options(joinedload(UnitSuccession.old_unit).joinedload(AdminUnit.parent))
         .order_by(UnitSuccession.old_unit_id)))
 
 
