@@ -14,4 +14,6 @@ python benchmarks/search_engine.py "$n"
 python benchmarks/search_at_scale.py --results "${2:-1000000}" \
     --pg-url "${BENCH_PG_URL_BASE:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
 python benchmarks/signing.py --copies 40
+# Pages under load beside bare Flask (needs the demo of scripts/run-portal.sh in var/ and Debian's wrk)
+[ -f var/portal.sqlite3 ] && python benchmarks/pages.py --data-dir var
 python benchmarks/scorecard.py --requests 100000
