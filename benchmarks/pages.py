@@ -1,11 +1,18 @@
 """What a person waits for: each page under concurrent load, beside bare Flask under the same gunicorn.
 
-    python benchmarks/pages.py [--data-dir var] [--seconds 10] [--connections 32]
+    python benchmarks/pages.py [--data-dir var] [--seconds 10] [--connections 32] [--server-copy both]
 
 Needs a portal data folder with the demo (`bash scripts/run-portal.sh` makes `var/` with 2,000
-results) and Debian's `wrk`. Starts two gunicorns with the README's settings (gunicorn.conf.py:
+results) and Debian's `wrk`. Starts gunicorns with the README's settings (gunicorn.conf.py:
 2 workers x 4 threads): the portal on that data, and `bare_flask.py`; runs `wrk -t2 -cN` against
 each URL in turn and prints requests/s, latency percentiles and the share of the bare floor.
+
+Two portals, one after the other (``--server-copy both``, the default): "view every time", with the
+server's copy of public pages off (PORTAL_PUBLIC_PAGE_SERVER_CACHE=false: what every request of a
+page nobody asked for in the last minute costs), then "as deployed", with it on (what a popular page
+costs). The "varied queries" rows ask a different search on each request (200 queries drawn from
+the data, a wrk Lua script); they run with the copy off only (within its minute the copy would
+answer most of 200 queries again).
 """
 
 from __future__ import annotations
@@ -45,9 +52,18 @@ def start(app: str, port: int, env: dict[str, str], chdir: Path) -> subprocess.P
     raise SystemExit(f"{app} did not start on port {port}")
 
 
-def wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-                         capture_output=True, text=True, check=True).stdout
+def wrk(url: str, seconds: int, connections: int, paths: list[str] | None = None) -> dict[str, float]:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if paths:  # a different address on each request, each wrk thread from its own place in the list
+        script = Path(f"/tmp/portal-bench-{os.getpid()}.lua")
+        listed = ",".join('"' + p.replace('"', "") + '"' for p in paths)
+        script.write_text(f"""local paths = {{{listed}}}
+local counter = 0
+function init(args) counter = math.random(#paths) end
+function request() counter = counter + 1; return wrk.format("GET", paths[(counter % #paths) + 1]) end
+""")
+        command[1:1] = ["-s", str(script)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     def ms(label: str) -> float:
         match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
         value, unit = float(match.group(1)), match.group(2)
@@ -57,7 +73,20 @@ def wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
             "p50": ms("50"), "p99": ms("99"), "errors": int(errors.group(1)) if errors else 0}
 
 
-def sample_urls(data_dir: Path) -> dict[str, str]:
+def varied_queries(db: sqlite3.Connection, count: int = 200) -> list[str]:
+    """Searches as people type them: a document type and a unit name, without tone marks."""
+    from urllib.parse import quote_plus
+
+    sys.path.insert(0, str(ROOT))
+    from portal.text import fold
+
+    rows = db.execute("SELECT r.doc_type_name, u.name FROM record r JOIN admin_unit u ON u.id = r.issuing_unit_id "
+                      "WHERE r.access = 'public' ORDER BY r.id LIMIT ?", (count * 50,)).fetchall()
+    chosen = rows[::max(1, len(rows) // count)][:count]
+    return [quote_plus(fold(f"{kind} {unit}")) for kind, unit in chosen]
+
+
+def sample_urls(data_dir: Path) -> dict[str, str | list[str]]:
     db = sqlite3.connect(data_dir / "portal.sqlite3")
     source_id = db.execute("SELECT source_id FROM record WHERE access = 'public' ORDER BY id LIMIT 1").fetchone()[0]
     slug = db.execute("SELECT slug FROM admin_unit WHERE system = 'current' AND level = 'commune' "
@@ -69,6 +98,8 @@ def sample_urls(data_dir: Path) -> dict[str, str]:
         "unit page": f"/units/{slug}",
         "search page (text)": "/search?q=giay+phep+xay+dung+cau+giay",
         "/api/v1/search (text)": "/api/v1/search?q=giay+phep+xay+dung+cau+giay",
+        "search page (varied queries)": [f"/search?q={q}" for q in varied_queries(db)],
+        "/api/v1/search (varied queries)": [f"/api/v1/search?q={q}" for q in varied_queries(db)],
     }
 
 
@@ -77,32 +108,47 @@ def main() -> None:
     parser.add_argument("--data-dir", default=str(ROOT / "var"))
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--server-copy", choices=("both", "off", "on"), default="both",
+                        help="the server's copy of public pages (portal/page_cache.py)")
     args = parser.parse_args()
     data_dir = Path(args.data_dir).resolve()
     env = dict(os.environ, PORTAL_ENV="development", PORTAL_DATA_DIR=str(data_dir),
                PORTAL_SECRET_KEY="benchmark-only", PORTAL_RATELIMIT_ENABLED="0")
-    portal_port, bare_port = free_port(), free_port()
-    processes = [start("app:app", portal_port, env, ROOT),
-                 start("bare_flask:app", bare_port, env, ROOT / "benchmarks")]
+    bare_port = free_port()
+    bare_process = start("bare_flask:app", bare_port, env, ROOT / "benchmarks")
     try:
-        wrk(f"http://127.0.0.1:{bare_port}/", 2, args.connections)  # warm both up
+        wrk(f"http://127.0.0.1:{bare_port}/", 2, args.connections)  # warm up
         bare = wrk(f"http://127.0.0.1:{bare_port}/", args.seconds, args.connections)
         print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
-              f"wrk -t2 -c{args.connections} -d{args.seconds}s, gunicorn 2 workers x 4 threads")
-        print(f"| page | req/s | p50 ms | p99 ms | non-2xx | share of bare |\n|---|---|---|---|---|---|")
-        print(f"| bare Flask, 20-row template | {bare['rps']:,.0f} | {bare['p50']:.1f} | {bare['p99']:.1f} | "
-              f"{bare['errors']} | 100 % |")
-        for name, path in sample_urls(data_dir).items():
-            url = f"http://127.0.0.1:{portal_port}{path}"
-            wrk(url, 2, args.connections)
-            result = wrk(url, args.seconds, args.connections)
-            print(f"| {name} | {result['rps']:,.0f} | {result['p50']:.1f} | {result['p99']:.1f} | "
-                  f"{result['errors']} | {100 * result['rps'] / bare['rps']:.0f} % |", flush=True)
+              f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}, "
+              f"wrk -t2 -c{args.connections} -d{args.seconds}s, gunicorn 2 workers x 4 threads, {data_dir}")
+        print("| page | server copy | req/s | p50 ms | p99 ms | non-2xx | share of bare |")
+        print("|---|---|---|---|---|---|---|")
+        print(f"| bare Flask, 20-row template | | {bare['rps']:,.0f} | {bare['p50']:.1f} | {bare['p99']:.1f} | "
+              f"{bare['errors']} | 100 % |", flush=True)
+        modes = ("off", "on") if args.server_copy == "both" else (args.server_copy,)
+        for mode in modes:
+            portal_env = dict(env, PORTAL_PUBLIC_PAGE_SERVER_CACHE="true" if mode == "on" else "false")
+            portal_port = free_port()
+            portal = start("app:app", portal_port, portal_env, ROOT)
+            try:
+                for name, path in sample_urls(data_dir).items():
+                    paths = path if isinstance(path, list) else None
+                    if paths and mode == "on":  # 200 queries repeat within the copy's minute: not varied
+                        continue
+                    url = f"http://127.0.0.1:{portal_port}{paths[0] if paths else path}"
+                    wrk(url, 2, args.connections, paths)
+                    result = wrk(url, args.seconds, args.connections, paths)
+                    label = "view every time" if mode == "off" else "as deployed"
+                    print(f"| {name} | {label} | {result['rps']:,.0f} | {result['p50']:.1f} | "
+                          f"{result['p99']:.1f} | {result['errors']} | {100 * result['rps'] / bare['rps']:.0f} % |",
+                          flush=True)
+            finally:
+                portal.send_signal(signal.SIGTERM)
+                portal.wait(10)
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            process.wait(10)
+        bare_process.send_signal(signal.SIGTERM)
+        bare_process.wait(10)
 
 
 if __name__ == "__main__":

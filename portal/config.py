@@ -111,6 +111,9 @@ class Config:
     #: published answers; portal/http_cache.py) before asking again with its ETag. Short: a status
     #: shown may change (a correction, a revocation) and the page should not lag behind by much.
     PUBLIC_PAGE_MAX_AGE = 60
+    #: The server keeps those pages as long too and answers the next anonymous visitor from its copy
+    #: (portal/page_cache.py; in Redis when REDIS_URL is set). None: on, except in tests.
+    PUBLIC_PAGE_SERVER_CACHE = None
     #: Absolute base of links printed on copies and sent by e-mail ("https://ketqua.hanoi.gov.vn");
     #: empty: the host of the request being served.
     PUBLIC_BASE_URL = ""

@@ -3,8 +3,9 @@
 A page on `PUBLIC_PAGES` is the same for every anonymous visitor, so it gets a strong ETag (a hash
 of its body), ``Cache-Control: public, max-age=PUBLIC_PAGE_MAX_AGE`` and ``Vary: Cookie`` (the
 language cookie and a login change the page), and a request whose If-None-Match names that ETag
-gets an empty 304. The view still runs: what is saved is the transfer, and for max-age seconds
-the request itself (browser, proxy).
+gets an empty 304. For max-age seconds the request itself is saved (browser, proxy), and the server
+keeps the page as long too (portal/page_cache.py): the next anonymous visitor gets it without the
+view running.
 
 It is never public, and gets ``private, no-store`` instead, when:
 - someone is logged in (citizen or staff): the header carries their name, the page may be personal;
@@ -26,10 +27,13 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, g, request, session
 from flask_login import current_user
 
+from portal import page_cache
+
 #: Endpoints whose anonymous 200 pages are the same for everyone (each still checked as above).
 PUBLIC_PAGES = frozenset({
     "main.home",
     "records.search",
+    "search_api.search",  # the same answers as JSON; personal or degraded ones mark themselves private
     "records.detail",  # a personal or restricted result marks itself private
     "records.page_view",  # a scan of a non-public result is PRIVATE_CACHE in the view
     "units.index",
@@ -85,9 +89,20 @@ def cache_public_page(response: Response) -> Response:
     response.cache_control.public = True
     response.cache_control.max_age = int(current_app.config["PUBLIC_PAGE_MAX_AGE"])
     response.vary.add("Cookie")
+    page_cache.keep(response)
     return response.make_conditional(request)
+
+
+def answer_from_copy() -> Response | None:
+    """Before the view: a public page the server kept (portal/page_cache.py) answers at once."""
+    if request.endpoint in PUBLIC_PAGES:
+        return page_cache.copy()
+    return None
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["cache_privately"] = cache_privately
     app.after_request(cache_public_page)
+    page_cache.init_app(app)
+    if page_cache.enabled(app):
+        app.before_request(answer_from_copy)  # first registered: runs before any other hook

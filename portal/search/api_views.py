@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from portal import clock
 from portal.db import commit_read
+from portal.http_cache import cache_privately
 from portal.extensions import db
 from portal.identity.citizens import reading_actor
 from portal.records.models import Access, Record
@@ -62,6 +63,9 @@ def search():
     results = search_records(db.session, text, filters=filters, page=page, per_page=per_page, today=today,
                              sort=sort, facets=FACETS, actor=reading_actor(), channel="api")
     commit_read(db.session)  # access log entries of personal results among the hits
+    if (results.degraded or identifiers.is_private(identifiers.classify(text))
+            or any(hit.restricted for hit in [*results.hits, *results.suggestions])):
+        cache_privately()  # personal, logged for its holder, or incomplete: never kept for the next one
     return jsonify({
         "query": results.query,
         "total": results.total,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from functools import lru_cache
 from collections.abc import Mapping
 from typing import Any
 
@@ -76,7 +77,12 @@ def word_matches(token: str, word: str, last: bool) -> bool:
 
 
 class Matcher:
-    """Decides, once per distinct document word, whether it matches any query word."""
+    """Decides, once per distinct folded document word, whether it matches any query word.
+
+    One matcher serves a whole page of hits; the decision for a (token, query word) pair is also
+    remembered across requests (`_pair_matches`): a city's documents share a few thousand
+    syllables, so after warm-up almost every decision is a dictionary lookup.
+    """
 
     def __init__(self, words: list[str]) -> None:
         self.words = words
@@ -85,14 +91,32 @@ class Matcher:
         self.cache: dict[str, bool] = {}
 
     def __call__(self, raw: str) -> bool:
-        hit = self.cache.get(raw)
+        """Whether a document word, as written, matches."""
+        return self.folded(fold(raw))
+
+    def folded(self, token: str) -> bool:
+        """Whether an already folded document word matches."""
+        hit = self.cache.get(token)
         if hit is None:
-            token = fold(raw)
             hit = token in self.exact or any(
-                word_matches(token, word, word == self.last) for word in self.words
+                _pair_matches(token, word, word == self.last) for word in self.words
                 if abs(len(token) - len(word)) <= 1 or (word == self.last and len(token) > len(word)))
-            self.cache[raw] = hit
+            self.cache[token] = hit
         return hit
+
+
+@lru_cache(maxsize=200_000)
+def _pair_matches(token: str, word: str, last: bool) -> bool:
+    return word_matches(token, word, last)
+
+
+def _spans(text: str, matcher: Matcher) -> list[tuple[int, int]]:
+    """Where the matching words of ``text`` (NFC) are: the text is folded once, not word by word."""
+    folded = fold(text)
+    if len(folded) != len(text):  # a fold that changed lengths: positions differ, go word by word
+        return [m.span() for m in _WORD.finditer(text) if matcher(m.group())]
+    decide = matcher.folded
+    return [m.span() for m in _WORD.finditer(folded) if decide(m.group())]
 
 
 def highlight(text: str, words: list[str] | Matcher, max_chars: int | None = None) -> str | None:
@@ -104,7 +128,7 @@ def highlight(text: str, words: list[str] | Matcher, max_chars: int | None = Non
     if not text or not matcher.words:
         return None
     text = unicodedata.normalize("NFC", text)
-    spans = [m.span() for m in _WORD.finditer(text) if matcher(m.group())]
+    spans = _spans(text, matcher)
     if not spans:
         return None
     start, end = 0, len(text)

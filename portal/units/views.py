@@ -8,6 +8,8 @@ the old one stays reachable at `/units/legacy/<slug>`.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from portal import clock
@@ -31,10 +33,17 @@ def _page_arg() -> int:
 def unit_url(unit: AdminUnit) -> str:
     """Where a unit's name links to: its page (an old unit's own page, which may redirect onwards)."""
     if unit.level == UnitLevel.PROVINCE:
-        return url_for("units.index")
-    if unit.system == UnitSystem.CURRENT:
-        return url_for("units.detail", slug=unit.slug)
-    return url_for("units.legacy", slug=unit.slug)
+        endpoint = "units.index"
+    else:
+        endpoint = "units.detail" if unit.system == UnitSystem.CURRENT else "units.legacy"
+    return _unit_path(request.script_root, endpoint, unit.slug)
+
+
+@lru_cache(maxsize=8192)
+def _unit_path(script_root: str, endpoint: str, slug: str) -> str:
+    # A search page names ~100 units (old ones with their successors): url_for costs ~6 µs each,
+    # and a unit's address depends only on these three.
+    return url_for(endpoint) if endpoint == "units.index" else url_for(endpoint, slug=slug)
 
 
 @bp.get("/units")
