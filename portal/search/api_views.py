@@ -8,8 +8,8 @@ from flask import Blueprint, current_app, jsonify, request
 
 from portal import clock
 from portal.db import commit_read
-from portal.http_cache import cache_privately
 from portal.extensions import db
+from portal.http_cache import cache_privately
 from portal.identity.citizens import reading_actor
 from portal.records.models import Access, Record
 from portal.records.queries import RecordHit
@@ -58,10 +58,16 @@ def search():
     filters = {FILTER_PARAMS[k]: v for k, v in request.args.items() if k in FILTER_PARAMS and v}
     if "year" in filters and not (filters["year"].isdecimal() and len(filters["year"]) == 4):
         return _bad_request("Năm phải gồm 4 chữ số.", "year must be 4 digits.")
+    # Facets are counted over every hit (at a million results, +15-20 ms a search): only on request.
+    asked = request.args.get("facets", "")
+    facets = FACETS if asked == "all" else tuple(dict.fromkeys(n for n in asked.split(",") if n))
+    if set(facets) - set(FACETS):
+        return _bad_request(f"facets là 'all' hoặc danh sách trong: {', '.join(FACETS)}.",
+                            f"facets must be 'all' or a comma-separated list of: {', '.join(FACETS)}.")
     text = request.args.get("q", "")[:200]
     today = clock.today()
     results = search_records(db.session, text, filters=filters, page=page, per_page=per_page, today=today,
-                             sort=sort, facets=FACETS, actor=reading_actor(), channel="api")
+                             sort=sort, facets=facets, actor=reading_actor(), channel="api")
     commit_read(db.session)  # access log entries of personal results among the hits
     if (results.degraded or identifiers.is_private(identifiers.classify(text))
             or any(hit.restricted for hit in [*results.hits, *results.suggestions])):

@@ -68,14 +68,25 @@ def test_search_returns_facets_and_sorts(client, db_session, make_record):
     old = make_record(doc_number="1", issued_date=date(2015, 3, 1), holder="Lê Văn An")
     new = make_record(doc_number="2", issued_date=date(2023, 3, 1), holder="Lê Văn An")
     reindex(db_session, get_search, today=TODAY)
-    body = client.get("/api/v1/search?q=le+van+an&sort=oldest").get_json()
+    body = client.get("/api/v1/search?q=le+van+an&sort=oldest&facets=all").get_json()
     assert [h["source_id"] for h in body["hits"]] == [old.source_id, new.source_id]
     assert body["sort"] == "oldest" and body["last_page"] == 1
     assert body["facets"]["year"] == [{"value": "2015", "count": 1}, {"value": "2023", "count": 1}]
     assert body["facets"]["unit"] == [{"value": "00160", "count": 2}]
-    newest = client.get("/api/v1/search?q=le+van+an&sort=newest&year=2023").get_json()
+    newest = client.get("/api/v1/search?q=le+van+an&sort=newest&year=2023&facets=year").get_json()
     assert [h["source_id"] for h in newest["hits"]] == [new.source_id]
-    assert newest["facets"]["year"] == [{"value": "2023", "count": 1}]
+    assert newest["facets"] == {"year": [{"value": "2023", "count": 1}]}
+
+
+def test_facets_are_counted_only_when_asked_for(client, db_session, make_record):
+    make_record(holder="Lê Văn An")
+    reindex(db_session, get_search, today=TODAY)
+    assert client.get("/api/v1/search?q=le+van+an").get_json()["facets"] == {}
+    both = client.get("/api/v1/search?q=le+van+an&facets=status,year,status").get_json()["facets"]
+    assert set(both) == {"status", "year"}
+    refused = client.get("/api/v1/search?q=le+van+an&facets=holder")
+    assert refused.status_code == 400
+    assert "facets" in refused.get_json()["messages"]["vi"]
 
 
 def test_bad_sort_is_a_400(client, indexed):
