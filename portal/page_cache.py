@@ -23,8 +23,8 @@ from typing import Any
 from cachelib import BaseCache, RedisCache, SimpleCache
 from flask import Flask, Response, current_app, request
 
-#: Pages each process keeps when there is no Redis (about 40 KB each: 20 MB at most).
-MEMORY_PAGES = 500
+#: Pages each process keeps when there is no Redis (a search page is about 40 KB: 10 MB at most).
+MEMORY_PAGES = 256
 _HIT = "portal.page_cache_hit"
 _log = logging.getLogger(__name__)
 _EXTENSION = "portal_page_cache"

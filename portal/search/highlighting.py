@@ -105,7 +105,7 @@ class Matcher:
         return hit
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)  # ~10 MB at most; a city has a few thousand syllables
 def _pair_matches(token: str, word: str, last: bool) -> bool:
     return word_matches(token, word, last)
 
