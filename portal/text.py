@@ -7,7 +7,7 @@ import unicodedata
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 #: Combining diacritical marks (U+0300-U+036F): every mark Vietnamese letters decompose into.
-_VIETNAMESE_MARKS = re.compile("[\u0300-\u036f]+")
+_VIETNAMESE_MARKS = re.compile("[\u0300-\u034e\u0350-\u036f]+")  # U+034F only joins: not a mark
 
 
 def fold(text: str) -> str:
@@ -17,8 +17,8 @@ def fold(text: str) -> str:
         return text
     decomposed = unicodedata.normalize("NFD", text)
     quick = _VIETNAMESE_MARKS.sub("", decomposed)  # in C: Vietnamese marks are all in this block
-    if quick.isascii():
-        return quick
+    if quick.isascii() or not any(unicodedata.combining(ch) for ch in set(quick) if not ch.isascii()):
+        return quick  # what is left over is punctuation such as "·" or "…", not marks
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 

@@ -115,8 +115,10 @@ def _spans(text: str, matcher: Matcher) -> list[tuple[int, int]]:
     folded = fold(text)
     if len(folded) != len(text):  # a fold that changed lengths: positions differ, go word by word
         return [m.span() for m in _WORD.finditer(text) if matcher(m.group())]
-    decide = matcher.folded
-    return [m.span() for m in _WORD.finditer(folded) if decide(m.group())]
+    matching = {token for token in set(_WORD.findall(folded)) if matcher.folded(token)}
+    if not matching:  # most fields of most hits: decided on their distinct words alone
+        return []
+    return [m.span() for m in _WORD.finditer(folded) if m.group() in matching]
 
 
 def highlight(text: str, words: list[str] | Matcher, max_chars: int | None = None) -> str | None:
