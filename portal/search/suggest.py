@@ -161,11 +161,14 @@ def _identifiers(session: Session, text: str) -> list[Entry]:
     if len(key) < MIN_CHARS or not any(ch.isdigit() for ch in key):
         return []
     upper = key + "z" * 20  # keys hold only [0-9a-z]: an index range instead of LIKE 'key%'
-    rows = session.execute(
-        select(Record.doc_number, Record.doc_notation, Record.dossier_code, Record.number_key)
-        .where(Record.access == Access.PUBLIC.value,
-               or_(Record.number_key.between(key, upper), Record.dossier_key.between(key, upper)))
-        .order_by(Record.number_key).limit(LIMIT)).all()
+    # One range scan per key, each stopping after LIMIT rows: an OR of the two made PostgreSQL walk
+    # the whole number index in order at a million results (8.4 s for "45", issue 12).
+    rows = []
+    for column in (Record.number_key, Record.dossier_key):
+        rows += session.execute(
+            select(Record.doc_number, Record.doc_notation, Record.dossier_code, Record.number_key)
+            .where(Record.access == Access.PUBLIC.value, column.between(key, upper))
+            .order_by(column).limit(LIMIT)).all()
     out: dict[str, Entry] = {}
     for number, notation, dossier, number_key in rows:
         if number_key.startswith(key):
