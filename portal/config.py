@@ -114,6 +114,9 @@ class Config:
     #: The server keeps those pages as long too and answers the next anonymous visitor from its copy
     #: (portal/page_cache.py; in Redis when REDIS_URL is set). None: on, except in tests.
     PUBLIC_PAGE_SERVER_CACHE = None
+    #: Seconds each process keeps the counts over every result (the portal's size on the home page,
+    #: results per unit; portal/figures.py). None: 300, except in tests (0: counted each time).
+    PUBLIC_COUNTS_MAX_AGE = None
     #: Absolute base of links printed on copies and sent by e-mail ("https://ketqua.hanoi.gov.vn");
     #: empty: the host of the request being served.
     PUBLIC_BASE_URL = ""

@@ -73,10 +73,12 @@ def apply_filters(query: Select, filters: Mapping[str, str], today: date) -> Sel
 
 
 def list_page(session: Session, query: Select, order_by: tuple, page: int, per_page: int, *,
-              first_if_past_end: bool = False) -> ResultList:
-    """Page ``page`` of the results ``query`` selects, in ``order_by``, with its total; a page past
-    the last is empty, or with ``first_if_past_end`` the first one."""
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+              first_if_past_end: bool = False, total: int | None = None) -> ResultList:
+    """Page ``page`` of the results ``query`` selects, in ``order_by``, with its total (counted,
+    unless the caller knows it); a page past the last is empty, or with ``first_if_past_end`` the
+    first one."""
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     if first_if_past_end and not 1 <= page <= page_count(total, per_page):
         page = 1
     records = session.scalars(query.options(*row_options()).order_by(*order_by)

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from portal import clock
+from portal import clock, figures
 from portal.errors import NotFound
 from portal.identity.models import Subject, SubjectKind
 from portal.records import access_log
@@ -153,13 +153,15 @@ def list_unit_results(session: Session, unit: AdminUnit, *, page: int = 1, per_p
     (`portal.units.services.within`, as the search filter `current_unit`). An old unit: its own
     results and, for an old district, those of its communes.
     """
+    total = None
     if unit.system == UnitSystem.CURRENT:
         where = unit_services.within(Record.issuing_unit_id, [unit.id])
+        total = count_public_results(session).get(unit.id, 0)  # the same rule, counted for every unit
     else:
         children = select(AdminUnit.id).where(AdminUnit.parent_id == unit.id)
         where = or_(Record.issuing_unit_id == unit.id, Record.issuing_unit_id.in_(children))
     return list_page(session, select(Record).where(where, Record.access == Access.PUBLIC),
-                     (Record.issued_date.desc(), Record.id), page, per_page)
+                     (Record.issued_date.desc(), Record.id), page, per_page, total=total)
 
 
 @dataclass(frozen=True)
@@ -169,21 +171,28 @@ class PortalCounts:
 
 
 def portal_counts(session: Session) -> PortalCounts:
-    """How many results the portal holds and how many current communes/wards it covers."""
-    results = session.scalar(select(func.count()).select_from(Record)) or 0
-    units = session.scalar(select(func.count()).select_from(AdminUnit).where(
-        AdminUnit.system == UnitSystem.CURRENT, AdminUnit.level == UnitLevel.COMMUNE)) or 0
-    return PortalCounts(results=results, units=units)
+    """How many results the portal holds and how many current communes/wards it covers (kept a
+    few minutes: `portal.figures`)."""
+    def count() -> PortalCounts:
+        results = session.scalar(select(func.count()).select_from(Record)) or 0
+        units = session.scalar(select(func.count()).select_from(AdminUnit).where(
+            AdminUnit.system == UnitSystem.CURRENT, AdminUnit.level == UnitLevel.COMMUNE)) or 0
+        return PortalCounts(results=results, units=units)
+
+    return figures.kept(session, "portal_counts", count)
 
 
 
 
 def count_public_results(session: Session) -> dict[int, int]:
     """Public results per current unit id, results of old units counted in each of their successors
-    (one grouped query, spread with the successor rule)."""
-    per_unit = dict(session.execute(select(Record.issuing_unit_id, func.count()).where(
-        Record.access == Access.PUBLIC).group_by(Record.issuing_unit_id)).all())
-    return unit_services.totals_by_current_unit(session, per_unit)
+    (one grouped query, spread with the successor rule; kept a few minutes: `portal.figures`)."""
+    def count() -> dict[int, int]:
+        per_unit = dict(session.execute(select(Record.issuing_unit_id, func.count()).where(
+            Record.access == Access.PUBLIC).group_by(Record.issuing_unit_id)).all())
+        return unit_services.totals_by_current_unit(session, per_unit)
+
+    return figures.kept(session, "public_results_per_unit", count)
 
 
 def busiest_ward(session: Session) -> AdminUnit | None:

@@ -123,3 +123,33 @@ def test_result_page_links_its_units(records, client):
     html = client.get(f"/results/{records['dich_vong'].source_id}").get_data(as_text=True)
     assert 'href="/units/legacy/phuong-dich-vong"' in html
     assert 'href="/units/phuong-nghia-do"' in html and 'href="/units/phuong-cau-giay"' in html
+
+
+def test_a_current_unit_counts_as_many_results_as_it_lists(records, db_session):
+    """The unit page takes its total from the per-unit counts (portal.figures): the same rule."""
+    from portal.records.services import count_public_results, list_unit_results
+    from portal.units import services as units
+
+    counts = count_public_results(db_session)
+    for slug in ("phuong-nghia-do", "phuong-cau-giay", "phuong-ba-dinh", "phuong-hoan-kiem", "phuong-hong-ha"):
+        unit = units.find_current_unit(db_session, slug)
+        listed = list_unit_results(db_session, unit, per_page=100)
+        assert listed.total == len(listed.hits) == counts.get(unit.id, 0), slug
+    assert counts[units.find_current_unit(db_session, "phuong-nghia-do").id] == 2  # Nghĩa Tân, Dịch Vọng
+
+
+def test_counts_over_every_result_are_kept_a_while_outside_tests(make_app, make_record, db_session):
+    from portal import figures
+
+    app = make_app(PUBLIC_COUNTS_MAX_AGE=300)
+    with app.app_context():
+        figures.forget()
+        client = app.test_client()
+        make_record(unit=get_unit(db_session, "00160"))
+        first = client.get("/units/phuong-nghia-do").get_data(as_text=True)
+        make_record(unit=get_unit(db_session, "00160"))
+        assert client.get("/units/phuong-nghia-do").get_data(as_text=True).count('class="hit"') == 2
+        kept = client.get("/units").get_data(as_text=True)
+        figures.forget()
+        assert client.get("/units").get_data(as_text=True) != kept  # counted anew: 2, not 1
+        assert first
