@@ -55,7 +55,9 @@ FUZZY_WEIGHT = 0.3
 TYPO_FALLBACK_BELOW = 20
 #: The last word, typed halfway, stands for at most this many of its completions, the most
 #: frequent first (term queries intersect cheaply; a prefix automaton reads every posting).
-PREFIX_TERMS = 64
+#: 16, not 64 (issue 12): at a million results prefix searches p95 56 -> 30 ms (load 6-8), the
+#: relevance set unchanged (99.8 % / 99.6 % in the top 3) and the same 28 % of cut queries found.
+PREFIX_TERMS = 16
 #: A word found in more documents than this share (and at least COMMON_MIN_DOCS) is "common":
 #: it must match, scored by BM25 on the catch-all field alone, with no per-field boosts and no
 #: typo expansion (a word that frequent is spelt right). Per-field boosts are unions of six
