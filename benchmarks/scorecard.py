@@ -1,16 +1,24 @@
 """How long the public scorecard takes on a big year (not a test: prints numbers for
-docs/benchmarks.md, "Public scorecard (issue 6)").
+docs/benchmarks.md, "Public scorecard (issue 6)" and "Scorecard from snapshots (issue 12)").
 
-    python benchmarks/scorecard.py --requests 100000 [--database-url URL] [--repeat 5]
+    python benchmarks/scorecard.py --requests 100000 [--past-years K] [--database-url URL] [--repeat 5]
 
 Builds a throwaway portal (SQLite under a temporary folder, or the PostgreSQL URL given, whose
 schema is emptied first), with ``--requests / 5`` results (90 % with a result scan) spread over
 Hanoi's current communes and their former units, ``--requests`` copy requests over the last 12
 months with their events (submit, assign, issue or reject, deliver: ~3.7 per request), a rating on
 half the handled ones (two criteria each) and ``--requests / 20`` petitions, written with bulk
-inserts. Then times, median and max over ``--repeat`` runs after one warm-up:
-``metrics.compute`` for the city, ``metrics.ranking``, a unit's ``compute``, and the HTTP pages
-``/scorecard``, ``/scorecard.csv`` and ``/scorecard/<code>`` through the test client.
+inserts; ``--past-years K`` adds as many requests (and petitions) for each of K years before
+those 12 months, so that every year the period selector offers has a year's activity to count.
+Then times, median and max over ``--repeat`` runs after one warm-up:
+
+- counting live (what every request did before issue 12): ``metrics.compute`` for the city,
+  ``metrics.ranking``, the busiest unit's ``compute``;
+- ``snapshots.refresh`` (every scope × every period offered, committed), and how many it stored;
+- the pages served from those snapshots through the test client: ``/scorecard`` (last 12 months,
+  this year, the whole ranking), ``/scorecard.csv``, ``/scorecard/<code>`` and its ``.csv``, with
+  the SQL statements each runs;
+- ``/scorecard`` when its snapshot is missing (counted live once, then stored: a fresh install).
 """
 
 from __future__ import annotations
@@ -35,8 +43,10 @@ from portal import create_app  # noqa: E402
 
 
 def _app(data_dir: Path, database_url: str | None):
+    # The server's own copy of public pages (portal/page_cache.py) is off: what is timed is the view
+    # serving its snapshot, as the first anonymous visitor after each max-age gets it.
     app = create_app({"ENV": "development", "DATA_DIR": str(data_dir), "DATABASE_URL": database_url or "",
-                      "SECRET_KEY": "bench" * 8})
+                      "SECRET_KEY": "bench" * 8, "PUBLIC_PAGE_SERVER_CACHE": False})
     with app.app_context():
         from flask_migrate import upgrade
 
@@ -62,7 +72,7 @@ def _chunks(rows: list[dict], size: int = 5000):
         yield rows[i:i + size]
 
 
-def build(requests: int, seed: int = 1) -> dict[str, int]:
+def build(requests: int, seed: int = 1, past_years: int = 0) -> dict[str, int]:
     """Bulk-insert the dataset (inside an app context). Returns row counts."""
     from portal.copy_requests.models import CopyRequest, CopyRequestEvent
     from portal.extensions import db
@@ -80,6 +90,7 @@ def build(requests: int, seed: int = 1) -> dict[str, int]:
     links = session.execute(sa.select(UnitSuccession.old_unit_id, UnitSuccession.new_unit_id)).all()
     procedures = session.scalars(sa.select(Procedure.code).order_by(Procedure.code).limit(40)).all()
     results = max(1, requests // 5)
+    span = (1 + past_years) * 365 * 24 * 60  # minutes back from now over which requests are spread
     conn = session.connection()
     conn.execute(sa.insert(Document), [{"sha256": "cd" * 32, "size": 1000, "media_type": "application/pdf",
                                         "pages": 2, "dpi": 200, "created_at": now}])
@@ -109,9 +120,9 @@ def build(requests: int, seed: int = 1) -> dict[str, int]:
                                        "account_type": "individual", "created_at": now, "updated_at": now}])
     request_rows, event_rows, rating_rows, score_rows = [], [], [], []
     kinds = ["electronic", "certified", "paper_desk", "paper_post"]
-    for i in range(requests):
+    for i in range(requests * (1 + past_years)):
         record_id = rng.randint(1, results)
-        submitted = now - timedelta(minutes=rng.randrange(365 * 24 * 60))
+        submitted = now - timedelta(minutes=rng.randrange(span))
         due = submitted + timedelta(hours=rng.choice([8, 24, 48, 96]))
         fate = rng.random()
         state = "submitted"
@@ -163,8 +174,8 @@ def build(requests: int, seed: int = 1) -> dict[str, int]:
     for chunk in _chunks(score_rows):
         conn.execute(sa.insert(RatingScore), chunk)
     petition_rows = []
-    for i in range(max(1, requests // 20)):
-        received = now - timedelta(minutes=rng.randrange(365 * 24 * 60))
+    for i in range(max(1, requests * (1 + past_years) // 20)):
+        received = now - timedelta(minutes=rng.randrange(span))
         due = received + timedelta(days=14)
         answered = received + timedelta(days=rng.uniform(1, 20))
         done = answered < now and rng.random() < 0.85
@@ -182,8 +193,8 @@ def build(requests: int, seed: int = 1) -> dict[str, int]:
     if session.get_bind().dialect.name == "postgresql":
         with session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.exec_driver_sql("ANALYZE")
-    return {"results": results, "requests": requests, "events": len(event_rows), "ratings": len(rating_rows),
-            "petitions": len(petition_rows)}
+    return {"results": results, "requests": len(request_rows), "events": len(event_rows),
+            "ratings": len(rating_rows), "petitions": len(petition_rows)}
 
 
 def _time(work, repeat: int) -> tuple[float, float]:
@@ -196,39 +207,75 @@ def _time(work, repeat: int) -> tuple[float, float]:
     return statistics.median(seconds) * 1000, max(seconds) * 1000
 
 
+def _statements(app, work) -> int:
+    """SQL statements ``work`` runs (cursor executions on the app's engine)."""
+    from portal.extensions import db
+
+    seen = []
+
+    def count(*_args):
+        seen.append(1)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        work()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--past-years", type=int, default=0)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
+    from portal import clock
     from portal.extensions import db
-    from portal.records.services import today_in_hanoi
-    from portal.scorecard import metrics
+    from portal.scorecard import metrics, snapshots
+    from portal.scorecard.models import ScorecardSnapshot
+    from portal.units.models import AdminUnit
 
     work = Path(tempfile.mkdtemp(prefix="bench-scorecard-"))
     app = _app(work, args.database_url)
     kind = "PostgreSQL" if args.database_url else "SQLite"
     with app.app_context():
         started = time.perf_counter()
-        counts = build(args.requests)
+        counts = build(args.requests, past_years=args.past_years)
         print(f"== scorecard on {kind}, {os.cpu_count()} cores, Python {platform.python_version()}, "
               f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load {os.getloadavg()[0]:.1f}")
         print("dataset: " + ", ".join(f"{k}={v:,}" for k, v in counts.items())
               + f" (built in {time.perf_counter() - started:.0f} s)")
-        period = metrics.last_twelve_months(today_in_hanoi())
+        period = metrics.last_twelve_months(clock.today())
         busiest = db.session.execute(sa.text(
             "SELECT unit_id FROM copy_request GROUP BY unit_id ORDER BY count(*) DESC LIMIT 1")).scalar()
-        from portal.units.models import AdminUnit
-
         unit = db.session.get(AdminUnit, busiest)
+        code = unit.code
         now = datetime.now(UTC)
-        rows = [
+        print("-- counted live on each request (before issue 12)")
+        for name, job in [
             ("metrics.compute(city)", lambda: metrics.compute(db.session, None, period, now)),
             ("metrics.ranking", lambda: metrics.ranking(db.session, period)),
-            (f"metrics.compute({unit.code})", lambda: metrics.compute(db.session, unit, period, now)),
-        ]
+            (f"metrics.compute({code})", lambda: metrics.compute(db.session, unit, period, now)),
+        ]:
+            median, worst = _time(job, args.repeat)
+            print(f"{name:40} median {median:8.1f} ms   max {worst:8.1f} ms")
+
+        reports = []
+
+        def refresh():
+            reports.append(snapshots.refresh(db.session, datetime.now(UTC)))
+            db.session.commit()
+
+        median, worst = _time(refresh, min(args.repeat, 3))
+        last = reports[-1]
+        print(f"-- snapshots.refresh: {last.scorecards} scorecards ({last.scopes} scopes x {last.periods} "
+              f"periods)")
+        print(f"{'snapshots.refresh + commit':40} median {median:8.1f} ms   max {worst:8.1f} ms")
+        db.session.remove()
+
         client = app.test_client()
 
         def page(url):
@@ -237,11 +284,27 @@ def main() -> None:
                 assert response.status_code == 200, (url, response.status_code)
             return get
 
-        urls = ("/scorecard", "/scorecard.csv", f"/scorecard/{unit.code}")
-        rows += [(f"GET {url}", page(url)) for url in urls]
-        for name, job in rows:
-            median, worst = _time(job, args.repeat)
-            print(f"{name:32} median {median:8.1f} ms   max {worst:8.1f} ms")
+        year = clock.today().year
+        urls = ("/scorecard", f"/scorecard?year={year}", "/scorecard?ranking=all", "/scorecard.csv",
+                f"/scorecard/{code}", f"/scorecard/{code}.csv")
+        print("-- pages served from the snapshots (statements: SQL per request)")
+        for url in urls:
+            median, worst = _time(page(url), args.repeat)
+            statements = _statements(app, page(url))
+            print(f"{'GET ' + url:40} median {median:8.1f} ms   max {worst:8.1f} ms   "
+                  f"{statements} statements")
+
+        seconds = []
+        city_now = (ScorecardSnapshot.scope == snapshots.CITY,
+                    ScorecardSnapshot.period == snapshots.LAST_12_MONTHS)
+        for _ in range(args.repeat):
+            db.session.execute(sa.delete(ScorecardSnapshot).where(*city_now))
+            db.session.commit()
+            started = time.perf_counter()
+            page("/scorecard")()
+            seconds.append(time.perf_counter() - started)
+        print(f"{'GET /scorecard, no snapshot yet':40} median {statistics.median(seconds) * 1000:8.1f} ms   "
+              f"max {max(seconds) * 1000:8.1f} ms")
         card = metrics.compute(db.session, None, period, now)
         print("city: " + ", ".join(f"{m.id}={m.value:.1f}" if isinstance(m.value, float)
                                    else f"{m.id}={m.value}" for m in card.metrics[:9]))

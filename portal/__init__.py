@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "portal.identity.models",
     "portal.copy_requests.models",
     "portal.feedback.models",
+    "portal.scorecard.models",
 )
 
 
@@ -70,6 +71,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.imports.cli import records_cli
     from portal.records.views import bp as records_bp
     from portal.refdata import refdata_command
+    from portal.scorecard.cli import scorecard_cli
     from portal.scorecard.views import bp as scorecard_bp
     from portal.search.api_views import bp as search_api_bp
     from portal.search.cli import search_cli
@@ -108,7 +110,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     for command in (records_cli, demo_cli, search_cli, refdata_command, audit_cli, staff_cli,
-                    copies_cli, mail_outbox.mail_cli):
+                    copies_cli, mail_outbox.mail_cli, scorecard_cli):
         app.cli.add_command(command)
     return app
 

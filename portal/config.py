@@ -117,6 +117,10 @@ class Config:
     #: Seconds each process keeps the counts over every result (the portal's size on the home page,
     #: results per unit; portal/figures.py). None: 300, except in tests (0: counted each time).
     PUBLIC_COUNTS_MAX_AGE = None
+    #: Minutes between two countings of the public scorecard's figures (portal/scorecard/snapshots.py):
+    #: the pages serve the last counting and say when it was made. The general worker checks every
+    #: minute; `flask scorecard refresh` counts at once.
+    SCORECARD_REFRESH_MINUTES = 15
     #: Absolute base of links printed on copies and sent by e-mail ("https://ketqua.hanoi.gov.vn");
     #: empty: the host of the request being served.
     PUBLIC_BASE_URL = ""

@@ -4,7 +4,9 @@ service-quality index (Decision 766/QĐ-TTg): transparency, progress, digitizati
 satisfaction.
 
 Every figure is counted by the database (grouped ``count``/``sum``); Python only adds up the
-grouped rows, divides and arranges. It runs on SQLite and PostgreSQL: the one thing they spell
+grouped rows, divides and arranges. `compute` counts one scope; `compute_many` counts the city and
+every unit for several periods at once, from the same grouped rows (the snapshots the pages are
+served from, `snapshots.py`). It runs on SQLite and PostgreSQL: the one thing they spell
 differently, a duration in hours, goes through `_hours_between`; months are a CASE over the Hanoi
 month starts (`_month_index`).
 
@@ -23,15 +25,30 @@ Two kinds of figures:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Float, Integer, case, cast, exists, extract, func, select
+from sqlalchemy import (
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    exists,
+    extract,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from portal.clock import HANOI
 from portal.copy_requests.models import ELECTRONIC_KINDS, CopyRequest, CopyRequestEvent
 from portal.copy_requests.workflow import OPEN, Action
+from portal.db import UTCDateTime
 from portal.feedback.models import Petition, PetitionState, Rating, RatingScore
 from portal.feedback.ratings import current_scales
 from portal.procedures.models import Procedure
@@ -91,6 +108,22 @@ def last_twelve_months(today: date) -> Period:
 def calendar_year(year: int, today: date) -> Period:
     """1 January to 31 December, or to today for the current year."""
     return Period(start=date(year, 1, 1), end=min(date(year, 12, 31), today), year=year)
+
+
+#: First year a scorecard may be asked for (the portal holds results from then on, not activity).
+FIRST_YEAR = 2020
+#: Years offered in the period selector, counting back from this year.
+YEARS_OFFERED = 6
+
+
+def offered_years(today: date) -> list[int]:
+    """The years of the period selector, this year first."""
+    return list(range(today.year, max(FIRST_YEAR, today.year - YEARS_OFFERED + 1) - 1, -1))
+
+
+def offered_periods(today: date) -> list[Period]:
+    """Every period the selector offers: the last 12 months, then each offered year."""
+    return [last_twelve_months(today)] + [calendar_year(year, today) for year in offered_years(today)]
 
 
 # -- what the scorecard returns -----------------------------------------------------------------
@@ -237,11 +270,11 @@ DEFINITIONS: tuple[MetricDef, ...] = (
        "Trung vị số giờ từ lúc gửi yêu cầu đến lúc cấp bản sao, với các bản sao cấp trong kỳ.",
        "Median hours from the request to the issue of the copy, over copies issued in the period."),
     _d("requests_open", "progress", "count", "Yêu cầu đang xử lý", "Copy requests open now",
-       "Yêu cầu chưa cấp, chưa từ chối, chưa hủy tại thời điểm xem.",
-       "Requests neither issued, rejected nor cancelled, right now."),
+       "Yêu cầu chưa cấp, chưa từ chối, chưa hủy tại thời điểm cập nhật số liệu.",
+       "Requests neither issued, rejected nor cancelled, when the figures were counted."),
     _d("requests_overdue", "progress", "count", "Yêu cầu đang quá hạn", "Copy requests overdue now",
-       "Yêu cầu đang xử lý đã quá hạn trả tại thời điểm xem.",
-       "Open requests past their due time, right now."),
+       "Yêu cầu đang xử lý đã quá hạn trả tại thời điểm cập nhật số liệu.",
+       "Open requests past their due time, when the figures were counted."),
     _d("petitions_received", "progress", "count", "Phản ánh, kiến nghị đã tiếp nhận", "Petitions received",
        "Phản ánh, kiến nghị nhận trong kỳ.", "Petitions received in the period."),
     _d("petitions_answered", "progress", "count", "Phản ánh, kiến nghị đã trả lời", "Petitions answered",
@@ -251,8 +284,8 @@ DEFINITIONS: tuple[MetricDef, ...] = (
        "Trả lời trong kỳ không muộn hơn hạn xử lý / đã trả lời trong kỳ.",
        "Answered in the period at or before the handling deadline / answered in the period."),
     _d("petitions_overdue", "progress", "count", "Phản ánh, kiến nghị đang quá hạn", "Petitions overdue now",
-       "Chưa trả lời, chưa kết thúc và đã quá hạn xử lý tại thời điểm xem.",
-       "Not answered nor closed and past the handling deadline, right now."),
+       "Chưa trả lời, chưa kết thúc và đã quá hạn xử lý tại thời điểm cập nhật số liệu.",
+       "Not answered nor closed and past the handling deadline, when the figures were counted."),
     _d("results_digitized_share", "digitization", "percent", "Tỷ lệ kết quả đã số hóa",
        "Share of results digitized",
        "Kết quả có ít nhất một tệp bản quét của chính kết quả / tổng số kết quả, tính đến hôm nay.",
@@ -358,57 +391,85 @@ def compute(session: Session, unit: AdminUnit | None, period: Period, now: datet
     the monthly series and the city ranking (``with_ranking``) all come from those few hundred
     rows, so a big year is scanned twice, not once per figure.
     """
-    start, end = period.start_at, period.end_before
-    activity = _activity(session, unit, period)
+    state = _state_now(session, unit, now)
+    [counts] = _period_counts(session, unit, [period])
+    ranked = _ranking(session, counts.activity, counts.rated) if with_ranking else []
+    median = _median_hours_to_issue(session, unit, period, sum(a.issued for a in counts.activity.values()))
+    return _whole_card(unit, period, now, state, counts, _held(state.all_results()), median, ranked)
+
+
+def compute_many(session: Session, units: Sequence[AdminUnit], periods: Sequence[Period],
+                 now: datetime) -> dict[tuple[int | None, Period], Scorecard]:
+    """The city's scorecard (with its ranking) and each of ``units``' (current units, their
+    ``predecessor_links`` loaded), for every period: key (unit id, or None for the city; period).
+
+    The city's grouped queries of `compute`, which already group by the handling unit, serve every
+    unit, and one pass serves every period: each table is read once, grouped by unit and month
+    over all the periods' months, and each period adds up its months. The medians, which do not
+    add up, come from one query for the units and one for the city (`_medians`). The "now"
+    figures and the results held do not depend on the period: read, and arranged per unit, once.
+    That is the refresh of every scorecard (`portal/scorecard/snapshots.py`) in a dozen queries.
+    """
+    state = _state_now(session, None, now)
+    city_held = _held(state.all_results())
+    held = {unit.id: _held([row for issuer in unit_services.ids_within([unit])
+                            for row in state.results.get(issuer, ())]) for unit in units}
+    city_medians = _medians(session, periods, by_unit=False)
+    unit_medians = _medians(session, periods, by_unit=True)
+    cards: dict[tuple[int | None, Period], Scorecard] = {}
+    all_counts = _period_counts(session, None, periods)
+    for k, (period, counts) in enumerate(zip(periods, all_counts, strict=True)):
+        cards[None, period] = _whole_card(None, period, now, state, counts, city_held,
+                                          city_medians.get((k, None)),
+                                          _ranking(session, counts.activity, counts.rated))
+        activity_of: dict[int, dict[tuple[int, int], _Activity]] = {}
+        for key, entry in counts.activity.items():
+            activity_of.setdefault(key[0], {})[key] = entry
+        for unit in units:
+            rated = {unit.id: counts.rated[unit.id]} if unit.id in counts.rated else {}
+            cards[unit.id, period] = _card(
+                unit, period, now, activity_of.get(unit.id, {}), rated,
+                counts.petitions.get(unit.id, _Petitions()), state.now.get(unit.id, _Now()), held[unit.id],
+                unit_medians.get((k, unit.id)), [])
+    return cards
+
+
+def _whole_card(unit: AdminUnit | None, period: Period, now: datetime, state: _State, counts: _PeriodCounts,
+                held: _Held, median: float | None, ranked: list[RankingRow]) -> Scorecard:
+    """The card of everything counted: the city's, or one unit's when the queries were filtered."""
+    petitions, now_state = _total(_Petitions, counts.petitions.values()), _total(_Now, state.now.values())
+    return _card(unit, period, now, counts.activity, counts.rated, petitions, now_state, held, median, ranked)
+
+
+def _card(unit: AdminUnit | None, period: Period, now: datetime, activity: dict[tuple[int, int], _Activity],
+          rated: dict[int, _Rated], petitions: _Petitions, state: _Now, held: _Held,
+          median: float | None, ranked: list[RankingRow]) -> Scorecard:
+    """Arrange the counts of one scope (a unit's, or all of them for the city) into its scorecard."""
     received = sum(a.received for a in activity.values())
     electronic = sum(a.electronic for a in activity.values())
     handled = sum(a.handled for a in activity.values())
     issued = sum(a.issued for a in activity.values())
     on_time = sum(a.on_time for a in activity.values())
-
-    in_unit = _unit_filter(CopyRequest.unit_id, unit)
-    open_now, overdue_now = session.execute(
-        select(func.count(), _sum(CopyRequest.due_at < now))
-        .where(in_unit, CopyRequest.state.in_(OPEN_STATES))).one()
-    median = _median_hours_to_issue(session, unit, start, end, issued)
-
-    in_unit_p = _unit_filter(Petition.unit_id, unit)
-    petitions_received = session.scalar(
-        select(func.count()).where(in_unit_p, Petition.received_at >= start, Petition.received_at < end))
-    answered, answered_on_time, published = session.execute(
-        select(func.count(), _sum(Petition.answered_at <= Petition.due_at),
-               _sum(Petition.published.is_(True)))
-        .where(in_unit_p, Petition.state == PetitionState.ANSWERED.value,
-               Petition.answered_at >= start, Petition.answered_at < end)).one()
-    petitions_overdue = session.scalar(
-        select(func.count()).where(in_unit_p, Petition.state.in_(PETITION_OPEN_STATES),
-                                   Petition.due_at < now))
-
-    digitization, by_procedure, by_year, results = _digitization(session, unit)
-    results_total, results_digitized, results_public = results
-
-    rated = _ratings(session, unit, start, end)
     criteria = _criteria(rated)
     ratings = sum(r.ratings for r in rated.values())
     overall_n, overall_sum, satisfied = _overall(rated.values())
-
     metrics = [
-        _count("results_total", results_total),
-        _ratio("results_public_share", results_public, results_total),
-        _ratio("answers_published_share", int(published), int(answered)),
+        _count("results_total", held.total),
+        _ratio("results_public_share", held.public, held.total),
+        _ratio("answers_published_share", petitions.published, petitions.answered),
         _count("requests_received", received),
         _count("requests_handled", handled),
         _count("requests_issued", issued),
         _count("requests_rejected", handled - issued),
         _ratio("requests_on_time_share", on_time, handled),
         Metric(DEFINITION["median_hours_to_issue"], median, None, issued),
-        _count("requests_open", int(open_now)),
-        _count("requests_overdue", int(overdue_now)),
-        _count("petitions_received", int(petitions_received or 0)),
-        _count("petitions_answered", int(answered)),
-        _ratio("petitions_on_time_share", int(answered_on_time), int(answered)),
-        _count("petitions_overdue", int(petitions_overdue or 0)),
-        _ratio("results_digitized_share", results_digitized, results_total),
+        _count("requests_open", state.open),
+        _count("requests_overdue", state.overdue),
+        _count("petitions_received", petitions.received),
+        _count("petitions_answered", petitions.answered),
+        _ratio("petitions_on_time_share", petitions.answered_on_time, petitions.answered),
+        _count("petitions_overdue", state.petitions_overdue),
+        _ratio("results_digitized_share", held.digitized, held.total),
         _ratio("online_share", electronic, received),
         _count("ratings", ratings),
         Metric(DEFINITION["satisfaction_score"], overall_sum / overall_n if overall_n else None, None,
@@ -420,9 +481,12 @@ def compute(session: Session, unit: AdminUnit | None, period: Period, now: datet
         received_m, handled_m = months.get(month, (0, 0))
         months[month] = (received_m + a.received, handled_m + a.handled)
     monthly = [MonthCount(m, *months.get(k, (0, 0))) for k, m in enumerate(period.months())]
-    return Scorecard(unit=unit, period=period, now=now, metrics=metrics, digitization=digitization,
-                     digitization_by_procedure=by_procedure, digitization_by_year=by_year, criteria=criteria,
-                     monthly=monthly, ranking=_ranking(session, activity, rated) if with_ranking else [])
+    return Scorecard(unit=unit, period=period, now=now, metrics=metrics, digitization=held.digitization,
+                     digitization_by_procedure=held.by_procedure, digitization_by_year=held.by_year,
+                     criteria=criteria, monthly=monthly, ranking=ranked)
+
+
+# -- counting: each query grouped by the unit a row belongs to -----------------------------------
 
 
 @dataclass
@@ -434,12 +498,160 @@ class _Activity:
     on_time: int = 0
 
 
+@dataclass
+class _Petitions:
+    received: int = 0
+    answered: int = 0
+    answered_on_time: int = 0
+    published: int = 0
+
+    def plus(self, other: _Petitions) -> _Petitions:
+        return _total(_Petitions, (self, other))
+
+
+@dataclass
+class _Now:
+    """State now: copy requests open and overdue, petitions overdue."""
+
+    open: int = 0
+    overdue: int = 0
+    petitions_overdue: int = 0
+
+
+@dataclass
+class _State:
+    #: unit id (None: petitions addressed to no unit) → state now.
+    now: dict[int | None, _Now]
+    #: issuing unit id → (procedure code, procedure name, year of issue, results, digitized, public).
+    results: dict[int, list[tuple]]
+
+    def all_results(self) -> list[tuple]:
+        return [row for rows in self.results.values() for row in rows]
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A scope's results held now: per procedure and year, per procedure, per year, and totals."""
+
+    digitization: list[DigitizationRow]
+    by_procedure: list[DigitizationRow]
+    by_year: list[DigitizationRow]
+    total: int
+    digitized: int
+    public: int
+
+
+@dataclass
+class _PeriodCounts:
+    activity: dict[tuple[int, int], _Activity]
+    rated: dict[int, _Rated]
+    #: unit id (None: addressed to no unit) → petitions received and answered in the period.
+    petitions: dict[int | None, _Petitions]
+
+
+def _total(kind: type, entries):
+    """``kind`` (a dataclass of counts) holding the field-by-field sum of ``entries``: a scope's
+    total over its units."""
+    entries = list(entries)
+    return kind(*(sum(getattr(e, f) for e in entries) for f in kind.__dataclass_fields__))
+
+
+def _state_now(session: Session, unit: AdminUnit | None, now: datetime) -> _State:
+    """What does not depend on the period: open and overdue cases, results held and digitized."""
+    found: dict[int | None, _Now] = {}
+    for unit_id, n, overdue in session.execute(
+            select(CopyRequest.unit_id, func.count(), _sum(CopyRequest.due_at < now))
+            .where(_unit_filter(CopyRequest.unit_id, unit), CopyRequest.state.in_(OPEN_STATES))
+            .group_by(CopyRequest.unit_id)):
+        entry = found.setdefault(unit_id, _Now())
+        entry.open, entry.overdue = int(n), int(overdue)
+    for unit_id, n in session.execute(
+            select(Petition.unit_id, func.count())
+            .where(_unit_filter(Petition.unit_id, unit), Petition.state.in_(PETITION_OPEN_STATES),
+                   Petition.due_at < now).group_by(Petition.unit_id)):
+        found.setdefault(unit_id, _Now()).petitions_overdue = int(n)
+    # Results held now, per issuing unit, procedure and year of issue; digitized when a "result"
+    # file exists. A unit's results are its own and its former units' (`_results_filter`).
+    has_file = exists().where(RecordFile.record_id == Record.id, RecordFile.role == "result")
+    year = cast(extract("year", Record.issued_date), Integer)
+    results: dict[int, list[tuple]] = {}
+    for issuer, code, name, y, total, done, public in session.execute(
+            select(Record.issuing_unit_id, Record.procedure_code, Procedure.name, year, func.count(),
+                   _sum(has_file), _sum(Record.access == Access.PUBLIC.value))
+            .join(Procedure, Procedure.code == Record.procedure_code)
+            .where(_results_filter(unit))
+            .group_by(Record.issuing_unit_id, Record.procedure_code, Procedure.name, year)):
+        results.setdefault(issuer, []).append((code, name, int(y), int(total), int(done), int(public)))
+    return _State(found, results)
+
+
+def _period_counts(session: Session, unit: AdminUnit | None,
+                   periods: Sequence[Period]) -> list[_PeriodCounts]:
+    """The counts in each period, from one pass per table over the months the periods span.
+
+    The periods the selector offers start on the 1st of a month and end today or on 31 December,
+    so each is the sum of its months, the last one cut at today for all alike: one grouped pass
+    serves the last 12 months and every year. Raises ValueError for periods that are not whole
+    months (but the last, which ends where the others end): their counts would be wrong.
+    """
+    span = Period(min(p.start for p in periods), max(p.end for p in periods))
+    whole = all(p.start.day == 1 and (p.end == span.end or (p.end + timedelta(days=1)).day == 1)
+                for p in periods)
+    if len(periods) > 1 and not whole:
+        raise ValueError(f"periods of whole months expected, not {periods}")
+    activity = _activity(session, unit, span)
+    rated = _ratings(session, unit, span)
+    petitions = _petitions(session, unit, span)
+    index = {month: k for k, month in enumerate(span.months())}
+    counts = []
+    for period in periods:
+        # A month of the span → the same month in the period (0: the period's first).
+        mine = {index[month]: k for k, month in enumerate(period.months())}
+        counts.append(_PeriodCounts(
+            {(unit_id, mine[k]): entry for (unit_id, k), entry in activity.items() if k in mine},
+            _by_unit(_Rated.plus, rated, mine), _by_unit(_Petitions.plus, petitions, mine)))
+    return counts
+
+
+def _by_unit(plus, per_month: dict, months: dict[int, int]) -> dict:
+    """Counts per (unit id, month) → per unit id, over ``months`` only."""
+    found: dict = {}
+    for (unit_id, k), entry in per_month.items():
+        if k in months:
+            found[unit_id] = plus(found[unit_id], entry) if unit_id in found else entry
+    return found
+
+
+def _petitions(session: Session, unit: AdminUnit | None,
+               span: Period) -> dict[tuple[int | None, int], _Petitions]:
+    """Petitions per (unit id, month index in ``span``): received then; answered then."""
+    start, end = span.start_at, span.end_before
+    in_unit = _unit_filter(Petition.unit_id, unit)
+    found: dict[tuple[int | None, int], _Petitions] = {}
+    month = _month_index(Petition.received_at, span)
+    for unit_id, m, n in session.execute(
+            select(Petition.unit_id, month, func.count())
+            .where(in_unit, Petition.received_at >= start, Petition.received_at < end)
+            .group_by(Petition.unit_id, month)):
+        found.setdefault((unit_id, m), _Petitions()).received = int(n)
+    month = _month_index(Petition.answered_at, span)
+    for unit_id, m, n, on_time, published in session.execute(
+            select(Petition.unit_id, month, func.count(), _sum(Petition.answered_at <= Petition.due_at),
+                   _sum(Petition.published.is_(True)))
+            .where(in_unit, Petition.state == PetitionState.ANSWERED.value,
+                   Petition.answered_at >= start, Petition.answered_at < end)
+            .group_by(Petition.unit_id, month)):
+        entry = found.setdefault((unit_id, m), _Petitions())
+        entry.answered, entry.answered_on_time, entry.published = int(n), int(on_time), int(published)
+    return found
+
+
 def _activity(session: Session, unit: AdminUnit | None, period: Period) -> dict[tuple[int, int], _Activity]:
     """Copy requests per (handling unit id, month index in the period): received, electronic, handled…"""
     start, end = period.start_at, period.end_before
     in_unit = _unit_filter(CopyRequest.unit_id, unit)
     month = _month_index(CopyRequest.submitted_at, period)
-    found: dict[tuple[int, str], _Activity] = {}
+    found: dict[tuple[int, int], _Activity] = {}
     for unit_id, m, n, electronic in session.execute(
             select(CopyRequest.unit_id, month, func.count(),
                    _sum(CopyRequest.kind.in_([k.value for k in ELECTRONIC_KINDS])))
@@ -461,7 +673,17 @@ def _activity(session: Session, unit: AdminUnit | None, period: Period) -> dict[
     return found
 
 
-def _median_hours_to_issue(session: Session, unit: AdminUnit | None, start, end, n: int) -> float | None:
+def _issue_durations(session: Session, unit: AdminUnit | None, period: Period):
+    """(hours from submission to issue, the copies issued in the period) as SQL."""
+    hours = _hours_between(session, CopyRequest.submitted_at, CopyRequestEvent.at)
+    issued = (select().select_from(CopyRequest)
+              .join(CopyRequestEvent, CopyRequestEvent.request_id == CopyRequest.id)
+              .where(_unit_filter(CopyRequest.unit_id, unit), CopyRequestEvent.action == Action.ISSUE.value,
+                     CopyRequestEvent.at >= period.start_at, CopyRequestEvent.at < period.end_before))
+    return hours, issued
+
+
+def _median_hours_to_issue(session: Session, unit: AdminUnit | None, period: Period, n: int) -> float | None:
     """Median hours from submission to issue over the ``n`` copies issued in the period.
 
     PostgreSQL has percentile_cont; SQLite has none, so there the database sorts the durations
@@ -469,31 +691,58 @@ def _median_hours_to_issue(session: Session, unit: AdminUnit | None, start, end,
     """
     if not n:
         return None
-    hours = _hours_between(session, CopyRequest.submitted_at, CopyRequestEvent.at)
-    where = (_unit_filter(CopyRequest.unit_id, unit), CopyRequestEvent.action == Action.ISSUE.value,
-             CopyRequestEvent.at >= start, CopyRequestEvent.at < end)
-    joined = (CopyRequest, CopyRequestEvent, CopyRequestEvent.request_id == CopyRequest.id)
+    hours, issued = _issue_durations(session, unit, period)
     if session.get_bind().dialect.name == "postgresql":
-        median = func.percentile_cont(0.5).within_group(cast(hours, Float))
-        return _float(session.scalar(select(median).select_from(joined[0]).join(*joined[1:]).where(*where)))
-    middle = session.scalars(select(hours).select_from(joined[0]).join(*joined[1:]).where(*where)
-                             .order_by(hours).offset((n - 1) // 2).limit(2 - n % 2)).all()
+        return _float(session.scalar(issued.add_columns(
+            func.percentile_cont(0.5).within_group(cast(hours, Float)))))
+    middle = session.scalars(issued.add_columns(hours).order_by(hours).offset((n - 1) // 2)
+                             .limit(2 - n % 2)).all()
     return float(sum(middle)) / len(middle) if middle else None
 
 
-def _digitization(session: Session, unit: AdminUnit | None):
-    """Results held now per procedure and year of issue; digitized when a "result" file exists."""
-    has_file = exists().where(RecordFile.record_id == Record.id, RecordFile.role == "result")
-    year = cast(extract("year", Record.issued_date), Integer)
-    rows = session.execute(
-        select(Record.procedure_code, Procedure.name, year, func.count(), _sum(has_file),
-               _sum(Record.access == Access.PUBLIC.value))
-        .join(Procedure, Procedure.code == Record.procedure_code)
-        .where(_results_filter(unit))
-        .group_by(Record.procedure_code, Procedure.name, year)
-        .order_by(Record.procedure_code, year)).all()
-    digitization = [DigitizationRow(code, name, int(y), int(total), int(done))
-                    for code, name, y, total, done, _public in rows]
+def _medians(session: Session, periods: Sequence[Period], *,
+             by_unit: bool) -> dict[tuple[int, int | None], float]:
+    """`_median_hours_to_issue` of each period (key: its index in ``periods``) for the city (None),
+    or for every handling unit (``by_unit``), in one query: each issue event is joined to the
+    periods it falls in (the last 12 months and one year at most).
+
+    On SQLite the database numbers each group's sorted durations and returns only the middle one
+    or two of each: rows (n + 1) / 2 and (n + 2) / 2, the same row when n is odd.
+    """
+    spans = union_all(*[select(literal(k).label("k"), literal(p.start_at, UTCDateTime()).label("lo"),
+                               literal(p.end_before, UTCDateTime()).label("hi"))
+                        for k, p in enumerate(periods)]).cte("periods")
+    hours = _hours_between(session, CopyRequest.submitted_at, CopyRequestEvent.at)
+    unit_id = CopyRequest.unit_id if by_unit else null()
+    group = [spans.c.k, CopyRequest.unit_id] if by_unit else [spans.c.k]
+    issued = (select().select_from(CopyRequest)
+              .join(CopyRequestEvent, CopyRequestEvent.request_id == CopyRequest.id)
+              .join(spans, and_(CopyRequestEvent.at >= spans.c.lo, CopyRequestEvent.at < spans.c.hi))
+              .where(CopyRequestEvent.action == Action.ISSUE.value))
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(issued.add_columns(
+            spans.c.k, unit_id, func.percentile_cont(0.5).within_group(cast(hours, Float))).group_by(*group))
+    else:
+        ranked = issued.add_columns(
+            spans.c.k, unit_id.label("unit_id"), hours.label("hours"),
+            func.row_number().over(partition_by=group, order_by=hours).label("row"),
+            func.count().over(partition_by=group).label("n")).subquery()
+        rows = session.execute(
+            select(ranked.c.k, ranked.c.unit_id, func.avg(ranked.c.hours))
+            .where(ranked.c.row.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2]))
+            .group_by(ranked.c.k, ranked.c.unit_id))
+    return {(k, unit): float(value) for k, unit, value in rows if value is not None}
+
+
+def _held(results: list[tuple]) -> _Held:
+    """Rows per procedure and year (several issuing units added up); per procedure; per year."""
+    merged: dict[tuple[str, str, int], tuple[int, int]] = {}
+    for code, name, year, total, done, _public in results:
+        before = merged.get((code, name, year), (0, 0))
+        merged[code, name, year] = (before[0] + total, before[1] + done)
+    order = sorted(merged, key=lambda key: (key[0], key[2]))  # by procedure code, then year
+    digitization = [DigitizationRow(code, name, year, *merged[code, name, year])
+                    for code, name, year in order]
     by_procedure: dict[str, DigitizationRow] = {}
     by_year: dict[int, DigitizationRow] = {}
     for row in digitization:
@@ -504,8 +753,9 @@ def _digitization(session: Session, unit: AdminUnit | None):
         y = by_year.get(row.year)
         by_year[row.year] = DigitizationRow("", "", row.year, row.total + (y.total if y else 0),
                                             row.digitized + (y.digitized if y else 0))
-    totals = (sum(int(r[3]) for r in rows), sum(int(r[4]) for r in rows), sum(int(r[5]) for r in rows))
-    return digitization, list(by_procedure.values()), [by_year[y] for y in sorted(by_year)], totals
+    return _Held(digitization, list(by_procedure.values()), [by_year[y] for y in sorted(by_year)],
+                 sum(row.total for row in digitization), sum(row.digitized for row in digitization),
+                 sum(row[5] for row in results))
 
 
 @dataclass
@@ -514,19 +764,28 @@ class _Rated:
     #: criterion → (scores, sum of normalized scores, satisfied)
     criteria: dict[str, tuple[int, float, int]] | None = None
 
+    def plus(self, other: _Rated) -> _Rated:
+        criteria = dict(self.criteria)
+        for criterion, (n, total, satisfied) in other.criteria.items():
+            a, b, c = criteria.get(criterion, (0, 0.0, 0))
+            criteria[criterion] = (a + n, b + total, c + satisfied)
+        return _Rated(self.ratings + other.ratings, criteria)
 
-def _ratings(session: Session, unit: AdminUnit | None, start, end) -> dict[int, _Rated]:
-    """Ratings given in the period per unit id: how many, and per criterion count/sum/satisfied."""
-    in_period = (_unit_filter(Rating.unit_id, unit), Rating.created_at >= start, Rating.created_at < end)
-    found = {unit_id: _Rated(int(n), {}) for unit_id, n in session.execute(
-        select(Rating.unit_id, func.count()).where(*in_period).group_by(Rating.unit_id))}
+
+def _ratings(session: Session, unit: AdminUnit | None, span: Period) -> dict[tuple[int, int], _Rated]:
+    """Ratings per (unit id, month index in ``span``): how many, and per criterion count/sum/satisfied."""
+    month = _month_index(Rating.created_at, span)
+    in_span = (_unit_filter(Rating.unit_id, unit), Rating.created_at >= span.start_at,
+               Rating.created_at < span.end_before)
+    found = {(unit_id, m): _Rated(int(n), {}) for unit_id, m, n in session.execute(
+        select(Rating.unit_id, month, func.count()).where(*in_span).group_by(Rating.unit_id, month))}
     score = _normalized(RatingScore.value, Rating.scale_levels)
-    for unit_id, criterion, n, total, satisfied in session.execute(
-            select(Rating.unit_id, RatingScore.criterion, func.count(score), func.sum(score),
+    for unit_id, m, criterion, n, total, satisfied in session.execute(
+            select(Rating.unit_id, month, RatingScore.criterion, func.count(score), func.sum(score),
                    _sum(_satisfied(RatingScore.value, Rating.scale_levels)))
-            .select_from(Rating).join(RatingScore, RatingScore.rating_id == Rating.id).where(*in_period)
-            .group_by(Rating.unit_id, RatingScore.criterion)):
-        entry = found.setdefault(unit_id, _Rated(0, {}))
+            .select_from(Rating).join(RatingScore, RatingScore.rating_id == Rating.id).where(*in_span)
+            .group_by(Rating.unit_id, month, RatingScore.criterion)):
+        entry = found.setdefault((unit_id, m), _Rated(0, {}))
         entry.criteria[criterion] = (int(n), float(total or 0), int(satisfied))
     return found
 
@@ -577,5 +836,5 @@ def _ranking(session: Session, activity: dict[tuple[int, int], _Activity],
 
 def ranking(session: Session, period: Period) -> list[RankingRow]:
     """Every commune/ward with a copy request or a rating in the period, most requests handled first."""
-    return _ranking(session, _activity(session, None, period),
-                    _ratings(session, None, period.start_at, period.end_before))
+    [counts] = _period_counts(session, None, [period])
+    return _ranking(session, counts.activity, counts.rated)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.errors import NotFound
-from portal.scorecard import metrics
+from portal.scorecard import metrics, snapshots
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
 from portal.units.services import normalize_code, successors
 
@@ -58,11 +58,11 @@ def _current_units_of(session: Session, old: AdminUnit) -> list[AdminUnit]:
     return [link.new_unit for link in successors(old)]
 
 
-def scorecard(session: Session, unit: AdminUnit | None, period: metrics.Period, now: datetime,
-              *, with_ranking: bool = False) -> tuple[metrics.Scorecard, list[metrics.RankingRow]]:
-    """The public scorecard of a current unit (None: the city), and for the city the unit ranking.
+def scorecard(session: Session, unit: AdminUnit | None, period: metrics.Period,
+              now: datetime) -> snapshots.Snapshot:
+    """The public scorecard of a current unit (None: the city, with the unit ranking), as last
+    counted (`snapshots`): counted now and stored if it never was. The caller commits.
 
     Public aggregates only: no personal data is read, so nothing is written to the access log.
     """
-    card = metrics.compute(session, unit, period, now, with_ranking=with_ranking)
-    return card, card.ranking
+    return snapshots.load(session, unit, period, now)

@@ -1,8 +1,10 @@
 """The public scorecard: the city at /scorecard, a commune or ward at /scorecard/<code>, and the same
 numbers as CSV at /scorecard.csv and /scorecard/<code>.csv (interfaces other tools rely on).
 
-Live from the data on every request: the aggregates take tens of milliseconds (docs/benchmarks.md).
-An old (pre-2025) unit's code points to the unit(s) it went into; an unknown code is a 404 page.
+Served from the snapshots the worker refreshes every SCORECARD_REFRESH_MINUTES (counting the city
+live took most of a second at a city's volume, docs/benchmarks.md); the page and the CSV say when
+the figures were counted. An old (pre-2025) unit's code points to the unit(s) it went into; an
+unknown code is a 404 page.
 """
 
 from __future__ import annotations
@@ -10,27 +12,26 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from jinja2 import pass_context
 
 from portal import clock
-from portal.db import utcnow
+from portal.db import commit_read, utcnow
 from portal.errors import InvalidInput, NotFound
 from portal.extensions import db
 from portal.feedback.ratings import current_scales
 from portal.scorecard import charts, metrics, services
+from portal.scorecard.snapshots import Snapshot
 
 bp = Blueprint("scorecard", __name__)
 
 #: Units shown in the city ranking before "show all".
 RANKING_TOP = 20
-#: Years offered in the period selector, counting back from this year.
-YEARS_OFFERED = 6
-#: First year a scorecard may be asked for (the portal holds results from then on, not activity).
-FIRST_YEAR = 2020
+#: ``computed_at`` came last, so that tools reading the columns by position still find theirs.
 CSV_COLUMNS = ("component", "metric_id", "label_vi", "value", "numerator", "denominator", "unit",
-               "period_start", "period_end")
+               "period_start", "period_end", "computed_at")
 
 
 def _period() -> tuple[metrics.Period, str | None]:
@@ -39,11 +40,11 @@ def _period() -> tuple[metrics.Period, str | None]:
     raw = request.args.get("year", "").strip()
     if not raw:
         return metrics.last_twelve_months(today), None
-    if raw.isdecimal() and len(raw) <= 4 and FIRST_YEAR <= int(raw) <= today.year:
+    if raw.isdecimal() and len(raw) <= 4 and metrics.FIRST_YEAR <= int(raw) <= today.year:
         return metrics.calendar_year(int(raw), today), None
     return metrics.last_twelve_months(today), _(
         "The year must be between %(first)d and %(last)d; the last 12 months are shown.",
-        first=FIRST_YEAR, last=today.year)
+        first=metrics.FIRST_YEAR, last=today.year)
 
 
 def _carried_args() -> dict[str, str]:
@@ -52,37 +53,69 @@ def _carried_args() -> dict[str, str]:
     return {k: v for k, v in request.args.items() if k not in ("endpoint", "code") and not k.startswith("_")}
 
 
+def _vietnamese() -> bool:
+    return str(get_locale()) == "vi"
+
+
 def _criteria_labels() -> dict[str, str]:
-    lang = "vi" if str(get_locale()) == "vi" else "en"
+    lang = "vi" if _vietnamese() else "en"
     return {c.id: c.label.text(lang) or c.id for c in current_scales().criteria}
 
 
+# The language comes from the page's context (``scorecard_vi``, set once by `_render`): a city page
+# formats thousands of numbers, and asking babel (through Flask's proxies) for each was most of
+# the time the page took.
+
+
 @bp.app_template_global()
-def scorecard_label(definition: metrics.MetricDef, what: str = "label") -> str:
-    vi = str(get_locale()) == "vi"
-    return getattr(definition, f"{what}_{'vi' if vi else 'en'}")
+@pass_context
+def scorecard_label(context, definition: metrics.MetricDef, what: str = "label") -> str:
+    return _label(definition, what, _language_of(context))
 
 
 @bp.app_template_filter("scorecard_number")
-def scorecard_number(value, unit: str = "count") -> str:
+@pass_context
+def scorecard_number(context, value, unit: str = "count") -> str:
+    return _number(value, unit, _language_of(context))
+
+
+def _language_of(context) -> bool:
+    vi = context.get("scorecard_vi")
+    return _vietnamese() if vi is None else vi
+
+
+def _label(definition: metrics.MetricDef, what: str, vi: bool) -> str:
+    return getattr(definition, f"{what}_{'vi' if vi else 'en'}")
+
+
+def _number(value, unit: str, vi: bool) -> str:
     """1.234 and 56,7 %: Vietnamese separators (English ones in English)."""
     if value is None:
         return "—"
-    vi = str(get_locale()) == "vi"
     if unit == "count":
         text = f"{int(value):,}"
         return text.replace(",", ".") if vi else text
     text = f"{float(value):,.1f}"
     if vi:
         text = text.replace(",", " ").replace(".", ",").replace(" ", ".")
-    return text + {"percent": " %", "hours": " " + _("h"), "score": ""}.get(unit, "")
+    if unit == "hours":
+        return text + " " + _("h")
+    return text + (" %" if unit == "percent" else "")
 
 
-def _render(unit, card, ranking, message, status=200):
+def _scorecard(unit, period) -> Snapshot:
+    snapshot = services.scorecard(db.session, unit, period, utcnow())
+    commit_read(db.session)  # a snapshot counted for the first time is kept for the next visitor
+    return snapshot
+
+
+def _render(unit, snapshot: Snapshot, message, status=200):
+    card, ranking = snapshot.card, snapshot.card.ranking
+    vi = _vietnamese()
     labels = _criteria_labels()
     share = [m for m in card.metrics if m.definition.unit == "percent"]
     share_chart = charts.share_bars(
-        [charts.Bar(scorecard_label(m.definition), m.value) for m in share],
+        [charts.Bar(_label(m.definition, "label", vi), m.value) for m in share],
         _("Shares, in per cent"), _("Each share of the scorecard as a bar from 0 to 100 per cent; "
                                     "the table beside it gives the same numbers."))
     months = [m.month.strftime("%m/%Y") for m in card.monthly]
@@ -99,12 +132,13 @@ def _render(unit, card, ranking, message, status=200):
     criteria_chart = charts.share_bars(
         [charts.Bar(labels.get(c.criterion, c.criterion), c.mean) for c in card.criteria],
         _("Satisfaction per criterion, 0 to 100"), _("Mean normalized score per criterion."), unit="")
-    today = clock.today()
     show_all = request.args.get("ranking") == "all"
-    years = list(range(today.year, max(FIRST_YEAR, today.year - YEARS_OFFERED + 1) - 1, -1))
+    years = metrics.offered_years(clock.today())
     return render_template(
         "scorecard/detail.html", unit=unit, card=card, ranking=ranking if show_all else ranking[:RANKING_TOP],
         ranking_total=len(ranking), show_all=show_all, message=message, years=years,
+        computed_at=snapshot.computed_at, refresh_minutes=current_app.config["SCORECARD_REFRESH_MINUTES"],
+        scorecard_vi=vi,
         criteria_labels=labels, share_chart=share_chart, month_chart=month_chart,
         digitization_chart=digitization_chart, criteria_chart=criteria_chart,
         components=metrics.COMPONENTS), status
@@ -113,8 +147,7 @@ def _render(unit, card, ranking, message, status=200):
 @bp.get("/scorecard")
 def city():
     period, message = _period()
-    card, ranking = services.scorecard(db.session, None, period, utcnow(), with_ranking=True)
-    return _render(None, card, ranking, message, 400 if message else 200)
+    return _render(None, _scorecard(None, period), message, 400 if message else 200)
 
 
 @bp.get("/scorecard.csv")
@@ -122,8 +155,7 @@ def city_csv():
     period, message = _period()
     if message:
         raise InvalidInput(message)
-    card, _ranking = services.scorecard(db.session, None, period, utcnow())
-    return _csv(card, "ha-noi")
+    return _csv(_scorecard(None, period), "ha-noi")
 
 
 @bp.get("/scorecard/<code>")
@@ -136,8 +168,7 @@ def unit(code: str):
     if scope.legacy is not None:
         return _moved(scope, code)
     period, message = _period()
-    card, _ranking = services.scorecard(db.session, scope.unit, period, utcnow())
-    return _render(scope.unit, card, [], message, 400 if message else 200)
+    return _render(scope.unit, _scorecard(scope.unit, period), message, 400 if message else 200)
 
 
 def unit_csv(code: str):
@@ -151,8 +182,7 @@ def unit_csv(code: str):
     period, message = _period()
     if message:
         raise InvalidInput(message)
-    card, _ranking = services.scorecard(db.session, scope.unit, period, utcnow())
-    return _csv(card, scope.unit.code)
+    return _csv(_scorecard(scope.unit, period), scope.unit.code)
 
 
 def _scope(code: str) -> services.Scope:
@@ -169,12 +199,15 @@ def _moved(scope: services.Scope, code: str):
     return render_template("scorecard/moved.html", old=scope.legacy, moved_to=scope.moved_to), 200
 
 
-def _csv(card: metrics.Scorecard, name: str):
+def _csv(snapshot: Snapshot, name: str):
+    card = snapshot.card
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
+    # ISO 8601 in Hanoi time, to the second: what a spreadsheet or a script reads back unambiguously.
+    computed_at = clock.in_hanoi(snapshot.computed_at).isoformat(timespec="seconds")
     for row in csv_rows(card):
-        writer.writerow(row)
+        writer.writerow((*row, computed_at))
     # The BOM lets Excel (which reads CSV as the local code page otherwise) show Vietnamese right.
     response = make_response("\ufeff" + buffer.getvalue())
     response.headers["Content-Type"] = "text/csv; charset=utf-8"

@@ -27,6 +27,7 @@ from portal.identity.models import Citizen, Subject
 from portal.procedures.models import Procedure
 from portal.records.models import Document, Record, RecordFile
 from portal.scorecard import metrics
+from portal.scorecard.models import ScorecardSnapshot
 from portal.units.models import AdminUnit, UnitSuccession
 
 ELECTRONIC = {"electronic", "certified"}
@@ -481,4 +482,8 @@ def test_demo_activity_twice_adds_nothing_and_fills_the_scorecard(runner, app, d
     assert {c.criterion for c in card.criteria} == {"overall", "on_time", "staff_attitude", "clarity"}
     assert set(db_session.scalars(select(Rating.scale_levels).distinct())) == {3, 5}
     assert set(db_session.scalars(select(Petition.state).distinct())) >= {"answered", "in_progress"}
+    # The demo leaves the scorecard counted: its pages show these figures at once.
+    assert "scorecard counted" in first.output
+    shown = db_session.get(ScorecardSnapshot, ("city", "last-12-months")).figures["metrics"]
+    assert dict((m[0], m[1]) for m in shown)["requests_received"] == card.metric("requests_received").value
     assert client.get("/scorecard").status_code == 200

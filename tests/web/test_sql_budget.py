@@ -8,11 +8,17 @@ are counted with an SQLAlchemy event on the app's engine, for the whole request.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event
 
+from portal.copy_requests.models import CopyRequest
+from portal.db import utcnow
 from portal.extensions import db
+from portal.identity.models import Citizen
+from portal.scorecard import snapshots
+from portal.scorecard.models import ScorecardSnapshot
 from portal.search.indexing import reindex
 
 #: Page → the most statements it may run (the counts measured when this test was written: the
@@ -25,6 +31,14 @@ BUDGETS = {
     # where one count was before); outside tests they are kept 5 minutes and the page runs 6.
     "unit page": 11,
     "home": 3,
+}
+#: Scorecard pages served from their snapshot (issue 12): the snapshot, the ranking's units, the
+#: unit a code names; never the metric queries (tests/scorecard/test_snapshots.py checks that).
+SCORECARD_BUDGETS = {
+    "/scorecard": 2,
+    "/scorecard.csv": 2,
+    "/scorecard/{code}": 3,
+    "/scorecard/{code}.csv": 3,
 }
 
 
@@ -80,3 +94,24 @@ def test_a_page_runs_a_fixed_small_number_of_statements(app, client, db_session,
 
     assert with_many <= BUDGETS[name], f"{name}: {with_many} statements, budget {BUDGETS[name]}"
     assert with_many == with_few, f"{name}: {with_few} statements for 3 results, {with_many} for 25"
+
+
+@pytest.mark.parametrize("url", sorted(SCORECARD_BUDGETS))
+def test_a_scorecard_page_runs_a_fixed_small_number_of_statements(client, db_session, make_record, url):
+    from tests.web.conftest import legacy_unit_with_successor
+
+    unit = legacy_unit_with_successor(db_session)
+    current = unit.successor_links[0].new_unit
+    citizen = Citizen(issuer="https://sso.test", sub="budget", name="Nguyễn Văn Nam", loa=2)
+    for n in range(3):  # results, and copy requests so that the city's page ranks the unit
+        record = make_record(unit=unit, files=True)
+        db_session.add(CopyRequest(
+            reference=f"BS-2026-{n + 1:06d}", record=record, requester=citizen, unit=current,
+            kind="electronic", purpose="Bổ sung hồ sơ", pages=1, fee_vnd=0, submitted_at=utcnow(),
+            due_at=utcnow() + timedelta(hours=8), state="submitted"))
+    db_session.commit()
+    snapshots.refresh(db_session, utcnow())
+    db_session.commit()
+    assert db_session.get(ScorecardSnapshot, ("city", "last-12-months")).figures["ranking"]  # a unit to load
+    count = statements_for(client, url.format(code=current.code))
+    assert count <= SCORECARD_BUDGETS[url], f"{url}: {count} statements, budget {SCORECARD_BUDGETS[url]}"
