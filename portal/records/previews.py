@@ -42,7 +42,7 @@ def get_preview(source: Path, media_type: str, cache: Path, page: int, width: in
     if image.width > width:
         image = image.resize((width, max(1, round(image.height * width / image.width))), Image.LANCZOS)
     buffer = io.BytesIO()
-    image.save(buffer, "PNG", optimize=True)
+    image.save(buffer, "PNG")  # optimize=True: 5.2 s instead of 0.7 s for 800 px, 11 % smaller
     # Two requests may render the same page at once: each writes its own temp file, the last
     # rename wins, and a reader never sees a half-written PNG.
     with replaced_atomically(cache, suffix=".png") as out:

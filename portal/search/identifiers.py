@@ -150,9 +150,9 @@ def find_procedure(session: Session, text: str) -> Procedure | None:
     return session.get(Procedure, identifier.key)
 
 
-def find_single_match(session: Session, text: str, filters: Mapping[str, str], today: date) -> Record | None:
-    """The one result an identifier names, when the person may open it (public); else None."""
-    hits = exact_hits(session, text, filters, today)
+def single_match(hits: list[RecordHit]) -> Record | None:
+    """The one result an identifier names (its `exact_hits`), when the person may open it
+    (public); else None."""
     if len(hits) == 1 and not hits[0].restricted:
         return hits[0].record
     return None

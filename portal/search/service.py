@@ -76,12 +76,13 @@ _VI_FOLDED = "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyy
 def search_records(session: Session, text: str, *, filters: Mapping[str, str] | None = None, page: int = 1,
                    per_page: int = 20, today: date | None = None, sort: str = "relevance",
                    facets: tuple[str, ...] = (), actor: object | None = None,
-                   channel: str = "web") -> ResultsPage:
+                   channel: str = "web", exact: list[RecordHit] | None = None) -> ResultsPage:
     """Identifier matches first (personal ones restricted), then public results from the engine.
 
     ``sort``: "relevance", "newest" or "oldest"; ``facets``: names from port.FACETS to count.
     A personal result among the hits is written to its subject's access log (``actor``, ``channel``);
-    the caller commits.
+    the caller commits. ``exact``: `identifiers.exact_hits` of this text and filters, when the
+    caller already has them.
     Never raises because the engine is down: the database answers instead (``degraded=True``).
     Raises ValueError for a page below 1, an unknown filter, sort or facet.
     """
@@ -101,7 +102,8 @@ def search_records(session: Session, text: str, *, filters: Mapping[str, str] | 
     today = today or clock.today()
     if identifiers.is_private(identifiers.classify(text)):  # a personal id never reaches the engine
         return ResultsPage(query="", total=0, hits=[], page=page, per_page=per_page)
-    exact = identifiers.exact_hits(session, text, filters, today)
+    if exact is None:
+        exact = identifiers.exact_hits(session, text, filters, today)
     suggestions = identifiers.suggest(session, text) if not exact and page == 1 else []
     start = (page - 1) * per_page
     end = start + per_page
@@ -164,16 +166,19 @@ def answer_search(session: Session, text: str, *, filters: Mapping[str, str], pa
     """
     if identifiers.is_private(identifiers.classify(text)):
         return SearchAnswer(personal_id=True)
-    if text and follow_identifiers:
+    if not text:
+        return SearchAnswer()
+    # Looked up once for the whole answer: a number as printed matches hundreds of results.
+    exact = identifiers.exact_hits(session, text, filters, today)
+    if follow_identifiers:
         procedure = identifiers.find_procedure(session, text)
         if procedure is not None:
             return SearchAnswer(procedure=procedure)
-        match = identifiers.find_single_match(session, text, filters, today)
+        match = identifiers.single_match(exact)
         if match is not None:
             return SearchAnswer(match=match)
-    if not text:
-        return SearchAnswer()
-    common = dict(filters=filters, per_page=per_page, today=today, sort=sort, facets=FACETS, actor=actor)
+    common = dict(filters=filters, per_page=per_page, today=today, sort=sort, facets=FACETS, actor=actor,
+                  exact=exact)
     results = search_records(session, text, page=page, **common)
     if page > 1 and not results.hits:  # past the last page: show the first one instead
         results = search_records(session, text, page=1, **common)
