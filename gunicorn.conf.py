@@ -35,6 +35,8 @@ def post_fork(server, worker):
     from portal.extensions import db
 
     app = server.app.wsgi()
+    if "sqlalchemy" not in getattr(app, "extensions", {}):  # not the portal (benchmarks' bare app)
+        return
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)
