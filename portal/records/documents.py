@@ -10,12 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy import Row, Select, and_, or_, outerjoin, select
+from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
+from portal.identity.models import Subject
+from portal.procedures.models import Procedure
 from portal.records.models import Access, Record
 from portal.units.models import AdminUnit, UnitSuccession, UnitSystem
 from portal.units.services import successors, unit_names
@@ -33,37 +36,69 @@ def current_unit_codes(unit: AdminUnit) -> list[str]:
     return [link.new_unit.code for link in successors(unit)]
 
 
+@dataclass(frozen=True)
+class UnitTerms:
+    """What a result's document takes from its issuing unit: the same for every result of the unit."""
+
+    code: str
+    names: list[str]
+    current_codes: list[str]
+
+    @classmethod
+    def of(cls, unit: AdminUnit) -> UnitTerms:
+        """``unit`` with its parent and successor links (with their new units) loaded."""
+        return cls(unit.code, _unique(unit_names(unit)), _unique(current_unit_codes(unit)))
+
+
 def to_document(record: Record, today: date) -> dict[str, Any]:
     """The search document of one record; `status` is the effective status as of ``today``."""
-    unit = record.issuing_unit
-    public = record.access == Access.PUBLIC
-    number = [record.number_display]
-    number += [code for code in (record.dossier_code, record.result_type_code) if code]
     procedure_name = record.procedure.name if record.procedure is not None else ""
+    holder = record.subject.name if record.access == Access.PUBLIC and record.subject is not None else ""
+    return build_document(record, procedure_name, holder, UnitTerms.of(record.issuing_unit), today)
+
+
+def build_document(fields: Any, procedure_name: str | None, holder: str | None, unit: UnitTerms,
+                   today: date) -> dict[str, Any]:
+    """The one builder of a search document, for a `Record` (`to_document`) and for a plain row of
+    its columns (`iter_documents`), so both give the same bytes and `search check` compares them.
+
+    ``fields`` has the record's own columns as attributes; ``holder`` must already be "" for a
+    personal result. The number and the effective status come from `Record`'s own rules, applied
+    to whichever of the two ``fields`` is.
+    """
+    number = [Record.number_display.fget(fields)]
+    number += [code for code in (fields.dossier_code, fields.result_type_code) if code]
     doc: dict[str, Any] = {
-        "id": record.source_id,
-        "title": " · ".join(part for part in (record.doc_type_name, procedure_name) if part),
+        "id": fields.source_id,
+        "title": " · ".join(part for part in (fields.doc_type_name, procedure_name) if part),
         "number": number,
-        "holder": record.subject.name if public and record.subject is not None else "",
-        "summary": record.summary or "",
-        "issuer": record.issuer_name or "",
-        "units": _unique(unit_names(unit)),
-        "access": record.access,
-        "status": str(record.effective_status(today)),
-        "procedure_code": record.procedure_code,
+        "holder": holder or "",
+        "summary": fields.summary or "",
+        "issuer": fields.issuer_name or "",
+        "units": list(unit.names),
+        "access": fields.access,
+        "status": str(Record.effective_status(fields, today)),
+        "procedure_code": fields.procedure_code,
         "unit": unit.code,
-        "current_unit": _unique(current_unit_codes(unit)),
-        "year": str(record.issued_date.year),
-        "issued_date": record.issued_date.isoformat(),
+        "current_unit": list(unit.current_codes),
+        "year": str(fields.issued_date.year),
+        "issued_date": fields.issued_date.isoformat(),
     }
-    doc["digest"] = digest(doc)
+    doc["digest"] = _fingerprint(doc)
     return doc
 
 
 def digest(doc: dict[str, Any]) -> str:
     """A short fingerprint of a document's content: `search check` uses it to find stale entries."""
-    body = {k: v for k, v in doc.items() if k != "digest"}
-    return hashlib.sha1(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+    return _fingerprint({k: v for k, v in doc.items() if k != "digest"})
+
+
+#: json.dumps(sort_keys=True, ensure_ascii=False) without building an encoder for each document.
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+
+
+def _fingerprint(body: dict[str, Any]) -> str:
+    return hashlib.sha1(_ENCODER.encode(body).encode()).hexdigest()[:16]
 
 
 def _unique(values: Iterable[str]) -> list[str]:
@@ -98,21 +133,62 @@ def load_by_source_ids(session: Session, source_ids: Iterable[str]) -> dict[str,
     return {r.source_id: r for r in session.scalars(query).unique()}
 
 
-def iter_documents(session: Session, today: date, batch_size: int = 1000) -> Iterator[dict[str, Any]]:
-    """Every record's document, by keyset pages of ``batch_size``.
+def changed_since(session: Session, moment: datetime) -> list[str]:
+    """The source ids of the results whose documents may have changed since ``moment``: the result
+    was updated, or its holder was (a corrected name is stamped on the Subject and on the one
+    result corrected, not on the holder's other results, which show the name too)."""
+    renamed = select(Subject.id).where(Subject.updated_at >= moment)
+    return list(session.scalars(select(Record.source_id).where(
+        or_(Record.updated_at >= moment, Record.subject_id.in_(renamed)))))
 
-    Memory stays flat on a full rebuild without expunging anything: the session's identity map
-    holds unmodified objects weakly, so a finished batch is freed once nothing refers to it.
+
+#: The record's own columns a document reads (`build_document`), selected as a plain row.
+_ROW_COLUMNS = (
+    Record.id, Record.source_id, Record.doc_type_name, Record.doc_number, Record.doc_notation,
+    Record.dossier_code, Record.result_type_code, Record.summary, Record.issuer_name, Record.access,
+    Record.status, Record.valid_to, Record.procedure_code, Record.issued_date, Record.issuing_unit_id,
+)
+
+
+def _document_rows() -> Select:
+    # The holder's name is joined for public results only: a personal result's never leaves the DB.
+    holder = outerjoin(Record, Subject, and_(Subject.id == Record.subject_id, Record.access == Access.PUBLIC))
+    return select(*_ROW_COLUMNS, Subject.name.label("holder")).select_from(holder).order_by(Record.id)
+
+
+def iter_documents(session: Session, today: date, batch_size: int = 1000) -> Iterator[dict[str, Any]]:
+    """Every record's document, built from plain rows (no ORM objects): the full-rebuild path.
+
+    One query streams the rows (a server-side cursor on PostgreSQL: one snapshot, flat memory);
+    on SQLite keyset pages of ``batch_size``, each its own short read, so writers are never held
+    up behind one long read for the whole build. Procedure names and what a document takes from
+    its unit (`UnitTerms`) are looked up once, before the first row, not per record. Each document
+    is the one `to_document` gives for the same record (tests/search/test_documents.py).
     """
+    procedures = dict(session.execute(select(Procedure.code, Procedure.name)).all())
+    units = {unit.id: unit for unit in session.scalars(
+        select(AdminUnit).options(joinedload(AdminUnit.parent),
+                                  selectinload(AdminUnit.successor_links).joinedload(UnitSuccession.new_unit)))}
+    terms: dict[int, UnitTerms] = {}
+    for row in _rows(session, batch_size):
+        unit = terms.get(row.issuing_unit_id)
+        if unit is None:
+            unit = terms[row.issuing_unit_id] = UnitTerms.of(units[row.issuing_unit_id])
+        yield build_document(row, procedures.get(row.procedure_code), row.holder, unit, today)
+
+
+def _rows(session: Session, batch_size: int) -> Iterator[Row]:
+    if session.get_bind().dialect.name == "postgresql":
+        result = session.execute(_document_rows().execution_options(yield_per=batch_size))
+        try:
+            yield from result
+        finally:
+            result.close()  # an abandoned generator closes the server-side cursor too
+        return
     last_id = 0
     while True:
-        batch = list(session.scalars(
-            select(Record).where(Record.id > last_id).order_by(Record.id).limit(batch_size)
-            .options(*_options())
-        ).unique())
+        batch = session.execute(_document_rows().where(Record.id > last_id).limit(batch_size)).all()
         if not batch:
             return
-        for record in batch:
-            yield to_document(record, today)
+        yield from batch
         last_id = batch[-1].id
-        del batch

@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 
 from portal import clock, outbox
 from portal.records import index_queue
-from portal.records.documents import iter_documents, load_by_source_ids, load_records, to_document
+from portal.records.documents import (
+    changed_since,
+    iter_documents,
+    load_by_source_ids,
+    load_records,
+    to_document,
+)
 from portal.records.models import Record
 from portal.search.port import SearchBackend
 
@@ -95,7 +101,8 @@ def reindex(session: Session, backend_factory: Callable[[], SearchBackend] | Non
 
     The hand-over: the index worker may have applied changes made during the build to the old
     generation, which the swap throws away. So after the swap, records changed while the build ran
-    (``updated_at`` since its start) and records deleted meanwhile get outbox rows, committed here
+    (``updated_at`` of the record or of its holder since its start: `documents.changed_since`) and
+    records deleted meanwhile get outbox rows, committed here
     (which nudges the worker), and the worker applies them to the new index. They are not written
     from here: a document this process read from the database could land after the worker had
     written a newer one of the same record, and no row would be left to correct it (what made
@@ -115,7 +122,7 @@ def reindex(session: Session, backend_factory: Callable[[], SearchBackend] | Non
             yield doc
 
     count = backend.rebuild(documents(), progress=progress)
-    changed = list(session.scalars(select(Record.source_id).where(Record.updated_at >= since)))
+    changed = changed_since(session, since)
     gone = sorted(built - set(session.scalars(select(Record.source_id))))
     index_queue.enqueue_upserts(session, changed)
     for source_id in gone:
