@@ -11,8 +11,15 @@ python benchmarks/import_and_search.py --results "$n"
 python benchmarks/import_and_search.py --results "$n" --skip-files \
     --database-url "${BENCH_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dbench}"
 python benchmarks/search_engine.py "$n"
-python benchmarks/search_at_scale.py --results "${2:-1000000}" \
+scale_dir="$(mktemp -d)"
+python benchmarks/search_at_scale.py --results "${2:-1000000}" --workdir "$scale_dir" --keep \
     --pg-url "${BENCH_PG_URL_BASE:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
+# Full reindex of that database step by step (issue 12), on SQLite and a PostgreSQL copy of it,
+# then a reindex while results are corrected and the index worker applies them (check: no drift).
+python benchmarks/reindex.py --data-dir "$scale_dir/sqlite" --index-dir "$scale_dir/reindex" --orm \
+    --pg-from-sqlite bench_reindex
+python benchmarks/reindex.py --data-dir "$scale_dir/sqlite" --concurrent --workdir "$scale_dir/concurrent"
+rm -rf "$scale_dir"
 python benchmarks/signing.py --copies 40
 # Pages under load beside bare Flask (needs the demo of scripts/run-portal.sh in var/ and Debian's wrk)
 [ -f var/portal.sqlite3 ] && python benchmarks/pages.py --data-dir var
