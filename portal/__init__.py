@@ -37,6 +37,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     app.config.from_object(config_module.Config)
     app.config.from_prefixed_env("PORTAL")
+    app.config["TESTING"] = False  # only code (the test suite) turns it on, never the environment
     app.config.update(overrides or {})
     config_module.finalize(app.config)
     _refuse_unsafe_config(app)
@@ -116,7 +117,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def _refuse_unsafe_config(app: Flask) -> None:
-    development = app.config["ENV"] == "development" or app.testing
+    if app.config["ENV"] not in config_module.ENVIRONMENTS:
+        raise RuntimeError(f"PORTAL_ENV={app.config['ENV']!r} is not one of "
+                           f"{', '.join(config_module.ENVIRONMENTS)}: refusing to start.")
+    if app.config["DEV_IDP"] and not config_module.allows_development_shortcuts(app.config):
+        # A provider that lets anyone pick who they are must never face the public.
+        raise RuntimeError(f"PORTAL_DEV_IDP is on while PORTAL_ENV={app.config['ENV']}: it is allowed only "
+                           f"with PORTAL_ENV={' or '.join(config_module.DEVELOPMENT_ENVIRONMENTS)}; "
+                           "refusing to start.")
+    development = config_module.allows_development_shortcuts(app.config)
     if not app.config["SECRET_KEY"]:
         if not development:
             raise RuntimeError(

@@ -20,6 +20,18 @@ DEFAULT_OIDC_CLAIMS = {
 }
 
 
+#: Every PORTAL_ENV the portal knows; a misspelt one ("prod", "Production") must not start.
+ENVIRONMENTS = ("production", "staging", "development", "testing")
+#: The only environments where development shortcuts may be switched on (an allow-list).
+DEVELOPMENT_ENVIRONMENTS = ("development", "testing")
+
+
+def allows_development_shortcuts(config) -> bool:
+    """Whether this app may offer development shortcuts: PORTAL_ENV development or testing, or the
+    test suite (TESTING, which only code sets: create_app ignores PORTAL_TESTING)."""
+    return config.get("ENV") in DEVELOPMENT_ENVIRONMENTS or bool(config.get("TESTING"))
+
+
 class Config:
     #: Where files, the search index and the job queue live when nothing else is configured.
     DATA_DIR = os.path.abspath("var")
@@ -27,7 +39,9 @@ class Config:
     DATABASE_URL = ""
     #: Required outside development and tests: create_app refuses to start without it.
     SECRET_KEY = ""
-    #: "production" refuses development shortcuts; "development" allows them.
+    #: One of ENVIRONMENTS (anything else refuses to start). Development shortcuts (the development
+    #: identity provider, the development signing authority, mails written to files) exist only
+    #: where it is one of DEVELOPMENT_ENVIRONMENTS; "production" and "staging" refuse them.
     ENV = "production"
 
     #: Provinces whose units are loaded by `flask units sync` (statistics-office codes; 1 = Hà Nội).

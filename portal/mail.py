@@ -34,6 +34,7 @@ from typing import Any
 import click
 from flask import Flask, current_app, has_request_context, request
 
+from portal.config import allows_development_shortcuts
 from portal.files.store import replaced_atomically
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def init_app(app: Flask) -> None:
     """Check the MAIL_* settings at boot, not when the first citizen's mail is due."""
     config = app.config
     if config["MAIL_SUPPRESS"] is None:
-        config["MAIL_SUPPRESS"] = config["ENV"] == "development" or app.testing
+        config["MAIL_SUPPRESS"] = allows_development_shortcuts(config)
     config["MAIL_SUPPRESS"] = _flag(config["MAIL_SUPPRESS"])
     config["MAIL_USE_TLS"] = _flag(config["MAIL_USE_TLS"])
     config["MAIL_USE_SSL"] = _flag(config["MAIL_USE_SSL"])

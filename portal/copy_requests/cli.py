@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from portal.config import allows_development_shortcuts
 from portal.copy_requests import devca, keys
 from portal.copy_requests.models import CopyRequest
 from portal.extensions import db
@@ -43,8 +44,8 @@ def dev_ca(unit_codes: tuple[str, ...], all_current: bool) -> None:
     key get one when their first copy is signed, as long as this authority exists.
     """
     config = current_app.config
-    if config["ENV"] == "production" and not current_app.testing:
-        raise click.ClickException("PORTAL_ENV=production: signing keys come from COPY_SIGNING_KEY / "
+    if not allows_development_shortcuts(config):
+        raise click.ClickException(f"PORTAL_ENV={config['ENV']}: signing keys come from COPY_SIGNING_KEY / "
                                    "COPY_SIGNING_CERT or COPY_PKI_DIR/units/<code>/ (docs/copies.md), "
                                    "never from a development authority.")
     existed = devca.has_root(config)

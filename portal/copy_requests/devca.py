@@ -19,7 +19,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from portal.copy_requests import keys
 from portal.units.models import AdminUnit
 
-DEV_MARK = "DEVELOPMENT ONLY"
+DEV_MARK = keys.DEV_MARK
 ROOT_NAME = f"Hanoi results portal development CA ({DEV_MARK})"
 ROOT_YEARS = 10
 UNIT_YEARS = 3

@@ -21,11 +21,21 @@ from asn1crypto import x509 as asn1_x509
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.sign import signers
 
+from portal.config import allows_development_shortcuts
 from portal.units.models import AdminUnit
 
 
 class SigningKeyMissing(RuntimeError):
     """No key and certificate are configured for the unit that issues the copy."""
+
+
+#: Written by the development authority (devca) into every name it issues. Its keys sign and its
+#: root is trusted only where development shortcuts are allowed (PORTAL_ENV development/testing).
+DEV_MARK = "DEVELOPMENT ONLY"
+
+
+def _development_only(certificate: asn1_x509.Certificate) -> bool:
+    return DEV_MARK in certificate.subject.human_friendly
 
 
 @dataclass(frozen=True)
@@ -77,12 +87,18 @@ def find_signer(config, unit: AdminUnit) -> UnitSigner | None:
         chain = [Path(p.strip()) for p in (config.get("COPY_SIGNING_CHAIN") or "").split(",") if p.strip()]
         if not key.is_file() or not cert.is_file():
             raise SigningKeyMissing(f"COPY_SIGNING_KEY / COPY_SIGNING_CERT: {key} or {cert} is not a file")
-        return _load(key, cert, chain)
+        return _refuse_development_key(config, _load(key, cert, chain), cert)
     directory = unit_dir(config, unit)
     key, cert, chain = directory / "key.pem", directory / "cert.pem", directory / "chain.pem"
     if not key.is_file() or not cert.is_file():
         return None
-    return _load(key, cert, [chain] if chain.is_file() else [])
+    return _refuse_development_key(config, _load(key, cert, [chain] if chain.is_file() else []), cert)
+
+
+def _refuse_development_key(config, signer: UnitSigner, cert: Path) -> UnitSigner:
+    if _development_only(signer.certificate) and not allows_development_shortcuts(config):
+        raise SigningKeyMissing(f"{cert}: a {DEV_MARK} key, refused with PORTAL_ENV={config.get('ENV')}")
+    return signer
 
 
 def trust_roots(config) -> list[asn1_x509.Certificate]:
@@ -93,7 +109,9 @@ def trust_roots(config) -> list[asn1_x509.Certificate]:
     for path in paths:
         if path.is_file():
             roots.append(_root(str(path), path.stat().st_mtime_ns))
-    return roots
+    if allows_development_shortcuts(config):
+        return roots
+    return [root for root in roots if not _development_only(root)]  # a dev root vouches for nothing
 
 
 _roots: dict[tuple[str, int], asn1_x509.Certificate] = {}

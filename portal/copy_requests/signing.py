@@ -19,6 +19,7 @@ from pyhanko.sign import fields, signers
 from sqlalchemy.orm import Session
 
 from portal import clock
+from portal.config import allows_development_shortcuts
 from portal.copy_requests import devca, keys, pdfcopy
 from portal.copy_requests.models import CopyKind, CopyRequest, IssuedCopy
 from portal.copy_requests.workflow import Action, InvalidTransition, State
@@ -81,8 +82,7 @@ def signer_for(config, request: CopyRequest) -> keys.UnitSigner:
         current_app.logger.error("signing key: %s", error)
         raise SigningUnavailable(_("The signing certificate of this unit could not be loaded. "
                                    "Please tell the administrator.")) from error
-    development = config["ENV"] != "production" or config.get("TESTING")
-    if signer is None and development and devca.has_root(config):
+    if signer is None and allows_development_shortcuts(config) and devca.has_root(config):
         devca.ensure_unit(config, unit)
         signer = keys.find_signer(config, unit)
     if signer is None:

@@ -22,10 +22,7 @@ def init_app(app: Flask) -> None:
 
     oidc.init_app(app)
     app.register_blueprint(citizen_login_bp)
-    if app.config["DEV_IDP"]:
-        if app.config["ENV"] == "production":
-            # A provider that lets anyone pick who they are must never face the public.
-            raise RuntimeError("PORTAL_DEV_IDP is on while PORTAL_ENV=production: refusing to start.")
+    if app.config["DEV_IDP"]:  # create_app refused it outside development and testing
         from portal.identity import dev_idp_views
 
         dev_idp_views.init_app(app)

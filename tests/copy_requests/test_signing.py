@@ -145,11 +145,27 @@ def test_dev_ca_is_idempotent_and_marked(app, runner):
     assert unknown.exit_code != 0 and "no current unit" in unknown.output
 
 
-def test_dev_ca_refused_in_production(make_app):
-    app = make_app(TESTING=False, ENV="production", SECRET_KEY="s" * 40)
+@pytest.mark.parametrize("env", ["production", "staging"])
+def test_dev_ca_refused_outside_development(make_app, env):
+    app = make_app(TESTING=False, ENV=env, SECRET_KEY="s" * 40)
     result = app.test_cli_runner().invoke(args=["copies", "dev-ca"])
-    assert result.exit_code != 0 and "production" in result.output
+    assert result.exit_code != 0 and f"PORTAL_ENV={env}" in result.output
     assert not Path(app.config["COPY_PKI_DIR"], "root.key").exists()
+
+
+def test_a_dev_ca_left_on_disk_signs_nothing_in_staging(app, runner, issuable):
+    """Keys of the development authority are used only in development and testing."""
+    assert runner.invoke(args=["copies", "dev-ca"]).exit_code == 0  # made while testing
+    request, clerk = issuable()
+    devca.ensure_unit(app.config, request.unit)  # the unit's development key is on disk too
+    assert keys.find_signer(app.config, request.unit) is not None
+    assert keys.trust_roots(app.config)
+    app.config.update(ENV="staging", TESTING=False)
+    assert keys.trust_roots(app.config) == []  # its root vouches for nothing either
+    with app.test_request_context("/?lang=en"), \
+            pytest.raises(signing.SigningUnavailable, match="could not be loaded"):
+        signing.issue_copy(db.session, request, clerk, utcnow())
+    assert db.session.scalar(select(func.count()).select_from(IssuedCopy)) == 0
 
 
 # -- downloads ------------------------------------------------------------------------------------

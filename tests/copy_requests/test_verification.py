@@ -131,7 +131,7 @@ def test_a_pdf_never_issued_here_is_unknown(app, client, issued, tmp_path):
     copy = issued()
     assert _upload(client, pdf_bytes(1), headers=JSON).get_json()["outcome"] == "unknown"
     # Signed with a key of another authority, by the same software: still nothing we issued.
-    other = {"COPY_PKI_DIR": str(tmp_path / "elsewhere")}
+    other = {"COPY_PKI_DIR": str(tmp_path / "elsewhere"), "ENV": "testing"}
     devca.ensure_unit(other, copy.unit)
     plain = io.BytesIO()
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_bytes(1))))
