@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -60,12 +60,34 @@ def _subject(session: Session, kind: SubjectKind, id_number: str, name: str) -> 
     return subject
 
 
+#: The level of assurance of this very login, in its (signed) session. The account's row is shared
+#: by every login of the person, each at its own level: a level-1 session must not read personal
+#: data because the same person logged in elsewhere at level 2 (nor lose it the other way round).
+LOA_KEY = "citizen_loa"
+
+
+def remember_login_level(identity: Identity) -> None:
+    """Keep the level this login reached with the session it opens (call right after login_user)."""
+    session[LOA_KEY] = int(identity.loa)
+
+
+def forget_login_level() -> None:
+    session.pop(LOA_KEY, None)
+
+
+def login_loa() -> int:
+    """The level of assurance of the current citizen's login (0 when there is none)."""
+    return int(session.get(LOA_KEY, 0))
+
+
 def required_loa(action: str) -> int:
     return int(current_app.config["REQUIRED_LOA"].get(action, 0))
 
 
 def has_loa(citizen: Citizen | None, action: str) -> bool:
-    return citizen is not None and citizen.loa >= required_loa(action)
+    """Whether the current login of ``citizen`` reached REQUIRED_LOA[action] (per session, not per
+    account: see LOA_KEY)."""
+    return citizen is not None and login_loa() >= required_loa(action)
 
 
 def reading_actor():
@@ -100,7 +122,7 @@ def require_loa(action: str) -> Callable:
                 return redirect(login_url_here())
             if not has_loa(citizen, action):
                 return render_template("identity/loa_too_low.html", needed=required_loa(action),
-                                       current=citizen.loa), 403
+                                       current=login_loa()), 403
             return view(*args, **kwargs)
         return guarded
     return decorator

@@ -49,7 +49,8 @@ class Citizen(Base, TimestampMixin):
     account_type: Mapped[str] = mapped_column(String(20), default=SubjectKind.INDIVIDUAL.value)
     #: Display name from the last login (HoVaTen).
     name: Mapped[str] = mapped_column(String(200), default="")
-    #: Level of assurance of the last login (from `acr`), 0 when the SSO sent none.
+    #: Level of assurance of the last login (from `acr`), 0 when the SSO sent none; for the record
+    #: only: what a session may do is the level of its own login (identity.citizens.LOA_KEY).
     loa: Mapped[int] = mapped_column(Integer, default=0)
     #: The person themselves (their personal id and birth date live there, once).
     subject_id: Mapped[int | None] = mapped_column(ForeignKey("subject.id"), index=True)

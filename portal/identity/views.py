@@ -69,6 +69,7 @@ def callback():
     db.session.commit()
     next_path = session.pop(NEXT_KEY, None)
     login_user(citizen)
+    citizens.remember_login_level(result.identity)
     if result.id_token_hint:
         session[HINT_KEY] = result.id_token_hint
     return redirect(safe_next(next_path) or url_for("records.mine"))
@@ -82,6 +83,7 @@ def logout():
     citizen = current_citizen()
     hint = session.pop(HINT_KEY, None)
     logout_user()
+    citizens.forget_login_level()
     session.pop(NEXT_KEY, None)
     if citizen is not None:
         url = oidc.logout_url(hint, url_for(".logged_out", _external=True))

@@ -326,3 +326,40 @@ def test_configured_claim_names_merge_over_the_national_sso_defaults(make_app):
     assert app.config["OIDC_CLAIMS"]["id_number"] == "cccd"
     assert app.config["OIDC_CLAIMS"]["name"] == "HoVaTen" and app.config["OIDC_CLAIMS"]["loa"] == "acr"
     assert make_app().config["OIDC_CLAIMS"]["id_number"] == "SoDinhDanh"  # nothing leaks to the next app
+
+
+def test_the_level_is_the_login_s_not_the_account_s(sso, own_record, db_session):
+    """Security test, item 1: a session keeps the level of its own login, whatever the same person's
+    other logins write onto the shared account row."""
+    from sqlalchemy import select
+
+    from portal.identity.models import Citizen
+
+    strong = ACCOUNTS["citizen"]
+    weak = ACCOUNTS["citizen-level-1"]
+    own_record(strong["claims"]["SoDinhDanh"], access="personal", summary="Nội dung riêng")
+    from flask import current_app, g
+
+    high, low = current_app.test_client(), current_app.test_client()
+
+    def my_results(client):
+        g.pop("_login_user", None)  # one app context serves both clients here: no user carried over
+        return client.get("/my/results")
+
+    from tests.identity.oidc_fixtures import SsoDriver
+
+    assert sso.login(high, "citizen").status_code == 302
+    g.pop("_login_user", None)
+    assert SsoDriver(sso.provider).login(low, "citizen-level-1").status_code == 302  # another browser
+    assert my_results(high).status_code == 200
+    assert my_results(low).status_code == 403
+
+    # The same people log in elsewhere at the other level: their rows change, these sessions do not.
+    for account, level in ((strong, 1), (weak, 2)):
+        citizen = db_session.scalar(select(Citizen).where(Citizen.sub == account["sub"]))
+        citizen.loa = level
+    db_session.commit()
+    assert my_results(high).status_code == 200  # not downgraded by a level-1 login elsewhere
+    low_page = my_results(low)
+    assert low_page.status_code == 403  # not upgraded by a level-2 login elsewhere
+    assert "mức độ 1" in low_page.get_data(as_text=True)  # and told the level of this login
