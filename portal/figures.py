@@ -40,5 +40,5 @@ def kept(session: Session, name: str, count: Callable[[], T]) -> T:
 
 
 def forget() -> None:
-    """Count everything anew on the next request (the demo seed and tests after loading data)."""
+    """Count everything anew on the next request (tests that load data, then read a page)."""
     _kept.clear()

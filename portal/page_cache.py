@@ -23,6 +23,8 @@ from typing import Any
 from cachelib import BaseCache, RedisCache, SimpleCache
 from flask import Flask, Response, current_app, request
 
+from portal.i18n import select_locale
+
 #: Pages each process keeps when there is no Redis (a search page is about 40 KB: 10 MB at most).
 MEMORY_PAGES = 256
 _HIT = "portal.page_cache_hit"
@@ -46,8 +48,6 @@ def _key() -> str | None:
         return None
     if set(request.cookies) - {"lang"}:
         return None
-    from portal.i18n import select_locale
-
     address = request.full_path.encode("utf-8", "surrogateescape")
     return f"{select_locale()}:{hashlib.sha256(address).hexdigest()}"
 
@@ -85,10 +85,6 @@ def keep(response: Response) -> None:
                   timeout=int(current_app.config["PUBLIC_PAGE_MAX_AGE"]))
     except Exception:  # noqa: BLE001 - Redis away: the page was served, only not kept
         _log.warning("page cache unavailable", exc_info=True)
-
-
-def served_from_copy() -> bool:
-    return bool(request.environ.get(_HIT))
 
 
 def init_app(app: Flask) -> None:
