@@ -1,0 +1,26 @@
+"""keyed audit chain (issue 13, item 8)
+
+Revision ID: c13a00080001
+Revises: c13a00060001
+Create Date: 2026-12-05 03:45:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import portal.db
+
+
+# revision identifiers, used by Alembic.
+revision = 'c13a00080001'
+down_revision = 'c13a00060001'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
