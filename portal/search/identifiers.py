@@ -14,8 +14,10 @@ Privacy rules (the same for the pages and the API):
   finds nothing, and the answer does not say whether it belongs to anyone.
 - Suggestions reveal the corrected identifier, which is no more than typing it would reveal; so a
   personal result is suggested only on the paths an exact lookup would find it by (number with
-  notation, dossier code), never from a truncated key (a prefix is a wildcard), and it is shown
-  like a restricted hit (type, unit, status).
+  notation, dossier code), only from the whole key with one slip in it (a digit, two neighbours
+  swapped), never from part of a key: a missing end, a missing front or leading zeros put back
+  would each work as a wildcard over other people's results. It is shown like a restricted hit
+  (type, unit, status).
 """
 
 from __future__ import annotations
@@ -182,15 +184,19 @@ def suggest(session: Session, text: str, limit: int = MAX_SUGGESTIONS) -> list[S
                                       restricted=record.access != Access.PUBLIC)
 
     variants = _variants(key) if len(key) <= MAX_VARIED_LENGTH else {}
-    if identifier.kind == Kind.DOSSIER_CODE:
-        for candidate in _zero_prefixed(key):
-            variants.setdefault(candidate, "prefix")
-    if variants:
-        # Two indexed lookups, ids first (an OR of them ordered by date walked the date index: 5 s
-        # at a million results for "4512" on PostgreSQL).
-        ids = session.scalars(union(
-            select(Record.id).where(Record.number_key.in_(variants), _personal_needs_notation()),
-            select(Record.id).where(Record.dossier_key.in_(variants))).limit(MAX_IDENTIFIER_IDS)).all()
+    # Leading zeros put back complete only part of what was typed: public results only.
+    padded = {candidate: "prefix" for candidate in _zero_prefixed(key)
+              if candidate not in variants} if identifier.kind == Kind.DOSSIER_CODE else {}
+    if variants or padded:
+        # Indexed lookups, ids first (an OR of them ordered by date walked the date index: 5 s at a
+        # million results for "4512" on PostgreSQL).
+        lookups = [select(Record.id).where(Record.number_key.in_(variants), _personal_needs_notation()),
+                   select(Record.id).where(Record.dossier_key.in_(variants))]
+        if padded:
+            lookups.append(select(Record.id).where(Record.dossier_key.in_(padded),
+                                                   Record.access == Access.PUBLIC))
+        variants |= padded
+        ids = session.scalars(union(*lookups).limit(MAX_IDENTIFIER_IDS)).all()
         query = (select(Record).where(Record.id.in_(ids))
                  .options(*row_options()).order_by(Record.issued_date.desc(), Record.id).limit(50))
         records = session.scalars(query).unique().all() if ids else []
@@ -213,8 +219,9 @@ def suggest(session: Session, text: str, limit: int = MAX_SUGGESTIONS) -> list[S
             add(record, kind, "suffix")
     if not found and identifier.kind == Kind.DOSSIER_CODE and len(key) >= 12:
         # A suffix has no index: look among the newest SUFFIX_SCAN results only (every result took
-        # 5 s at a million on PostgreSQL, issue 12).
-        newest = select(Record.id, Record.dossier_key).order_by(Record.id.desc()).limit(SUFFIX_SCAN).subquery()
+        # 5 s at a million on PostgreSQL, issue 12). Public ones only: the front is a wildcard.
+        newest = (select(Record.id, Record.dossier_key).where(Record.access == Access.PUBLIC)
+                  .order_by(Record.id.desc()).limit(SUFFIX_SCAN).subquery())
         ids = session.scalars(select(newest.c.id).where(newest.c.dossier_key.like(f"%{key}"),
                                                         newest.c.dossier_key != key)).all()
         query = (select(Record).where(Record.id.in_(ids))

@@ -117,6 +117,17 @@ def test_personal_results_are_suggested_only_with_notation_and_restricted(record
     assert suggestion_texts(db_session, "5311") == []  # no notation: never
 
 
+@pytest.mark.parametrize("part", ["H26-250101-0001", "12.H26-250101-0001", "00.12.H26-250101-0001"])
+def test_part_of_a_personal_dossier_code_suggests_nothing(records, db_session, client, part):
+    """Issue 13, item 5: the front of a dossier code missing (matched by suffix, or with its leading
+    zeros put back) is a wildcard; it must not reveal a personal result's type, unit and status."""
+    assert suggestion_texts(db_session, part) == []
+    body = client.get("/api/v1/search", query_string={"q": part}).get_json()
+    assert body["suggestions"] == []
+    html = client.get("/search", query_string={"q": part}).get_data(as_text=True)
+    assert "Trích lục kết hôn" not in html and "250101-0001" not in html.replace(part, "")
+
+
 def test_suggestions_on_the_service_page(records, db_session):
     page = search_records(db_session, "124/GPXD", today=TODAY)
     assert [s.text for s in page.suggestions] == ["123/GPXD"]
