@@ -120,8 +120,11 @@ def complete_login() -> LoginResult:
     """Finish the login on the callback request. Raises LoginRefused."""
     client = get_client()
     metadata = _metadata(client)
-    # RFC 9207: an answer naming another issuer is a mix-up attack, whatever else it carries.
+    # RFC 9207: an answer naming another issuer is a mix-up attack, whatever else it carries; and a
+    # provider that says it names itself must do so (an answer without `iss` may come from another).
     returned_iss = request.args.get("iss")
+    if returned_iss is None and metadata.get("authorization_response_iss_parameter_supported"):
+        raise LoginRefused("token", 401, "authorization response without iss")
     if returned_iss is not None and returned_iss != metadata.get("issuer"):
         raise LoginRefused("token", 401, "authorization response from another issuer")
     if "error" in request.args:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -220,6 +220,20 @@ def test_a_callback_replayed_after_use_is_refused(client, sso):
 @pytest.mark.parametrize("tamper", ["nonce", "expired", "audience", "issuer", "signature"])
 def test_an_id_token_that_fails_a_check_is_refused(client, sso, tamper):
     response = sso.login(client, "citizen", tamper=tamper)
+    assert_refused(client, response, 401, "Không thể xác minh đăng nhập")
+
+
+@pytest.mark.parametrize("iss", [None, "https://sso.example.invalid"])
+def test_an_authorization_response_without_the_provider_s_iss_is_refused(client, sso, oidc_provider, iss):
+    """RFC 9207: the provider advertises that it names itself, so an answer without `iss` (or with
+    another issuer) may come from another provider (mix-up attack). Issue 13, item 7."""
+    assert oidc_provider.discovery()["authorization_response_iss_parameter_supported"] is True
+    callback = urlsplit(sso.to_callback(client.get("/login").location, "citizen"))
+    params = [(k, v) for k, v in parse_qsl(callback.query) if k != "iss"]
+    assert len(params) < len(parse_qsl(callback.query))  # the provider did send it
+    if iss:
+        params.append(("iss", iss))
+    response = client.get(f"{callback.path}?{urlencode(params)}")
     assert_refused(client, response, 401, "Không thể xác minh đăng nhập")
 
 
