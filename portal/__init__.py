@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "portal.copy_requests.models",
     "portal.feedback.models",
     "portal.scorecard.models",
+    "portal.rate_limits",
 )
 
 

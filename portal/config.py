@@ -102,11 +102,14 @@ class Config:
     #: calendar as JSON files of the shape of portal/copy_requests/data/; empty: those packaged files.
     COPY_FEES_FILE = ""
     COPY_DUE_DATES_FILE = ""
-    #: Tracking a request without logging in: failed tries from one address on one reference, and
-    #: from anyone on one reference, within the window, before every try is refused for a while.
+    #: Tracking a request without logging in: failed tries from one address on one reference within
+    #: the window before that address's tries on it are refused for a while. Never counted per
+    #: reference from anyone: references are sequential, so a stranger could lock the owner out.
     COPY_TRACK_MAX_FAILURES = 5
-    COPY_TRACK_MAX_FAILURES_PER_REFERENCE = 20
     COPY_TRACK_WINDOW_MINUTES = 15
+    #: Every tracking try from one address, whatever the reference, found or not: checked before
+    #: any lookup, so one address cannot walk the references nor fill the audit chain.
+    COPY_TRACK_RATE_LIMIT = "20 per hour"
 
     #: Signed copies (docs/copies.md): development CA and per-unit keys; empty means DATA_DIR/pki.
     COPY_PKI_DIR = ""

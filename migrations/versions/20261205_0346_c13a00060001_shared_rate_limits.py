@@ -19,8 +19,18 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    op.create_table(
+        'rate_limit_counter',
+        sa.Column('key', sa.String(length=255), nullable=False),
+        sa.Column('count', sa.Integer(), nullable=False),
+        sa.Column('expires_at', sa.Double(), nullable=False),
+        sa.PrimaryKeyConstraint('key', name=op.f('pk_rate_limit_counter')),
+    )
+    with op.batch_alter_table('rate_limit_counter', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rate_limit_counter_expires_at'), ['expires_at'], unique=False)
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('rate_limit_counter', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rate_limit_counter_expires_at'))
+    op.drop_table('rate_limit_counter')

@@ -226,24 +226,26 @@ def _client_tag(client: str) -> str:
 
 
 def track(session: Session, reference: str, code: str, client: str, now: datetime | None = None, *,
-          max_failures: int = 5, window_minutes: int = 15,
-          max_failures_per_reference: int = 20) -> CopyRequest:
+          max_failures: int = 5, window_minutes: int = 15) -> CopyRequest:
     """The request with this reference, if ``code`` is its tracking code.
 
-    ``client``: who asks (the IP address). After ``max_failures`` failed tries from one client on
-    one reference (or ``max_failures_per_reference`` from anyone) within the window, every try is
-    refused. Raises TrackingFailed (one answer for an unknown reference and a wrong code),
-    TooManyAttempts. A failure is written to the audit chain: the caller commits it.
+    ``client``: who asks (the IP address). After ``max_failures`` failed tries from this client on
+    this reference within the window, its tries on it are refused. Failures are counted per
+    client and reference only: a count per reference from anyone would let a stranger, who can
+    guess references (they are sequential), lock the owner out of their own request. Guessing
+    a code is hopeless anyway (31^10 codes, `tracking.CODE_LENGTH`) with every address also
+    capped across references (COPY_TRACK_RATE_LIMIT, checked before this is called). Raises
+    TrackingFailed (one answer for an unknown reference and a wrong code), TooManyAttempts.
+    A failure is written to the audit chain: the caller commits it.
     """
     now = now or utcnow()
     reference, code = tracking.read_attempt(REFERENCE_PATTERN, reference, code)
     tag = _client_tag(client)
     since = now - timedelta(minutes=window_minutes)
-    failures = list(session.scalars(select(audit.AuditEntry.details).where(
+    failures = session.scalars(select(audit.AuditEntry.details).where(
         audit.AuditEntry.action == TRACK_FAILED, audit.AuditEntry.object_ref == f"copy_request:{reference}",
-        audit.AuditEntry.at >= since)))
-    mine = sum(1 for details in failures if (details or {}).get("client") == tag)
-    if mine >= max_failures or len(failures) >= max_failures_per_reference:
+        audit.AuditEntry.at >= since))
+    if sum(1 for details in failures if (details or {}).get("client") == tag) >= max_failures:
         raise TooManyAttempts()
     request = session.scalar(select(CopyRequest).where(CopyRequest.reference == reference)
                              .options(*_load()))

@@ -30,6 +30,7 @@ from portal.errors import InvalidInput
 from portal.extensions import db
 from portal.identity import current_citizen
 from portal.identity.citizens import require_loa
+from portal.rate_limits import limit_posts
 
 bp = Blueprint("copy_requests", __name__)
 
@@ -219,6 +220,7 @@ def mine():
 
 
 @bp.route("/copy-requests/track", methods=["GET", "POST"])
+@limit_posts("COPY_TRACK_RATE_LIMIT")  # every try from one address, across references, before any lookup
 def track():
     form = TrackForm()
     if request.method == "GET" or not form.validate():
@@ -229,10 +231,11 @@ def track():
         copy_request = services.track(
             db.session, form.reference.data, form.code.data, request.remote_addr or "",
             max_failures=config["COPY_TRACK_MAX_FAILURES"],
-            window_minutes=config["COPY_TRACK_WINDOW_MINUTES"],
-            max_failures_per_reference=config["COPY_TRACK_MAX_FAILURES_PER_REFERENCE"])
+            window_minutes=config["COPY_TRACK_WINDOW_MINUTES"])
     except services.TooManyAttempts:
-        return _private(render_template("copy_requests/track.html", form=form, error="too_many"), 429)
+        response = _private(render_template("copy_requests/track.html", form=form, error="too_many"), 429)
+        response.headers["Retry-After"] = str(config["COPY_TRACK_WINDOW_MINUTES"] * 60)
+        return response
     except services.TrackingFailed:
         db.session.commit()  # the failed try, counted for the rate limit
         return _private(render_template("copy_requests/track.html", form=form, error="no_match"), 400)

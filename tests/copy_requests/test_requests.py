@@ -346,6 +346,35 @@ def test_tracking_stops_after_five_wrong_codes_from_one_address(client, make_req
     assert len(entries) == 5 and all("203.0.113.7" not in str(e.details) for e in entries)
 
 
+def failed_tries(db_session) -> int:
+    from portal.audit import AuditEntry
+    return db_session.scalar(select(func.count()).where(AuditEntry.action == "copy.track_failed"))
+
+
+def test_one_address_gets_twenty_tries_an_hour_whatever_the_reference(client, make_request, db_session):
+    # References are sequential: walking them from one address stops at COPY_TRACK_RATE_LIMIT,
+    # and a refused try reads nothing and writes nothing to the audit chain.
+    request, code = make_request()
+    answers = [track(client, f"BS-2026-{900000 + n}", "AAAAA-BBBBB").status_code for n in range(30)]
+    assert answers == [400] * 20 + [429] * 10
+    refused = track(client, request.reference, code)  # even the right code waits
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "Quá nhiều lần thử" in refused.get_data(as_text=True)
+    assert failed_tries(db_session) == 20
+    assert track(client, request.reference, code, ip="198.51.100.20").status_code == 200
+
+
+def test_strangers_failing_on_a_reference_never_lock_its_owner_out(client, make_request, db_session):
+    request, code = make_request()
+    strangers = [f"203.0.113.{n}" for n in range(10, 16)]
+    answers = [[track(client, request.reference, "AAAAA-BBBBB", ip=ip).status_code for _ in range(6)]
+               for ip in strangers]
+    owner = track(client, request.reference, code, ip="198.51.100.20")
+    assert owner.status_code == 200 and request.reference in owner.get_data(as_text=True)
+    assert answers == [[400] * 5 + [429]] * len(strangers)  # each stranger stops after five
+    assert failed_tries(db_session) == 30
+
+
 def test_tracking_shows_a_staff_decision(client, make_request, db_session):
     request, code = make_request()
     events.transition(db_session, request, Action.REJECT, "staff:7", note="Kết quả đang được đính chính")

@@ -1,5 +1,6 @@
 """One address cannot try passwords on every staff account: the login steps are rate-limited per
-client address, whatever the account, in memory and in Redis (the production store)."""
+client address, whatever the account, in the portal's database (the default store, shared by
+every worker), in Redis (when configured) and in memory (only when asked for)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,24 @@ import uuid
 
 import pytest
 import redis
+from sqlalchemy import select
 
+from portal.extensions import db
+from portal.rate_limits import DATABASE_STORAGE_URI, RateLimitCounter
 from tests.identity.staff_builders import STAFF_PASSWORD, form_token
 
 REDIS = "redis://127.0.0.1:6379/0"
+STORES = {"database": DATABASE_STORAGE_URI, "redis": REDIS, "memory": "memory://"}
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=list(STORES))
 def limited(request, make_app, app):
     # After `app`: the limiter counts in the store of the last app built (one per process in service).
     prefix = f"test-{uuid.uuid4().hex}"
     # Keys of our own in the shared Redis: another run at the same time counts apart.
-    limited_app = make_app(STAFF_LOGIN_RATE_LIMIT="3 per minute", RATELIMIT_STORAGE_OPTIONS={"key_prefix": prefix},
-                           RATELIMIT_STORAGE_URI="memory://" if request.param == "memory" else REDIS)
+    limited_app = make_app(STAFF_LOGIN_RATE_LIMIT="3 per minute", RATELIMIT_STORAGE_URI=STORES[request.param],
+                           RATELIMIT_STORAGE_OPTIONS={"key_prefix": prefix})
+    limited_app.store = request.param
     limited_app.redis_prefix = prefix if request.param == "redis" else None
     with limited_app.app_context():
         yield limited_app
@@ -48,6 +54,9 @@ def test_after_the_limit_even_the_right_password_waits(limited, make_staff):
     assert "Quá nhiều lần thử" in page  # Vietnamese by default
     if limited.redis_prefix:  # counted where every worker sees it
         assert any(redis.Redis.from_url(REDIS).scan_iter(f"{limited.redis_prefix}*"))
+    if limited.store == "database":
+        keys = db.session.scalars(select(RateLimitCounter.key))
+        assert any("STAFF_LOGIN_RATE_LIMIT" in key for key in keys)
     # Reading the form is not an attempt, and another address is not affected.
     assert client.get("/staff/login").status_code == 200
     other = limited.test_client()
