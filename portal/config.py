@@ -69,6 +69,20 @@ class Config:
     MIN_SCAN_DPI = 200
     #: Largest single file accepted in a batch, in bytes.
     MAX_FILE_BYTES = 200 * 1024 * 1024
+    #: Budgets of inspecting one file, for every upload (reports, corrections, /verify, staff
+    #: uploads) and every imported file (portal/files/inspect.py): pages of a PDF or TIFF;
+    UPLOAD_MAX_PAGES = 500
+    #: pixels of one image (a 600 dpi A4 scan is 35 million, A3 70 million);
+    UPLOAD_MAX_PIXELS = 100_000_000
+    #: pixels of all the images of one file (500 A4 pages at 300 dpi are 4,350 million);
+    UPLOAD_MAX_FILE_PIXELS = 5_000_000_000
+    #: bytes decoded in memory (an image's pixels, 4 a pixel for RGB: a 600 dpi A3 colour scan is
+    #: 280 MB; a PDF's page contents);
+    UPLOAD_MAX_DECODED_BYTES = 512 * 1024 * 1024
+    #: CPU seconds (a web upload's answer waits at most this + 1 s);
+    UPLOAD_MAX_SECONDS = 3
+    #: memory of the child process that inspects a web upload, in MB.
+    UPLOAD_MAX_MEMORY_MB = 1024
 
     #: "embedded" (tantivy, default) or "meilisearch".
     SEARCH_BACKEND = "embedded"

@@ -30,7 +30,10 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def set_headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = CSP.format(nonce=csp_nonce())
+        # A response that set its own policy keeps it: an uploaded file is sent with a stricter
+        # one (portal.files.serving: nothing allowed, sandboxed).
+        if "Content-Security-Policy" not in response.headers:
+            response.headers["Content-Security-Policy"] = CSP.format(nonce=csp_nonce())
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         return response

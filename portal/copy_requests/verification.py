@@ -13,9 +13,11 @@ import hashlib
 import io
 import logging
 import re
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 
 from flask_babel import gettext as _
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -31,6 +33,8 @@ from portal.copy_requests.models import IssuedCopy
 from portal.copy_requests.signing import KIND_TITLES
 from portal.db import utcnow
 from portal.errors import InvalidInput
+from portal.files.inspect import Budgets, UnreadableFile, sniff
+from portal.files.isolated import inspect_upload, refusal_text
 from portal.files.store import FileStore
 from portal.records.access_log import record_access
 from portal.records.models import Record, ResultStatus
@@ -207,8 +211,26 @@ def check_upload(data: bytes, config) -> None:
         raise InvalidInput(_("The file is larger than %(size)s MB: a copy issued by the portal is much "
                              "smaller.",
                              size=limit // (1024 * 1024)))
-    if b"%PDF-" not in data[:1024]:
+    # By content: "%PDF-" at the first byte, no web-page markup in the head (an HTML page with a
+    # PDF inside is not a copy, whatever its name).
+    if sniff(data[:1024]) != "application/pdf":
         raise InvalidInput(_("This file is not a PDF. Upload the PDF copy you received (ending in .pdf)."))
+
+
+def inspect_within_budgets(data: bytes, config) -> None:
+    """The upload inspection of every web upload (portal.files.isolated: a child process with the
+    page, pixel, decoded-bytes, time and memory budgets), before pyhanko reads the file. Raises
+    InvalidInput when the file is over a budget; a damaged file goes on (it is just not authentic)."""
+    with tempfile.NamedTemporaryFile(prefix="verify-") as handle:
+        handle.write(data)
+        handle.flush()
+        try:
+            inspect_upload(Path(handle.name), Budgets.from_config(config),
+                           max_bytes=int(config["COPY_VERIFY_MAX_BYTES"]),
+                           types=frozenset({"application/pdf"}))
+        except UnreadableFile as problem:
+            if problem.over_budget:
+                raise InvalidInput(refusal_text(problem)) from problem
 
 
 def verify_upload(session: Session, data: bytes, actor, config, *,
@@ -219,6 +241,8 @@ def verify_upload(session: Session, data: bytes, actor, config, *,
     sha256 = hashlib.sha256(data).hexdigest()
     issued = session.scalar(select(IssuedCopy).where(IssuedCopy.sha256 == sha256).limit(1))
     if issued is None:
+        # Not a file we made, byte for byte: anyone's, so bounded before anything parses it.
+        inspect_within_budgets(data, config)
         code = pdfcopy.find_code(data)
         issued = find_issued(session, code) if code else None
     if issued is None:

@@ -8,7 +8,7 @@ is a message on its page, never an error page.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from portal import casework, clock, outbox
@@ -16,6 +16,7 @@ from portal.extensions import db
 from portal.feedback import correction_fields, corrections, reports
 from portal.feedback.models import ReportState
 from portal.feedback.report_forms import CorrectionForm, DismissForm
+from portal.files.serving import send_untrusted
 from portal.identity import current_staff
 from portal.identity.staff_guard import staff_guard
 from portal.records.labels import status_label
@@ -76,10 +77,8 @@ def _detail_page(report, dismiss_form=None, status: int = 200):
 def attachment(reference: str):
     report = reports.get_case(db.session, current_staff(), reference)
     db.session.commit()
-    path = reports.attachment_path(report)
-    # Sent as a download, never shown inline: the file came from anyone on the internet.
-    return send_file(path, mimetype=report.attachment_media_type or "application/octet-stream",
-                     as_attachment=True, download_name=report.attachment_name or "tep-dinh-kem")
+    # Sent as a download that no browser renders: the file came from anyone on the internet.
+    return send_untrusted(reports.attachment_path(report), report.attachment_name)
 
 
 @bp.post("/problem-reports/<reference>/dismiss")
@@ -98,7 +97,7 @@ def dismiss(reference: str):
         return redirect(url_for(".detail", reference=report.reference))
     except reports.InvalidReport as error:
         db.session.rollback()
-        form.note.errors = [reports.message(error.code)]
+        form.note.errors = [error.message()]
         return _detail_page(report, dismiss_form=form, status=400)
     outbox.commit(db.session)  # then the worker sends the mail (and reindexes) at once
     flash(_("Case %(ref)s was dismissed; the reporter is told why.", ref=report.reference), "info")
@@ -140,8 +139,7 @@ def _correction(record, report=None):
         return redirect(url_for(".detail", reference=report.reference))
     except (corrections.InvalidCorrection, reports.InvalidReport) as error:
         db.session.rollback()
-        text = (error.message() if isinstance(error, corrections.InvalidCorrection)
-                else reports.message(error.code))
+        text = error.message()
         if error.field and hasattr(form, error.field):
             getattr(form, error.field).errors = [text]
             return _correction_page(record, form, report, 400, _("Please correct the answers marked below."))

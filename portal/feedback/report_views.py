@@ -68,7 +68,7 @@ def new(source_id: str):
             attachment=attachment)
     except reports.InvalidReport as error:
         db.session.rollback()
-        getattr(form, error.field).errors = [reports.message(error.code)]
+        getattr(form, error.field).errors = [error.message()]
         return _page(record, form, 400, _("Please correct the answers marked below."))
     outbox.commit(db.session)  # then the worker sends the mail (and reindexes) at once
     session[SENT_KEY] = {"reference": report.reference, "source_id": record.source_id,

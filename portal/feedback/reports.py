@@ -29,7 +29,8 @@ from portal.errors import Forbidden, InvalidInput, NotFound, PortalError
 from portal.feedback import mails
 from portal.feedback.correction_fields import field_label_vi
 from portal.feedback.models import ProblemKind, ProblemReport, RecordCorrection, ReportState
-from portal.files.inspect import UnreadableFile, inspect_file, sniff
+from portal.files.inspect import Budgets, UnreadableFile, sniff
+from portal.files.isolated import inspect_upload, refusal_text
 from portal.files.store import FileStore
 from portal.identity.models import Citizen, StaffUser
 from portal.paging import Paged, page_count
@@ -82,12 +83,17 @@ MESSAGES = {
 
 class InvalidReport(InvalidInput):
     """A field of the report (or of a clerk's answer) is not acceptable: ``field`` and ``code``
-    (a key of MESSAGES)."""
+    (a key of MESSAGES, or "attachment_budget" with the ``problem`` that says which budget)."""
 
-    def __init__(self, field_name: str, code: str | None = None) -> None:
+    def __init__(self, field_name: str, code: str | None = None,
+                 problem: UnreadableFile | None = None) -> None:
         super().__init__(code or field_name)
         self.field = field_name
         self.code = code or field_name
+        self.problem = problem
+
+    def message(self) -> str:
+        return message(self.code, self.problem)
 
 
 class CaseClosed(PortalError):
@@ -104,8 +110,11 @@ class Attachment:
     data: bytes
 
 
-def message(code: str) -> str:
-    """The text of refusal ``code`` in the current language."""
+def message(code: str, problem: UnreadableFile | None = None) -> str:
+    """The text of refusal ``code`` in the current language (an over-budget attachment: which
+    budget, with its numbers, as portal.files says it)."""
+    if problem is not None:
+        return refusal_text(problem)
     if code == "attachment_size":
         size = int(current_app.config["FEEDBACK_ATTACHMENT_MAX_BYTES"]) / (1024 * 1024)
         return str(MESSAGES[code]) % {"size": f"{size:g}"}
@@ -134,21 +143,25 @@ def check_upload(upload: Attachment, *, field_name: str, max_bytes: int | None =
     """What ``upload`` really is, from its bytes (never its name), written to a temporary file.
 
     Returns the facts and the temporary file (the caller stores it, then deletes it). Raises
-    InvalidReport(field_name, "attachment_size" | "attachment_type" | "attachment_corrupt").
+    InvalidReport(field_name, "attachment_size" | "attachment_type" | "attachment_corrupt" |
+    "attachment_budget"). The file is parsed (and decoded) in a child process with the upload
+    budgets (portal.files.isolated), never in this one.
     """
     limit = int(max_bytes if max_bytes is not None else current_app.config["FEEDBACK_ATTACHMENT_MAX_BYTES"])
     if len(upload.data) > limit:
         raise InvalidReport(field_name, "attachment_size")
-    if sniff(upload.data[:1024]) not in types:
+    if sniff(upload.data[:1024]) not in types:  # also a polyglot (web-page markup in the head)
         raise InvalidReport(field_name, "attachment_type")
     handle = tempfile.NamedTemporaryFile(prefix="upload-", delete=False)
     path = Path(handle.name)
     try:
         with handle:
             handle.write(upload.data)
-        info = inspect_file(path)  # decodes it: a truncated or damaged file is refused now
+        info = inspect_upload(path, Budgets.from_config(current_app.config), max_bytes=limit, types=types)
     except UnreadableFile as error:
         path.unlink(missing_ok=True)
+        if error.over_budget:
+            raise InvalidReport(field_name, "attachment_budget", error) from error
         raise InvalidReport(field_name, "attachment_corrupt") from error
     except BaseException:
         path.unlink(missing_ok=True)

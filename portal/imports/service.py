@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit, refdata
 from portal.db import utcnow
+from portal.files.inspect import Budgets
 from portal.files.store import FileStore, HashMismatch
 from portal.imports.apply import REFUSED, UNCHANGED, apply_line, apply_lines, bulk_insert, load_chunk_state
 from portal.imports.models import ImportBatch, ImportLine
@@ -91,6 +92,7 @@ def run_import(
             root=root,
             min_dpi=int(config["MIN_SCAN_DPI"]),
             max_file_bytes=int(config["MAX_FILE_BYTES"]),
+            budgets=Budgets.from_config(config),
         )
         done_upto, counts = _resume_point(session, batch, ctx)
         store = FileStore.from_config(config)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.clock import HANOI
-from portal.files.inspect import FileInfo, UnreadableFile, inspect_file
+from portal.files.inspect import Budgets, FileInfo, UnreadableFile, inspect_file
 from portal.files.store import sha256_of
 from portal.procedures.models import Procedure
 from portal.units.models import AdminUnit
@@ -123,6 +123,9 @@ class BatchContext:
     root: Path
     min_dpi: int = 200
     max_file_bytes: int = 200 * 1024 * 1024
+    #: The upload budgets (UPLOAD_MAX_*), kept here by counting: an import inspects thousands of
+    #: files, and a child process each (portal.files.isolated) would cost 0.1 s a file.
+    budgets: Budgets = field(default_factory=Budgets)
     today: date = field(default_factory=date.today)
     #: (system, level, normalized code) → unit id, or None for an unknown unit.
     units: dict[tuple[str, str, str], int | None] = field(default_factory=dict)
@@ -584,7 +587,7 @@ def _check_file(c: _Checker, name: str, entry: dict) -> CheckedFile | None:
 
     if actual not in ctx.inspected:
         try:
-            ctx.inspected[actual] = inspect_file(local)
+            ctx.inspected[actual] = inspect_file(local, ctx.budgets)
         except UnreadableFile as problem:
             ctx.inspected[actual] = problem
     info = ctx.inspected[actual]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 
 import pytest
 from pyhanko.pdf_utils.generic import NameObject
@@ -17,6 +18,7 @@ from portal.extensions import db
 from portal.records import access_log
 from portal.records.models import StatusChange
 from tests.copy_requests.signing_builders import stored_bytes
+from tests.files.hostile import html_polyglot, many_pages_pdf, page_tree_bomb
 from tests.web.conftest import pdf_bytes
 
 JSON = {"Accept": "application/json"}
@@ -169,6 +171,25 @@ def test_upload_errors_are_explained(make_app):
         assert big.status_code == 400 and "MB" in big.get_json()["message"]
         damaged = _upload(client, b"%PDF-1.7\n garbage that is no pdf", headers=JSON)
         assert damaged.status_code == 200 and damaged.get_json()["outcome"] == "unknown"
+
+
+def test_hostile_uploads_are_refused_in_time_with_the_budget(app, client, issued):
+    # The security test's PDF (one page listed 200 times, 60 KB of drawing), naming a real copy's
+    # code so that it would reach the signature checker; and an HTML page carrying a PDF.
+    copy = issued()
+    bomb = page_tree_bomb(200, 60_000) + b"%% /PortalCopyCode (%s)\n" % copy.code.encode()
+    for headers in (JSON, {}):
+        started = monotonic()
+        response = _upload(client, bomb, name="ban-sao.pdf", headers=headers)
+        assert monotonic() - started < 5
+        assert response.status_code == 400
+        text = response.get_json()["message"] if headers else response.get_data(as_text=True)
+        assert "Danh sách trang của tệp PDF không hợp lệ" in text
+    polyglot = _upload(client, html_polyglot(pdf_bytes(1)), name="polyglot.html.pdf", headers=JSON)
+    assert polyglot.status_code == 400 and "PDF" in polyglot.get_json()["message"]
+    many = _upload(client, many_pages_pdf(501), headers=JSON)
+    assert many.status_code == 400 and many.get_json()["message"] == "Tệp có 501 trang, tối đa 500 trang."
+    assert db.session.query(AuditEntry).filter_by(action="copy.verify").count() == 0
 
 
 def test_form_page_and_code_redirect(client):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import html as html_module
 import io
 import re
+import resource
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -26,6 +28,8 @@ from portal.records.index_queue import enqueue_upsert
 from portal.search.tasks import nudge as search_nudge
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
 from tests.conftest import csrf_token
+from tests.files.hostile import html_polyglot, page_tree_bomb, png_bomb
+from tests.files.test_file_inspect import pdf_scan
 from tests.identity.oidc_fixtures import SsoDriver
 from tests.web.conftest import legacy_unit_with_successor
 
@@ -94,8 +98,22 @@ def report_form(client, source_id: str, **fields) -> dict:
 
 
 def post_report(client, source_id: str, **fields):
-    return client.post(f"/results/{source_id}/report", data=report_form(client, source_id, **fields),
-                       content_type="multipart/form-data")
+    return post_multipart(client, f"/results/{source_id}/report", report_form(client, source_id, **fields))
+
+
+def post_multipart(client, url: str, data: dict):
+    """Encoded here, in memory: the test client would spool a body over 500 KB to a temporary
+    file it never closes."""
+    data = {key: FileStorage(value[0], filename=value[1]) if isinstance(value, tuple) else value
+            for key, value in data.items()}
+    stream, length, boundary = stream_encode_multipart(data, threshold=64 * 1024 * 1024)
+    return client.post(url, input_stream=stream, content_length=length,
+                       content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def peak_mb() -> float:
+    """The test process's peak memory: the app runs in it (Flask's test client)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def stored_files(app) -> list[Path]:
@@ -217,6 +235,78 @@ def test_a_damaged_png_is_refused(app, client, public_record, db_session):
     response = post_report(client, public_record.source_id, attachment=(io.BytesIO(damaged), "scan.png"))
     assert response.status_code == 400 and vi("attachment_corrupt") in response.get_data(as_text=True)
     assert db_session.scalar(select(func.count()).select_from(ProblemReport)) == 0
+
+
+HOSTILE = {
+    # The security test's files (issue 13), made here: each small, each costly to parse naively.
+    "page-tree": (lambda: page_tree_bomb(200, 60_000), "bao-cao.pdf",
+                  "Danh sách trang của tệp PDF không hợp lệ (một trang hoặc nhánh được liệt kê nhiều lần)."),
+    "png-13000": (lambda: png_bomb(13_000, 13_000), "anh-chup.png",
+                  "Ảnh có 169 triệu điểm ảnh, vượt quá 100 triệu điểm ảnh cho một ảnh."),
+    "polyglot": (lambda: html_polyglot(pdf_scan()), "polyglot.html.pdf", None),
+}
+
+
+@pytest.mark.parametrize("kind", list(HOSTILE))
+def test_hostile_attachments_are_refused_in_time_with_the_budget_and_nothing_is_stored(
+        app, client, public_record, db_session, smtp_server, kind):
+    make, name, expected = HOSTILE[kind]
+    data = make()
+    assert len(data) < 1_000_000
+    before_files, before_peak = stored_files(app), peak_mb()
+    started = time.monotonic()
+    response = post_report(client, public_record.source_id, attachment=(io.BytesIO(data), name))
+    assert time.monotonic() - started < 5
+    assert peak_mb() - before_peak < 100  # the 13,000² PNG took a worker from 222 to 877 MB
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert str(escape(expected)) in html if expected else vi("attachment_type") in html
+    assert "Tên doanh nghiệp ghi sai" in html  # what they typed stays
+    assert db_session.scalar(select(func.count()).select_from(ProblemReport)) == 0
+    assert stored_files(app) == before_files and smtp_server.messages == []
+
+
+def test_a_budget_refusal_is_in_english_for_an_english_reader(app, client, public_record, db_session):
+    client.get("/?lang=en")
+    response = post_report(client, public_record.source_id,
+                           attachment=(io.BytesIO(page_tree_bomb(3, 100)), "report.pdf"))
+    assert response.status_code == 400
+    assert "The PDF&#39;s page tree is not valid" in response.get_data(as_text=True)
+
+
+def test_an_attachment_is_served_as_a_download_no_browser_renders(app, client, public_record, clerks,
+                                                                 login_staff, db_session):
+    photo = png_bytes()
+    response = post_report(client, public_record.source_id, attachment=(io.BytesIO(photo), "thu.html"))
+    assert response.status_code == 303
+    report = db_session.scalar(select(ProblemReport))
+    clerk = app.test_client()
+    login_staff(clerk, clerks["ward"])
+    download = clerk.get(f"/staff/problem-reports/{report.reference}/attachment")
+    assert download.status_code == 200 and download.data == photo
+    assert download.headers["Content-Type"] == "image/png"  # from the bytes, not the name
+    assert download.headers["Content-Disposition"] == "attachment; filename=thu.png"
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert download.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    download.close()
+
+
+def test_a_hostile_scan_in_a_correction_is_refused_with_the_budget(app, public_record, clerks, login_staff,
+                                                                  db_session):
+    clerk = app.test_client()
+    login_staff(clerk, clerks["ward"])
+    url = f"/staff/records/{public_record.source_id}/correct"
+    data = correction_form(clerk, url, reason="Bổ sung bản quét")
+    data["scan"] = (io.BytesIO(png_bomb(13_000, 13_000)), "ban-quet.png")
+    started = time.monotonic()
+    response = post_multipart(clerk, url, data)
+    assert time.monotonic() - started < 5
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Ảnh có 169 triệu điểm ảnh" in html
+    assert "Bổ sung bản quét" in html  # the reason typed stays
+    db_session.expire_all()
+    assert len(db_session.get(type(public_record), public_record.id).files) == 2
+    assert db_session.scalar(select(func.count()).select_from(RecordCorrection)) == 0
 
 
 def test_an_attachment_over_the_limit_is_refused_with_the_limit(make_app, smtp_server, make_record):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import resource
+import time
 
 import sqlalchemy as sa
 from builders import DROP, born_digital_pdf, corrupt_pdf, dump, jpeg_scan, pdf_scan, png_scan, zip_batch
@@ -13,6 +15,7 @@ from portal.imports.models import ImportLine
 from portal.imports.service import render_report
 from portal.outbox import OutboxItem
 from portal.records.models import Document, Record, StatusChange
+from tests.files.hostile import html_polyglot, many_pages_pdf, page_tree_bomb, png_bomb
 
 
 def _lines(session, batch_id):
@@ -156,6 +159,34 @@ def test_bad_lines_are_refused_precisely_and_the_good_ones_go_in(db_session, bat
         in report
     )
     assert "Đọc / read: 16" in report and "Từ chối / refused: 14" in report
+
+
+def test_hostile_files_in_a_batch_are_refused_line_by_line_within_the_budgets(db_session, batch, do_import):
+    # The security test's files (issue 13), inspected in the importing process with the same budgets.
+    good = batch.file("files/good.png", png_scan(dpi=300))
+    batch.add("GOOD-1", files=[good])  # line 1
+    batch.add("BAD-TREE", files=[batch.file("files/tree.pdf", page_tree_bomb(200, 60_000))])  # 2
+    batch.add("BAD-PIXELS", files=[batch.file("files/huge.png", png_bomb(13_000, 13_000))])  # 3
+    batch.add("BAD-HTML", files=[batch.file("files/polyglot.html.pdf", html_polyglot(pdf_scan()))])  # 4
+    batch.add("BAD-PAGES", files=[batch.file("files/long.pdf", many_pages_pdf(501))])  # 5
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.monotonic()
+    result = do_import(batch.write())
+    assert time.monotonic() - started < 5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - peak < 100
+    assert result.summary == {"read": 5, "created": 1, "updated": 0, "unchanged": 0, "refused": 4}
+    lines = _lines(db_session, result.id)
+    (tree,), (pixels,), (html,), (pages,) = (lines[n].errors for n in (2, 3, 4, 5))
+    assert tree["code"] == "unreadable_page_tree"
+    assert tree["vi"] == ("Tệp files/tree.pdf: Danh sách trang của tệp PDF không hợp lệ "
+                          "(một trang hoặc nhánh được liệt kê nhiều lần)")
+    assert pixels["code"] == "unreadable_too_many_pixels"
+    assert pixels["vi"] == ("Tệp files/huge.png: Ảnh có 169 triệu điểm ảnh, "
+                            "vượt quá 100 triệu điểm ảnh cho một ảnh")
+    assert html["code"] == "unreadable_polyglot"
+    assert pages["code"] == "unreadable_too_many_pages"
+    assert pages["vi"] == "Tệp files/long.pdf: Tệp có 501 trang, tối đa 500 trang"
+    assert db_session.scalar(sa.select(sa.func.count()).select_from(Document)) == 1
 
 
 def test_the_same_batch_twice_changes_nothing(db_session, batch, do_import):
