@@ -228,7 +228,11 @@ def start_portal(work: Path, database_url: str) -> tuple[subprocess.Popen, int]:
     secret = work / "secret-key"
     if not secret.exists():
         secret.write_text(secrets.token_hex(32))
+    audit_keys = work / "audit.keys"  # production refuses to start without an audit key (docs/audit.md)
+    if not audit_keys.exists():
+        audit_keys.write_text(secrets.token_hex(32) + "\n")
     env = {**os.environ, "PORTAL_ENV": "production", "PORTAL_SECRET_KEY": secret.read_text().strip(),
+           "PORTAL_AUDIT_KEY_FILE": str(audit_keys),
            "PORTAL_DATA_DIR": str(work / "data"), "PORTAL_DATABASE_URL": database_url,
            "PORTAL_BIND": f"127.0.0.1:{port}", "PORTAL_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
     for name in ("PORTAL_WORKERS", "PORTAL_THREADS", "PORTAL_DEV_IDP"):  # the README's settings

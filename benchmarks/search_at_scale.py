@@ -181,6 +181,7 @@ def start_gunicorn(data_dir: Path, database_url: str, log: Path) -> tuple[subpro
         "PORTAL_DATA_DIR": str(data_dir),
         "PORTAL_DATABASE_URL": database_url,
         "PORTAL_SECRET_KEY": "benchmark-only",
+        "PORTAL_AUDIT_KEYS": "benchmark-only-audit-key-" + "0" * 32,  # production: required (docs/audit.md)
         # Every request searches: the server's copy of public pages would answer repeated queries.
         "PORTAL_PUBLIC_PAGE_SERVER_CACHE": "false",
         "PORTAL_BIND": f"127.0.0.1:{port}",

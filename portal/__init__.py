@@ -46,6 +46,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from portal import errors, http_cache, i18n, security
     from portal.audit import audit_cli
+    from portal.audit import init_app as init_audit
     from portal.extensions import csrf, db, migrate
 
     for module in MODEL_MODULES:
@@ -53,6 +54,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    init_audit(app)  # the audit keys: outside development and tests, none refuses to start
     http_cache.init_app(app)  # first registered, so its hook runs after every other one
     i18n.init_app(app)
 

@@ -195,6 +195,17 @@ class Config:
     #: client address they report is what rate limits and the tracking lock count; 0 trusts none.
     PROXY_FIX_HOPS = 0
 
+    #: Audit chain keys (docs/audit.md), never in the database: the keys, comma- or blank-separated,
+    #: the last one writing new entries (the earlier ones only verify); or AUDIT_KEY_FILE, a file of
+    #: one key a line, likewise. Neither: outside development and tests the portal refuses to start.
+    AUDIT_KEYS = ""
+    AUDIT_KEY_FILE = ""
+    #: Signed checkpoints of the chain head, one line appended per commit that logged; empty means
+    #: DATA_DIR/audit/checkpoints.log. Keep it off the database host, backed up apart from it.
+    AUDIT_CHECKPOINT_PATH = ""
+    #: fsync each checkpoint line: a power cut then loses none (without it, the newest lines only).
+    AUDIT_CHECKPOINT_FSYNC = False
+
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = HANOI_NAME
     LANGUAGES = ("vi", "en")
@@ -223,6 +234,8 @@ def finalize(config: dict) -> None:
         config["SEARCH_INDEX_DIR"] = str(data_dir / "index")
     if not config.get("COPY_PKI_DIR"):
         config["COPY_PKI_DIR"] = str(data_dir / "pki")
+    if not config.get("AUDIT_CHECKPOINT_PATH"):
+        config["AUDIT_CHECKPOINT_PATH"] = str(data_dir / "audit" / "checkpoints.log")
     url = config["DATABASE_URL"] or f"sqlite:///{data_dir / 'portal.sqlite3'}"
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         # psycopg 3 is the driver we ship; plain URLs would ask for psycopg2.

@@ -23,6 +23,9 @@ TEST_DB = os.environ.get("PORTAL_TEST_DB", "sqlite")
 PG_URL = os.environ.get("PORTAL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 #: Tables loaded once per run and kept between tests.
 REFERENCE_TABLES = {"admin_unit", "unit_succession", "procedure", "alembic_version"}
+#: Every app of the run, production-like ones too, writes its audit chain with this key, given as a
+#: deployment gives it (outside development and tests an app without one refuses to start).
+os.environ.setdefault("PORTAL_AUDIT_KEYS", "tests-audit-key-" + "5" * 48)
 
 
 def _pg_url(schema: str) -> str:
