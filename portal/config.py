@@ -111,6 +111,16 @@ class Config:
     STAFF_LOGIN_RATE_LIMIT = "30 per 15 minutes"
     #: Issuer shown in authenticator apps next to the staff username.
     STAFF_TOTP_ISSUER = "Cổng kết quả TTHC Hà Nội"
+    #: A staff session ends after this many minutes without a request (portal/identity/sessions.py)…
+    STAFF_IDLE_MINUTES = 15
+    #: …and this many hours after its login however busy: a working day, then log in again.
+    STAFF_SESSION_HOURS = 12
+    #: Citizens read their personal results on shared computers too (ward kiosks, internet cafés):
+    #: idle out after half an hour; logging in again at the SSO is a click while its own session lasts.
+    CITIZEN_IDLE_MINUTES = 30
+    CITIZEN_SESSION_HOURS = 24
+    #: Rows of sessions started longer ago than this are deleted (hourly, by the general worker).
+    LOGIN_SESSION_RETENTION_DAYS = 30
 
     #: Copy requests (docs/copies.md, "Requests, fees and due dates"): fee rules and the working-day
     #: calendar as JSON files of the shape of portal/copy_requests/data/; empty: those packaged files.

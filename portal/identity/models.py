@@ -10,7 +10,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, TimestampMixin, UTCDateTime
@@ -132,3 +142,33 @@ class StaffUser(Base, TimestampMixin):
     @property
     def audit_name(self) -> str:
         return f"staff:{self.id}"
+
+
+class LoginSession(Base):
+    """One login, kept on the server: the signed cookie holds a random token, this row its SHA-256.
+
+    The cookie alone proves nothing any more: a request is logged in only while its row is open
+    (no ``ended_at``), used within the idle timeout and younger than the absolute lifetime
+    (`portal.identity.sessions`). Logout, an admin, a lock or a deactivation end the row, and with
+    it every copy of the cookie. One column per kind of account, each a real foreign key: a row
+    cannot outlive its account, and the loader joins the account on an indexed key.
+    """
+
+    __tablename__ = "login_session"
+    __table_args__ = (
+        CheckConstraint("(staff_id IS NULL) <> (citizen_id IS NULL)", name="one_account"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 (hex) of the token in the cookie: the table alone opens no session.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    #: Last request seen, written at most once a minute (`sessions.TOUCH_EVERY`), not on every request.
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: logout, idle, expired, ended_by_admin, locked, deactivated, password_reset, otp_reset.
+    ended_reason: Mapped[str | None] = mapped_column(String(20))
+    #: The browser's User-Agent at login (cut short), so that a person can tell their sessions apart.
+    user_agent: Mapped[str] = mapped_column(String(200), default="")

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from portal import audit
 from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound
+from portal.identity import sessions
 from portal.identity.models import StaffRole, StaffUser
 from portal.paging import Paged, page_count
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
@@ -131,6 +132,9 @@ def _register_failure(session: Session, staff: StaffUser, now: datetime, policy:
     if staff.failed_logins >= policy.max_failures:
         staff.locked_until = now + policy.lockout
         staff.failed_logins = 0
+        # Someone is guessing this account's password or codes: its open sessions end too (the
+        # loader refuses a locked account anyway; ending them keeps the session lists true).
+        sessions.end_all(session, staff, "locked", now)
         # Single failures are not chained (a flood of guesses would flood the chain); a lock is.
         audit.record(session, actor="system", action="staff.locked", object_ref=f"staff:{staff.id}",
                      details={"failures": policy.max_failures, "until": staff.locked_until.isoformat()})
@@ -407,6 +411,8 @@ def update_staff(session: Session, actor: Actor, staff: StaffUser, *, full_name:
     staff.units = list(units)
     staff.active = active
     session.flush()
+    if not active:
+        sessions.end_all(session, staff, "deactivated")
     after = {"role": staff.role, "units": sorted(u.code for u in staff.units), "active": staff.active}
     _audit(session, actor, "update", staff, before=before, after=after)
     return staff
@@ -427,6 +433,8 @@ def reset_second_factor(session: Session, actor: Actor, staff: StaffUser) -> Non
     staff.totp_pending_secret = None
     staff.totp_last_step = None
     session.flush()
+    # A lost phone may be a stolen one, with a logged-in browser: log in again with the new one.
+    sessions.end_all(session, staff, "otp_reset")
     _audit(session, actor, "reset_otp", staff)
 
 
@@ -436,7 +444,25 @@ def set_password(session: Session, actor: Actor, staff: StaffUser, password: str
     check_password_policy(password, staff.username)
     staff.password_hash = hash_password(password)
     session.flush()
+    # A password is reset when forgotten or when someone else may know it: sessions end with it.
+    sessions.end_all(session, staff, "password_reset")
     _audit(session, actor, "set_password", staff)
+
+
+def open_sessions(session: Session, actor: Actor, staff: StaffUser,
+                  policy: sessions.SessionPolicy) -> list[sessions.LoginSession]:
+    """The sessions of ``staff`` that would open a page now, for an admin. Raises Forbidden."""
+    _require_admin(actor)
+    return sessions.open_sessions(session, staff, policy)
+
+
+def end_sessions(session: Session, actor: Actor, staff: StaffUser) -> int:
+    """An admin logs ``staff`` out everywhere (a lost laptop, a shared computer left logged in).
+    Returns how many sessions were open. Raises Forbidden."""
+    _require_admin(actor)
+    ended = sessions.end_all(session, staff, "ended_by_admin")
+    _audit(session, actor, "end_sessions", staff, sessions=ended)
+    return ended
 
 
 def is_locked(staff: StaffUser, now: datetime | None = None) -> bool:

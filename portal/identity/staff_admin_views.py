@@ -7,13 +7,13 @@ else must be refused too) and write each change to the audit log in the same tra
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.errors import InvalidInput
 from portal.extensions import db
-from portal.identity import current_staff
+from portal.identity import current_staff, sessions
 from portal.identity import staff as service
 from portal.identity.models import StaffRole
 from portal.identity.staff_forms import (
@@ -115,7 +115,9 @@ def edit(staff_id: int):
 
 
 def _edit_page(account, form):
-    return render_template("staff/accounts/edit.html", account=account, form=form, action_form=ActionForm())
+    policy = sessions.SessionPolicy.from_config(current_app.config, "staff")
+    return render_template("staff/accounts/edit.html", account=account, form=form, action_form=ActionForm(),
+                           open_sessions=service.open_sessions(db.session, current_staff(), account, policy))
 
 
 def _action(staff_id: int, apply, message: str):
@@ -137,6 +139,12 @@ def unlock(staff_id: int):
 def reset_otp(staff_id: int):
     return _action(staff_id, service.reset_second_factor,
                    _("Second factor of %(username)s reset: a new authenticator is set up at the next login."))
+
+
+@bp.post("/<int:staff_id>/sessions/end")
+def end_sessions(staff_id: int):
+    """Log the account out everywhere: its cookies, wherever they are, open nothing any more."""
+    return _action(staff_id, service.end_sessions, _("Every session of %(username)s has ended."))
 
 
 @bp.post("/<int:staff_id>/password")

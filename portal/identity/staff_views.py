@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_user, logout_user
 
 from portal.extensions import db
-from portal.identity import current_staff
+from portal.identity import current_staff, end_login_session, open_login_session
 from portal.identity import staff as service
 from portal.identity.models import StaffRole, StaffUser
 from portal.identity.staff_admin_views import bp as accounts_bp
@@ -46,14 +46,6 @@ PENDING_KEY = "staff_login"
 
 CODE_FAILED = _l("This code is not valid or has already been used, or the account is temporarily locked. "
                  "Wait for the next code in your app and try again.")
-
-
-@bp.before_app_request
-def forget_previous_request():
-    # flask-login and flask-wtf cache the user and the CSRF token on `g`, which lives as long as the
-    # app context; one context can serve several requests (tests, CLI), so each request starts clean.
-    g.pop("_login_user", None)
-    g.pop("csrf_token", None)
 
 
 @bp.before_request
@@ -106,11 +98,14 @@ def _pending_staff() -> StaffUser | None:
 
 def _finish_login(staff: StaffUser, message: str | None = None):
     target = safe_next(session.get(PENDING_KEY, {}).get("next"))
-    db.session.commit()
-    # A fresh session for the logged-in staff member: nothing from before the login carries over.
+    end_login_session("replaced")  # a login of someone else in this browser, if any
+    # A fresh session for the logged-in staff member: nothing from before the login carries over
+    # (a cookie planted before the login opens nothing: its token is not the new one).
     session.clear()
     g.pop("csrf_token", None)  # it was derived from the session just cleared
     login_user(staff, remember=False)
+    open_login_session(staff)
+    db.session.commit()
     if message:
         flash(message, "info")
     return redirect(target or url_for(".dashboard"))
@@ -192,7 +187,8 @@ def logout():
     staff = current_staff()
     if staff is not None:
         service.record_logout(db.session, staff)
-        db.session.commit()
+    end_login_session()  # every copy of the cookie is logged out, not just this browser's
+    db.session.commit()
     logout_user()
     session.clear()
     g.pop("csrf_token", None)

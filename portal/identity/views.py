@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     current_app,
+    g,
     has_request_context,
     make_response,
     redirect,
@@ -18,7 +19,15 @@ from flask import (
 from flask_login import login_user, logout_user
 
 from portal.extensions import db
-from portal.identity import citizens, current_actor, current_citizen, current_staff, oidc
+from portal.identity import (
+    citizens,
+    current_actor,
+    current_citizen,
+    current_staff,
+    end_login_session,
+    oidc,
+    open_login_session,
+)
 from portal.identity.forms import LogoutForm
 
 bp = Blueprint("identity", __name__)
@@ -66,9 +75,14 @@ def callback():
     except oidc.LoginRefused as error:
         return _refused(error)
     citizen = citizens.record_login(db.session, result.identity)
-    db.session.commit()
     next_path = session.pop(NEXT_KEY, None)
+    end_login_session("replaced")  # a login of someone else in this browser, if any
+    # A fresh session: nothing from before the login carries over (no session fixation).
+    session.clear()
+    g.pop("csrf_token", None)  # it was derived from the session just cleared
     login_user(citizen)
+    open_login_session(citizen)
+    db.session.commit()
     citizens.remember_login_level(result.identity)
     if result.id_token_hint:
         session[HINT_KEY] = result.id_token_hint
@@ -82,6 +96,8 @@ def logout():
         return render_template("errors/error.html", status=400, message=None), 400
     citizen = current_citizen()
     hint = session.pop(HINT_KEY, None)
+    end_login_session()  # every copy of the cookie is logged out, not just this browser's
+    db.session.commit()
     logout_user()
     citizens.forget_login_level()
     session.pop(NEXT_KEY, None)

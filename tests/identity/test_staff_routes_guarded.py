@@ -7,6 +7,7 @@ import pytest
 from flask_login.utils import _create_identifier
 
 from portal.extensions import db
+from portal.identity import sessions
 from portal.identity.models import Citizen
 from tests.identity.staff_builders import form_token
 
@@ -61,8 +62,12 @@ def test_a_logged_in_citizen_is_refused_everywhere_under_staff(app):
     client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
     with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": USER_AGENT}):
         identifier = _create_identifier()
+    token = sessions.start(db.session, citizen)  # a real login session on the server, as at login
+    db.session.commit()
     with client.session_transaction() as session:
-        session.update({"_user_id": citizen.get_id(), "_fresh": True, "_id": identifier})
+        session.update({"_user_id": citizen.get_id(), "_fresh": True, "_id": identifier,
+                        sessions.TOKEN_KEY: token})
+    assert client.get("/my/results").status_code != 302  # logged in as the citizen: a real test
     for method, path, endpoint in staff_requests(app):
         if endpoint in OPEN:
             continue
