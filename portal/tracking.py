@@ -75,6 +75,13 @@ def format_code(code: str) -> str:
     return f"{code[:5]}-{code[5:]}" if len(code) == CODE_LENGTH else code
 
 
+def client_tag(address: str, secret: str | bytes) -> str:
+    """What the audit chain keeps of an address that tried a tracking code: a keyed hash, so the
+    address (personal data) cannot be found again by hashing all 2^32 IPv4 addresses."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(key, f"track:{address}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
 def code_hash(reference: str, code: str) -> str:
     """What is stored of the code (``tracking_code_hash``): never the code itself."""
     return hashlib.sha256(f"{reference}:{code}".encode()).hexdigest()

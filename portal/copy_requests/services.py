@@ -9,7 +9,6 @@ there per client and reference, so guessing stops after a few tries.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -220,16 +219,12 @@ def cancel(session: Session, citizen: Citizen, reference: str, now: datetime | N
 TRACK_FAILED = "copy.track_failed"
 
 
-def _client_tag(client: str) -> str:
-    # The audit chain keeps a hash of the address, not the address itself.
-    return hashlib.sha256(f"track:{client}".encode()).hexdigest()[:16]
-
-
 def track(session: Session, reference: str, code: str, client: str, now: datetime | None = None, *,
           max_failures: int = 5, window_minutes: int = 15) -> CopyRequest:
     """The request with this reference, if ``code`` is its tracking code.
 
-    ``client``: who asks (the IP address). After ``max_failures`` failed tries from this client on
+    ``client``: who asks, as `tracking.client_tag` of their address (the audit chain keeps no
+    address). After ``max_failures`` failed tries from this client on
     this reference within the window, its tries on it are refused. Failures are counted per
     client and reference only: a count per reference from anyone would let a stranger, who can
     guess references (they are sequential), lock the owner out of their own request. Guessing
@@ -240,7 +235,7 @@ def track(session: Session, reference: str, code: str, client: str, now: datetim
     """
     now = now or utcnow()
     reference, code = tracking.read_attempt(REFERENCE_PATTERN, reference, code)
-    tag = _client_tag(client)
+    tag = client
     since = now - timedelta(minutes=window_minutes)
     failures = session.scalars(select(audit.AuditEntry.details).where(
         audit.AuditEntry.action == TRACK_FAILED, audit.AuditEntry.object_ref == f"copy_request:{reference}",

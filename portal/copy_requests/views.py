@@ -21,7 +21,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from portal import outbox
+from portal import outbox, tracking
 from portal.copy_requests import due_dates, services, workflow
 from portal.copy_requests.forms import KIND_CHOICES, CancelForm, CopyRequestForm, TrackForm
 from portal.copy_requests.workflow import State
@@ -229,7 +229,8 @@ def track():
     config = current_app.config
     try:
         copy_request = services.track(
-            db.session, form.reference.data, form.code.data, request.remote_addr or "",
+            db.session, form.reference.data, form.code.data,
+            tracking.client_tag(request.remote_addr or "", current_app.secret_key),
             max_failures=config["COPY_TRACK_MAX_FAILURES"],
             window_minutes=config["COPY_TRACK_WINDOW_MINUTES"])
     except services.TooManyAttempts:

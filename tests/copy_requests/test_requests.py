@@ -375,6 +375,19 @@ def test_strangers_failing_on_a_reference_never_lock_its_owner_out(client, make_
     assert failed_tries(db_session) == 30
 
 
+def test_the_audit_chain_cannot_give_back_who_tried_a_code(client, make_request, db_session):
+    # An address is personal data: the chain keeps a keyed hash, not one anyone can recompute by
+    # hashing every IPv4 address (security review of issue 13, item 6).
+    import hashlib
+
+    from portal.audit import AuditEntry
+    request, _ = make_request()
+    assert track(client, request.reference, "AAAAA-BBBBB", ip="203.0.113.77").status_code == 400
+    tag = db_session.scalar(select(AuditEntry.details).where(AuditEntry.action == "copy.track_failed"))["client"]
+    assert "203.0.113.77" not in tag
+    assert tag != hashlib.sha256(b"track:203.0.113.77").hexdigest()[:16]
+
+
 def test_tracking_shows_a_staff_decision(client, make_request, db_session):
     request, code = make_request()
     events.transition(db_session, request, Action.REJECT, "staff:7", note="Kết quả đang được đính chính")
