@@ -1,0 +1,26 @@
+"""fixity checks of stored files (issue 14, item 5)
+
+Revision ID: c14a00050001
+Revises: c14a00030001
+Create Date: 2026-12-05 04:30:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import portal.db
+
+
+# revision identifiers, used by Alembic.
+revision = 'c14a00050001'
+down_revision = 'c14a00030001'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
