@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "portal.procedures.models",
     "portal.records.models",
     "portal.imports.models",
+    "portal.imports.job_models",
     "portal.outbox",
     "portal.audit",
     "portal.identity.models",
@@ -73,6 +74,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.identity.staff_cli import staff_cli
     from portal.identity.staff_views import bp as staff_bp
     from portal.imports.cli import records_cli
+    from portal.imports.staff_views import bp as imports_staff_bp
     from portal.records.views import bp as records_bp
     from portal.refdata import refdata_command
     from portal.scorecard.cli import scorecard_cli
@@ -101,6 +103,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(scorecard_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(reports_staff_bp)
+    app.register_blueprint(imports_staff_bp)
     app.register_blueprint(petitions_bp)
     app.register_blueprint(petitions_staff_bp)
     app.register_blueprint(ratings_bp)

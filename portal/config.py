@@ -100,6 +100,22 @@ class Config:
     #: Run background tasks inline (tests, single-process demo).
     HUEY_IMMEDIATE = False
 
+    #: Staff batch uploads (docs/import.md#staff-upload): largest .zip, in bytes (tus uploads
+    #: arrive in PATCH chunks below MAX_CONTENT_LENGTH, so the whole batch never sits in memory);
+    UPLOAD_BATCH_MAX_BYTES = 20 * 1024**3
+    #: hours an unfinished upload is kept before it is removed;
+    UPLOAD_BATCH_KEEP_HOURS = 48
+    #: largest batch sent as one plain multipart form (the no-JavaScript fallback).
+    UPLOAD_BATCH_FORM_MAX_BYTES = 30 * 1024 * 1024
+    #: A batch's .zip (the command line's and the upload's): entries, and bytes once extracted;
+    IMPORT_ZIP_MAX_ENTRIES = 2_000_000
+    IMPORT_ZIP_MAX_BYTES = 200 * 1024**3
+    #: Import jobs: lines per transaction (and per progress update);
+    IMPORT_CHUNK_LINES = 200
+    #: seconds without a heartbeat after which a running import's worker counts as dead and the
+    #: job is taken up again (the heartbeat beats every third of it).
+    IMPORT_STALL_SECONDS = 120
+
     #: Failed staff logins (password or second factor) in a row before the account is locked.
     STAFF_MAX_FAILURES = 5
     #: How long a locked staff account stays locked.

@@ -1,13 +1,16 @@
 """Background work on huey: SQLite queues under PORTAL_DATA_DIR by default, Redis when configured.
 
-Two queues, two consumers:
+Three queues, three consumers:
 
 - ``huey`` ("portal"): general work (e-mail from the outbox, portal/mail_outbox.py),
   ``huey_consumer portal.worker.huey``;
 - ``index_huey`` ("portal-index"): index writes only, consumed by exactly one worker
   (``huey_consumer portal.worker.index_huey --workers 1``): the embedded engine allows one writer
   per index, and one consumer thread keeps index writes in order without a lock that a killed
-  worker would leave behind.
+  worker would leave behind;
+- ``import_huey`` ("portal-import"): staff batch imports (portal/imports/tasks.py),
+  ``huey_consumer portal.worker.import_huey --workers 1``: an import runs for minutes or hours and
+  must not hold up e-mail.
 
 Queues are chosen from the environment at import because the consumer imports this module
 without an app. Tasks build their own app in the consumer process, lazily, after any fork, with
@@ -47,6 +50,7 @@ def make_index_huey(environ: Mapping[str, str] | None = None) -> Huey:
 
 huey = make_huey("portal", "queue.sqlite3")
 index_huey = make_index_huey()
+import_huey = make_huey(os.environ.get("PORTAL_IMPORT_QUEUE", "portal-import"), "import-queue.sqlite3")
 
 
 #: How the consumer builds its app (set by portal.worker) and the app once built.
@@ -97,5 +101,7 @@ def init_app(app: Flask) -> None:
     if app.config["HUEY_IMMEDIATE"]:
         huey.immediate = True
         index_huey.immediate = True
+        import_huey.immediate = True
     app.extensions["portal.huey"] = huey
     app.extensions["portal.index_huey"] = index_huey
+    app.extensions["portal.import_huey"] = import_huey

@@ -3,6 +3,7 @@
     huey_consumer portal.worker.index_huey --workers 1   # index writes: one writer, in order
     huey_consumer portal.worker.huey --workers 2         # everything else: e-mail from the outbox,
                                                          # the scorecard's figures, old login sessions
+    huey_consumer portal.worker.import_huey --workers 1  # staff batch imports (hours, resumable)
 
 Importing the task modules registers their tasks on their queues; tasks build their app with
 `create_app`, handed to `portal.jobs` here so that the queues themselves import no area.
@@ -11,10 +12,11 @@ Importing the task modules registers their tasks on their queues; tasks build th
 from portal import create_app, jobs
 from portal import mail_outbox as mail_tasks  # noqa: F401  (e-mail from the outbox)
 from portal.identity import tasks as identity_tasks  # noqa: F401  (old login sessions purged hourly)
-from portal.jobs import huey, index_huey
+from portal.imports import tasks as import_tasks  # noqa: F401  (staff batch imports)
+from portal.jobs import huey, import_huey, index_huey
 from portal.scorecard import tasks as scorecard_tasks  # noqa: F401  (the scorecard's periodic refresh)
 from portal.search import tasks as search_tasks  # noqa: F401  (registers the index tasks)
 
 jobs.use_app_factory(create_app)
 
-__all__ = ["huey", "index_huey"]
+__all__ = ["huey", "import_huey", "index_huey"]

@@ -45,7 +45,11 @@ index_consumer=$!
 # in development they are written to $PORTAL_DATA_DIR/mail/*.eml unless PORTAL_MAIL_SUPPRESS=0.
 huey_consumer portal.worker.huey --workers 2 --logfile "$PORTAL_DATA_DIR/huey.log" >/dev/null 2>&1 &
 consumer=$!
-trap 'kill $index_consumer $consumer 2>/dev/null || true' EXIT
+# Staff batch imports on their own queue: an import of hours never holds up e-mail; a restarted
+# import worker resumes the imports its predecessor left part-way (docs/import.md#staff-upload).
+huey_consumer portal.worker.import_huey --workers 1 --logfile "$PORTAL_DATA_DIR/huey-import.log" >/dev/null 2>&1 &
+import_consumer=$!
+trap 'kill $index_consumer $consumer $import_consumer 2>/dev/null || true' EXIT
 
 echo "==> Cổng đang chạy tại / portal running at http://127.0.0.1:$port  (Ctrl+C để dừng / to stop)"
 if [ "$PORTAL_DEV_IDP" = "1" ]; then

@@ -92,6 +92,8 @@ class Citizen(Base, TimestampMixin):
 class StaffRole(StrEnum):
     CLERK = "clerk"
     SUPERVISOR = "supervisor"
+    #: A digitization operator: uploads batches for the units served and reads their reports.
+    OPERATOR = "operator"
     ADMIN = "admin"
 
 

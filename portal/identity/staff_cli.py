@@ -30,6 +30,7 @@ DEMO_ACCOUNTS = (
     # username, full name, role, TOTP secret (base32, printed so a newcomer can add it to an app)
     ("demo.clerk", "Nguyễn Văn An (demo)", StaffRole.CLERK, "JBSWY3DPEHPK3PXPDEMOCLERK2345672"),
     ("demo.supervisor", "Trần Thị Bình (demo)", StaffRole.SUPERVISOR, "JBSWY3DPEHPK3PXPDEMOSUPERVISOR22"),
+    ("demo.operator", "Phạm Thu Dung (demo)", StaffRole.OPERATOR, "JBSWY3DPEHPK3PXPDEMOOPERATOR2345"),
     ("demo.admin", "Lê Minh Châu (demo)", StaffRole.ADMIN, "JBSWY3DPEHPK3PXPDEMOADMIN2345672"),
 )
 

@@ -14,6 +14,7 @@ from portal.identity.staff import MAX_PASSWORD_LENGTH
 ROLE_LABELS = {
     StaffRole.CLERK.value: _l("Clerk"),
     StaffRole.SUPERVISOR.value: _l("Supervisor"),
+    StaffRole.OPERATOR.value: _l("Digitization operator"),
     StaffRole.ADMIN.value: _l("Administrator"),
 }
 

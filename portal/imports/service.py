@@ -29,6 +29,7 @@ from portal import audit, refdata
 from portal.db import utcnow
 from portal.files.inspect import Budgets
 from portal.files.store import FileStore, HashMismatch
+from portal.imports import zip_budgets
 from portal.imports.apply import REFUSED, UNCHANGED, apply_line, apply_lines, bulk_insert, load_chunk_state
 from portal.imports.models import ImportBatch, ImportLine
 from portal.imports.validation import BatchContext, CheckedLine, error, validate_line
@@ -423,6 +424,10 @@ def _extract_safely(archive: Path, target: Path) -> None:
     try:
         with zipfile.ZipFile(archive) as zipped:
             members = zipped.infolist()
+            try:
+                zip_budgets.check(members, current_app.config, target)
+            except zip_budgets.ZipOverBudget as problem:
+                raise BatchError(problem.vi, problem.en) from None
             for member in members:
                 name = PurePosixPath(member.filename.replace("\\", "/"))
                 is_link = stat.S_ISLNK(member.external_attr >> 16)

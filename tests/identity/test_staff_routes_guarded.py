@@ -76,7 +76,7 @@ def test_a_logged_in_citizen_is_refused_everywhere_under_staff(app):
             assert session.get("_user_id") == citizen.get_id()
 
 
-@pytest.mark.parametrize("role", ["clerk", "supervisor"])
+@pytest.mark.parametrize("role", ["clerk", "supervisor", "operator"])
 def test_account_pages_refuse_staff_who_are_not_admins(app, make_staff, login_staff, role):
     client = app.test_client()
     login_staff(client, make_staff(role=role, units=["phuong-cau-giay"]))

@@ -131,6 +131,46 @@ def _offered(browser, server: str) -> list[Subject]:
     return [db.session.get(Subject, int(i)) for i in ids]
 
 
+def _import_jobs(site: Site, unit: AdminUnit, staff) -> None:
+    """A finished import with refused lines and one waiting for the worker, written directly (the
+    upload itself is driven through the page in tests/web/test_import_upload_browser.py)."""
+    from portal.imports.job_models import ImportJob
+    from portal.imports.models import ImportBatch, ImportLine
+
+    refusals = [{"field": "issued_date", "code": "future_date", "vi": "Ngày ban hành 2031-01-01 ở tương lai",
+                 "en": "issued_date 2031-01-01 is in the future"}]
+    batch = ImportBatch(name="lo-2025-11-03", manifest_sha256="c" * 64, status="completed",
+                        actor=staff.audit_name, lines_total=3,
+                        summary={"read": 3, "created": 1, "updated": 0, "unchanged": 0, "refused": 2},
+                        lines=[ImportLine(line_no=1, source_id="A11Y-1", outcome="created", errors=[]),
+                               ImportLine(line_no=2, source_id="A11Y-2", outcome="refused", errors=refusals),
+                               ImportLine(line_no=3, source_id=None, outcome="refused", errors=[
+                                   {"field": "", "code": "json", "vi": "Dòng không phải JSON",
+                                    "en": "the line is not JSON"}])])
+    done = ImportJob(unit_id=unit.id, staff_id=staff.id, filename="lo-2025-11-03.zip",
+                     path="/nonexistent.zip", status="completed", batch=batch, lines_total=3, lines_done=3,
+                     files_total=1, refused=2)
+    waiting = ImportJob(unit_id=unit.id, staff_id=staff.id, filename="lo-2025-11-04.zip",
+                        path="/nonexistent.zip", status="queued")
+    db.session.add_all([done, waiting])
+    db.session.commit()
+    site.refs.update(import_done=str(done.id), import_waiting=str(waiting.id))
+
+
+def _duplicate_and_new_procedure(site: Site, own: Record, make_record) -> None:
+    """An uncatalogued procedure and a possible duplicate in the clerk's ward (issue 14), written
+    directly: the imports that raise them are tested in tests/imports."""
+    from portal.procedures.models import Procedure
+    from portal.records.models import DuplicateFlag
+
+    db.session.add(Procedure(code="2.999001", name="Thủ tục chưa biên mục", field="", level="", catalogued=False))
+    twin = make_record(unit=own.issuing_unit, holder="Hộ kinh doanh Song Sinh", doc_number=own.doc_number)
+    flag = DuplicateFlag(record_id=own.id, other_id=twin.id, reasons="number file", state="open")
+    db.session.add(flag)
+    db.session.commit()
+    site.refs.update(uncatalogued="2.999001", duplicate=str(flag.id))
+
+
 def build_site(app, server: str, browser, make_record, make_staff) -> Site:
     site = Site(server)
     runner = app.test_cli_runner()
@@ -189,6 +229,7 @@ def build_site(app, server: str, browser, make_record, make_staff) -> Site:
                      newcomer_id=str(newcomer.id), newcomer_password=newcomer.test_password,
                      clerk=clerk.username, clerk_password=clerk.test_password)
     site.staff = {"clerk": clerk, "clerk-idle": idle, "admin": admin}
+    _import_jobs(site, units[0], admin)
 
     context, page = fresh()
     login_citizen(page, server, person)

@@ -1,0 +1,66 @@
+/* Staff batch upload with tus (resumable): enhancement of the plain form on /staff/imports/new.
+ *
+ * Without JavaScript the form posts the .zip in one request (small batches). With it, the file
+ * goes in chunks through the vendored tus-js-client to the portal's tus endpoints: a connection
+ * that breaks is retried and the upload resumes at the offset the server holds; after a reload,
+ * choosing the same file resumes the earlier upload (tus-js-client keeps its address in
+ * localStorage). The CSRF token travels in the X-CSRFToken header of every request.
+ */
+(function () {
+  "use strict";
+  var form = document.getElementById("batch-upload");
+  if (!form || !window.tus || !window.tus.isSupported) { return; }
+  var input = document.getElementById("batch");
+  var unit = document.getElementById("unit");
+  var status = document.getElementById("upload-status");
+  var box = document.getElementById("upload-progress");
+  var bar = document.getElementById("upload-bar");
+  var token = form.querySelector("input[name=csrf_token]").value;
+  var button = form.querySelector("button[type=submit]");
+
+  function say(text) { status.textContent = text; }
+
+  form.addEventListener("submit", function (event) {
+    var file = input.files && input.files[0];
+    if (!file) { return; }  // the browser's own "required" message
+    event.preventDefault();
+    button.disabled = true;
+    box.hidden = false;
+    var upload = new window.tus.Upload(file, {
+      endpoint: form.dataset.endpoint,
+      chunkSize: parseInt(form.dataset.chunk, 10),
+      retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000],
+      metadata: { filename: file.name, unit: unit.value },
+      headers: { "X-CSRFToken": token },
+      removeFingerprintOnSuccess: true,
+      onProgress: function (sent, total) {
+        var percent = total ? Math.floor(sent * 100 / total) : 0;
+        bar.value = percent;
+        say(status.dataset.uploading.replace("{percent}", percent));
+      },
+      onShouldRetry: function (error, retryAttempt) {
+        var response = error.originalResponse;
+        var code = response ? response.getStatus() : 0;
+        if (code === 403 || code === 404 || code === 413 || code === 415 || code === 400) { return false; }
+        say(status.dataset.paused);
+        return true;
+      },
+      onError: function (error) {
+        var response = error.originalResponse;
+        var body = response ? response.getBody() : String(error);
+        say(status.dataset.failed + " " + body);
+        button.disabled = false;
+      },
+      onSuccess: function () {
+        bar.value = 100;
+        say(status.dataset.done);
+        var id = upload.url.split("/").pop();
+        window.location.assign(form.dataset.jobUrl.replace("UPLOAD_ID", encodeURIComponent(id)));
+      }
+    });
+    upload.findPreviousUploads().then(function (previous) {
+      if (previous.length) { upload.resumeFromPreviousUpload(previous[0]); }
+      upload.start();
+    });
+  });
+}());
