@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "portal.identity.models",
     "portal.copy_requests.models",
     "portal.feedback.models",
+    "portal.coverage.models",
     "portal.scorecard.models",
     "portal.rate_limits",
 )
@@ -65,6 +66,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.copy_requests.staff_views import bp as copy_requests_staff_bp
     from portal.copy_requests.verify_views import bp as verify_bp
     from portal.copy_requests.views import bp as copy_requests_bp
+    from portal.coverage import init_app as init_coverage
+    from portal.coverage.cli import coverage_cli
+    from portal.coverage.staff_views import bp as digitization_staff_bp
+    from portal.coverage.staff_views import issued_bp as coverage_staff_bp
+    from portal.coverage.views import bp as coverage_bp
     from portal.demo.cli import demo_cli
     from portal.feedback.petition_staff_views import bp as petitions_staff_bp
     from portal.feedback.petition_views import bp as petitions_bp
@@ -89,6 +95,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     jobs.init_app(app)
     mail.init_app(app)  # checks the MAIL_* settings; `flask mail`
     rate_limits.init_app(app)
+    init_coverage(app)  # its mail topic
     copy_requests.init_app(app)  # its mail topic
     feedback.init_app(app)  # its mail topic
     app.register_blueprint(main_bp)
@@ -106,6 +113,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(imports_staff_bp)
     app.register_blueprint(petitions_bp)
     app.register_blueprint(petitions_staff_bp)
+    app.register_blueprint(coverage_bp)
+    app.register_blueprint(digitization_staff_bp)
+    app.register_blueprint(coverage_staff_bp)
     app.register_blueprint(ratings_bp)
 
     errors.register_error_handlers(app)
@@ -116,7 +126,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    for command in (records_cli, demo_cli, search_cli, refdata_command, audit_cli, staff_cli,
+    for command in (records_cli, coverage_cli, demo_cli, search_cli, refdata_command, audit_cli, staff_cli,
                     copies_cli, mail_outbox.mail_cli, scorecard_cli):
         app.cli.add_command(command)
     return app

@@ -217,6 +217,14 @@ class Config:
     FEEDBACK_RATING_RATE_LIMIT = "30 per hour"
     FEEDBACK_TRACK_RATE_LIMIT = "10 per 15 minutes"
 
+    #: Coverage (docs/coverage.md): requests to digitize a result, per address (POSTs only), and
+    #: tracking them (every try, whatever the reference: no lockout per reference).
+    COVERAGE_REQUEST_RATE_LIMIT = "5 per hour;20 per day"
+    COVERAGE_TRACK_RATE_LIMIT = "10 per 15 minutes"
+    #: Budgets of an upload of issued counts (the staff page and `flask coverage load-issued`).
+    COVERAGE_ISSUED_MAX_BYTES = 2 * 1024 * 1024
+    COVERAGE_ISSUED_MAX_ROWS = 50_000
+
     #: Reverse proxies in front of the portal that set X-Forwarded-For/-Proto (nginx: 1). The
     #: client address they report is what rate limits and the tracking lock count; 0 trusts none.
     PROXY_FIX_HOPS = 0

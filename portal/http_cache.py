@@ -39,6 +39,8 @@ PUBLIC_PAGES = frozenset({
     "units.index",
     "units.detail",
     "units.legacy",
+    "coverage.unit",  # counts only, the same for everyone
+    "coverage.legacy_unit",
     "petitions.answers",
     "petitions.answer",
     "scorecard.city",

@@ -19,6 +19,10 @@ import re
 import secrets
 from datetime import datetime
 from email.utils import parseaddr
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from portal import clock
 from portal.errors import PortalError
@@ -109,6 +113,18 @@ def code_matches(stored_hash: str | None, reference: str, code: str) -> bool:
     whatever ``stored_hash`` is, so timing does not tell an unknown reference from a wrong code."""
     same = hmac.compare_digest(stored_hash or _NO_HASH, code_hash(reference, code))
     return same and bool(stored_hash)
+
+
+def find_tracked(session: Session, model: Any, pattern: re.Pattern[str], reference: str | None,
+                 code: str | None, *options: Any) -> Any:
+    """The case of ``model`` (columns ``reference`` and ``tracking_code_hash``) with this reference,
+    loaded with ``options``, if ``code`` is its tracking code. Raises TrackingFailed, one answer
+    for an unknown reference and a wrong code; the caller limits tries per address."""
+    reference, code = read_attempt(pattern, reference, code)
+    case = session.scalar(select(model).where(model.reference == reference).options(*options))
+    if not code_matches(case.tracking_code_hash if case is not None else None, reference, code):
+        raise TrackingFailed()
+    return case
 
 
 # -- the sender's address -------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from portal.feedback.models import Petition, PetitionAbout, PetitionEvent, Petit
 from portal.feedback.petition_categories import Categories, load_categories
 from portal.identity.models import Citizen
 from portal.paging import Paged, page_count
-from portal.tracking import TrackingFailed, valid_email
+from portal.tracking import TrackingFailed, valid_email  # noqa: F401  (TrackingFailed: for the views)
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
 
 MAX_NAME = 200
@@ -171,13 +171,8 @@ def track(session: Session, reference: str, code: str) -> Petition:
     """The petition with this reference, if ``code`` is its tracking code. Raises TrackingFailed
     (one answer for an unknown reference and a wrong code). Guessing is stopped by the view's
     rate limit (FEEDBACK_TRACK_RATE_LIMIT) and the code's 31^10 possibilities."""
-    reference, code = tracking.read_attempt(REFERENCE_PATTERN, reference, code)
-    petition = session.scalar(select(Petition).where(Petition.reference == reference)
-                              .options(selectinload(Petition.events), selectinload(Petition.unit)))
-    if not tracking.code_matches(petition.tracking_code_hash if petition is not None else None,
-                                 reference, code):
-        raise TrackingFailed()
-    return petition
+    return tracking.find_tracked(session, Petition, REFERENCE_PATTERN, reference, code,
+                                 selectinload(Petition.events), selectinload(Petition.unit))
 
 
 # -- the public list of answers -------------------------------------------------------------------

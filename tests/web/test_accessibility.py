@@ -89,6 +89,29 @@ def _report_sent(page, site):
     a11y_site.send_report(page, site.server, site.public)
 
 
+def _digitization_sent(page, site):
+    """A request to digitize a result of the clerk's ward, sent through the form."""
+    from sqlalchemy import select
+
+    from portal.units.models import AdminUnit
+
+    unit_id = db.session.scalar(select(AdminUnit.id).where(AdminUnit.system == "current",
+                                                           AdminUnit.slug == site.busy_ward))
+    page.goto(f"{site.server}/digitization-requests/new?number=123%2FGPXD")
+    page.fill("#issued_date", "2019-05-14")
+    page.select_option("#issuing_unit_id", str(unit_id))
+    page.fill("#requester_name", "Lê Văn Tám")
+    page.fill("#requester_email", "tam.le@example.vn")
+    a11y_site.submit(page, "form.digitization-form button[type=submit]")
+
+
+def _digitization_opened(page, site):
+    _digitization_sent(page, site)
+    page.goto(f"{site.server}/staff/digitization-requests/")
+    with page.expect_navigation():
+        page.locator("table.digitization-queue tbody th a").first.click()
+
+
 def _suggestions_open(page, site):
     page.locator("#q").press_sequentially("giay phep", delay=30)
     page.locator("#q-suggestions [role=option]").first.wait_for()
@@ -221,6 +244,20 @@ PAGES = [
     Page("reports_staff.detail", CLERK, "received", "/staff/problem-reports/{report}"),
     Page("reports_staff.correct", CLERK, "correction form", "/staff/problem-reports/{report}/correct"),
     Page("reports_staff.correct_record", CLERK, "correction form", "/staff/records/{own}/correct"),
+    # Coverage and requests to digitize.
+    Page("coverage.unit", ANON, "current unit", "/units/{busy_ward}/coverage"),
+    Page("coverage.legacy_unit", ANON, "former unit", "/units/legacy/{legacy_busy}/coverage"),
+    Page("coverage.new", ANON, "form", "/digitization-requests/new"),
+    Page("coverage.new", ANON, "answers missing", "/digitization-requests/new",
+         steps=_choose_and_send("", "form.digitization-form button[type=submit]")),
+    Page("coverage.received", ANON, "sent", "/", steps=_digitization_sent),
+    Page("coverage.track", ANON, "form", "/digitization-requests/track"),
+    Page("coverage.track", ANON, "no match", "/digitization-requests/track",
+         steps=_fill_and_send({"#reference": "SH-2026-000001", "#code": "WRONG-CODE"}, SEND)),
+    Page("digitization_staff.index", CLERK, "queue", "/staff/digitization-requests/"),
+    Page("digitization_staff.detail", CLERK, "a request", "/", steps=_digitization_opened),
+    Page("coverage_staff.issued", ADMIN, "upload form", "/staff/coverage/issued"),
+    Page("coverage_staff.issued", CLERK, "forbidden to a clerk (403)", "/staff/coverage/issued", status=403),
 ]
 
 #: GET routes not checked, and why: none of them answers with an HTML page of its own.
@@ -255,7 +292,7 @@ def site_app(database):
                       # Flask-Limiter's switch outlives the app, in the one limiter every app shares.)
                       **{f"{key}_RATE_LIMIT": "1000 per minute" for key in (
                           "STAFF_LOGIN", "FEEDBACK_REPORT", "FEEDBACK_PETITION", "FEEDBACK_RATING",
-                          "FEEDBACK_TRACK")}})
+                          "FEEDBACK_TRACK", "COVERAGE_REQUEST", "COVERAGE_TRACK")}})
     with app.app_context():
         yield app
         db.session.remove()

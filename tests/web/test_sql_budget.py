@@ -31,6 +31,9 @@ BUDGETS = {
     # where one count was before); outside tests they are kept 5 minutes and the page runs 6.
     "unit page": 11,
     "home": 3,
+    # The unit, its procedures grouped by year (one GROUP BY), the issued counts, the procedures'
+    # names, the former units: whatever the number of results (kept a few minutes outside tests).
+    "coverage page": 6,
 }
 #: Scorecard pages served from their snapshot (issue 12): the snapshot, the ranking's units, the
 #: unit a code names; never the metric queries (tests/scorecard/test_snapshots.py checks that).
@@ -70,6 +73,7 @@ def pages(record, unit_slug: str) -> dict[str, str]:
         "result page": f"/results/{record.source_id}",
         "unit page": f"/units/{unit_slug}",
         "home": "/",
+        "coverage page": f"/units/{unit_slug}/coverage",
     }
 
 
