@@ -26,6 +26,7 @@ MODEL_MODULES = (
     "portal.feedback.models",
     "portal.coverage.models",
     "portal.scorecard.models",
+    "portal.fixity.models",
     "portal.rate_limits",
 )
 
@@ -77,6 +78,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.feedback.rating_views import bp as ratings_bp
     from portal.feedback.report_staff_views import bp as reports_staff_bp
     from portal.feedback.report_views import bp as reports_bp
+    from portal.fixity import init_app as init_fixity
+    from portal.fixity.cli import files_cli
+    from portal.fixity.staff_views import bp as fixity_bp
     from portal.identity.staff_cli import staff_cli
     from portal.identity.staff_views import bp as staff_bp
     from portal.imports.cli import records_cli
@@ -98,6 +102,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     init_coverage(app)  # its mail topic
     copy_requests.init_app(app)  # its mail topic
     feedback.init_app(app)  # its mail topic
+    init_fixity(app)  # its mail topic
     app.register_blueprint(main_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(search_api_bp)
@@ -117,6 +122,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(digitization_staff_bp)
     app.register_blueprint(coverage_staff_bp)
     app.register_blueprint(ratings_bp)
+    app.register_blueprint(fixity_bp)
 
     errors.register_error_handlers(app)
     security.init_app(app)
@@ -129,6 +135,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     for command in (records_cli, coverage_cli, demo_cli, search_cli, refdata_command, audit_cli, staff_cli,
                     copies_cli, mail_outbox.mail_cli, scorecard_cli):
         app.cli.add_command(command)
+    app.cli.add_command(files_cli)
     return app
 
 

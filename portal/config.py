@@ -178,6 +178,13 @@ class Config:
     #: the pages serve the last counting and say when it was made. The general worker checks every
     #: minute; `flask scorecard refresh` counts at once.
     SCORECARD_REFRESH_MINUTES = 15
+    #: Fixity (docs/import.md, "Fixity"): every stored file is re-hashed once per FIXITY_CYCLE_DAYS,
+    #: a slice each night from FIXITY_HOUR (Hanoi time; the general worker).
+    FIXITY_CYCLE_DAYS = 30
+    FIXITY_HOUR = 1
+    #: Addresses told when a fixity check finds a missing or altered file, comma-separated, besides
+    #: every active admin account's e-mail address.
+    ADMIN_EMAILS = ""
     #: Absolute base of links printed on copies and sent by e-mail ("https://ketqua.hanoi.gov.vn");
     #: empty: the host of the request being served.
     PUBLIC_BASE_URL = ""

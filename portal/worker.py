@@ -11,6 +11,7 @@ Importing the task modules registers their tasks on their queues; tasks build th
 
 from portal import create_app, jobs
 from portal import mail_outbox as mail_tasks  # noqa: F401  (e-mail from the outbox)
+from portal.fixity import tasks as fixity_tasks  # noqa: F401  (the nightly fixity slice)
 from portal.identity import tasks as identity_tasks  # noqa: F401  (old login sessions purged hourly)
 from portal.imports import tasks as import_tasks  # noqa: F401  (staff batch imports)
 from portal.jobs import huey, import_huey, index_huey

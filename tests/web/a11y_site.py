@@ -23,8 +23,10 @@ from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import func, or_, select
 
 from portal.copy_requests.models import CopyRequest, IssuedCopy
+from portal.db import utcnow
 from portal.extensions import db
 from portal.feedback.models import Petition, ProblemReport
+from portal.fixity.models import FixityProblem, FixityRun
 from portal.identity.models import Citizen, Subject
 from portal.records.models import Access, Record
 from portal.units.models import AdminUnit, UnitSuccession
@@ -312,6 +314,15 @@ def build_site(app, server: str, browser, make_record, make_staff) -> Site:
     site.refs["idle_ward"] = idle.units[0].slug
     citizen = db.session.scalar(select(Citizen).where(Citizen.subject_id == person.id))
     assert citizen is not None
+    # A fixity run that found an altered file, written directly: altering a real scan would
+    # change the pages that show it.
+    altered = FixityProblem(sha256="a" * 64, path="/srv/portal/files/aa/aa/" + "a" * 64, outcome="altered",
+                            found="b" * 64, used_by="result HN-1 (a.pdf)")
+    fixity = FixityRun(trigger="nightly", stored=3, planned=1, checked=1, altered=1, finished_at=utcnow(),
+                       problems=[altered])
+    db.session.add(fixity)
+    db.session.commit()
+    site.refs["fixity_run"] = str(fixity.id)
     return site
 
 

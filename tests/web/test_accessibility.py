@@ -227,6 +227,8 @@ PAGES = [
     Page("staff.accounts.edit", ADMIN, "an account", "/staff/accounts/{newcomer_id}"),
     Page("staff.accounts.reset_password", ADMIN, "new password shown", "/staff/accounts/{spare_id}",
          steps=_choose_and_send("", "form[action$='/password'] button[type=submit]")),
+    Page("fixity.index", ADMIN, "fixity runs", "/staff/admin/fixity"),
+    Page("fixity.detail", ADMIN, "a run that found an altered file", "/staff/admin/fixity/{fixity_run}"),
     Page("imports_staff.index", ADMIN, "imports", "/staff/imports/"),
     Page("imports_staff.index", CLERK, "forbidden to a clerk (403)", "/staff/imports/", status=403),
     Page("imports_staff.new", ADMIN, "upload form", "/staff/imports/new"),
