@@ -20,6 +20,7 @@ import logging
 import threading
 import zipfile
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -281,12 +282,16 @@ def report_entries(session: Session, batch_id: int, *, kind: str = "refused",
         query = query.where(func.coalesce(cast(ImportLine.errors, String), "[]") != "[]")
         if kind == "warnings":
             query = query.where(ImportLine.outcome != REFUSED)
-    for line_no, source_id, outcome, problems in session.execute(query.execution_options(yield_per=1000)):
-        for problem in problems or ():
-            entry = Entry(line_no, source_id, outcome == REFUSED, problem.get("field") or "",
-                          problem.get("code") or "", problem.get("vi") or "", problem.get("en") or "")
-            if not field or entry.field == field or entry.field.startswith(field + "."):
-                yield entry
+    rows = session.execute(query.execution_options(yield_per=1000))
+    try:
+        for line_no, source_id, outcome, problems in rows:
+            for problem in problems or ():
+                entry = Entry(line_no, source_id, outcome == REFUSED, problem.get("field") or "",
+                              problem.get("code") or "", problem.get("vi") or "", problem.get("en") or "")
+                if not field or entry.field == field or entry.field.startswith(field + "."):
+                    yield entry
+    finally:
+        rows.close()  # a page stops early: PostgreSQL's server-side cursor is closed now, not at GC
 
 
 def report_page(session: Session, batch_id: int, *, kind: str, field: str, page: int,
@@ -294,11 +299,12 @@ def report_page(session: Session, batch_id: int, *, kind: str, field: str, page:
     """One page of entries, and whether there is a next one."""
     start = (page - 1) * per_page
     entries = []
-    for index, entry in enumerate(report_entries(session, batch_id, kind=kind, field=field)):
-        if index >= start + per_page:
-            return entries, True
-        if index >= start:
-            entries.append(entry)
+    with closing(report_entries(session, batch_id, kind=kind, field=field)) as found:
+        for index, entry in enumerate(found):
+            if index >= start + per_page:
+                return entries, True
+            if index >= start:
+                entries.append(entry)
     return entries, False
 
 

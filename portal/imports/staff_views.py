@@ -12,7 +12,17 @@ administrators (for any unit).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -150,7 +160,8 @@ def report_csv(job_id: int):
     kind = kind if kind in background.KINDS else "all"
     field = request.args.get("field", "")[:60]
     rows = background.report_csv(db.session, job.batch_id, kind=kind, field=field)
-    return Response(rows, mimetype="text/csv", headers={
+    # Streamed: a report of a million lines never sits in memory; the session needs the request's context.
+    return Response(stream_with_context(rows), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="import-{job.id}-{kind}.csv"'})
 
 

@@ -172,6 +172,9 @@ def test_an_operator_uploads_a_batch_sees_progress_and_a_killed_worker_is_resume
             expect(report.nth(0)).to_contain_text("tương lai")  # the reason, in Vietnamese
             expect(report.nth(1)).to_contain_text("BR-BADID")
             assert errors == []  # no CSP violation or script error
+            csv = page.request.get(page.url.split("?")[0] + "/report.csv")  # streamed outside the test's context
+            assert csv.ok and csv.headers["content-type"].startswith("text/csv")
+            assert csv.text().startswith("\ufeffdong_line") and "BR-FUTURE" in csv.text()
         finally:
             browser.close()
             for worker in workers:
