@@ -171,12 +171,17 @@ def queued_jobs(session: Session) -> list[int]:
     return list(session.scalars(select(ImportJob.id).where(ImportJob.status == JobStatus.QUEUED)))
 
 
-class _Heartbeat(threading.Thread):
-    """Beats every ``interval`` seconds on its own connection while the import runs."""
+class Superseded(Exception):
+    """Another worker took the job over (this one looked dead): this run stops at its next chunk."""
 
-    def __init__(self, engine, job_id: int, interval: float):
+
+class _Heartbeat(threading.Thread):
+    """Beats every ``interval`` seconds on its own connection while the import runs (this attempt's
+    only: a worker that lost the job no longer keeps it alive)."""
+
+    def __init__(self, engine, job_id: int, attempt: int, interval: float):
         super().__init__(daemon=True, name=f"import-job-{job_id}-heartbeat")
-        self.engine, self.job_id, self.interval = engine, job_id, interval
+        self.engine, self.job_id, self.attempt, self.interval = engine, job_id, attempt, interval
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -184,26 +189,33 @@ class _Heartbeat(threading.Thread):
             try:
                 with self.engine.begin() as conn:
                     conn.execute(update(ImportJob).where(ImportJob.id == self.job_id,
-                                                         ImportJob.status == JobStatus.RUNNING)
+                                                         ImportJob.status == JobStatus.RUNNING,
+                                                         ImportJob.attempts == self.attempt)
                                  .values(heartbeat_at=utcnow()))
             except Exception:  # noqa: BLE001 - a busy database: the next beat tries again
                 log.warning("import job %s: heartbeat not written", self.job_id, exc_info=True)
 
 
 def run(session: Session, job_id: int, config) -> str:
-    """Run (or resume) a claimed job to its end; returns its final status. The job owns its
-    transactions, as run_import does."""
+    """Run (or resume) a claimed job to its end; returns its final status ("superseded" when
+    another worker took it over meanwhile). The job owns its transactions, as run_import does."""
     job = session.get(ImportJob, job_id)
-    path = Path(job.path)
+    path, attempt = Path(job.path), job.attempts
     actor = job.staff.audit_name if job.staff else f"import_job:{job.id}"
-    heartbeat = _Heartbeat(session.get_bind(), job.id, max(0.5, float(config["IMPORT_STALL_SECONDS"]) / 3))
+    interval = max(0.5, float(config["IMPORT_STALL_SECONDS"]) / 3)
+    heartbeat = _Heartbeat(session.get_bind(), job.id, attempt, interval)
     heartbeat.start()
     try:
         try:
             job.files_total = count_files(path)
             session.commit()
-            batch = run_import(session, path, actor, progress=lambda state: _progress(session, job_id, state),
+            batch = run_import(session, path, actor,
+                               progress=lambda state: _progress(session, job_id, attempt, state),
                                chunk_size=int(config["IMPORT_CHUNK_LINES"]))
+        except Superseded:
+            session.rollback()
+            log.warning("import job %s: another worker took it over; this run stops", job_id)
+            return "superseded"
         except BatchError as problem:
             session.rollback()
             job = session.get(ImportJob, job_id)
@@ -232,8 +244,11 @@ def _fail(job: ImportJob, vi: str, en: str) -> None:
     job.finished_at = utcnow()
 
 
-def _progress(session: Session, job_id: int, state: Progress) -> None:
+def _progress(session: Session, job_id: int, attempt: int, state: Progress) -> None:
     job = session.get(ImportJob, job_id)
+    session.refresh(job)
+    if job.attempts != attempt:
+        raise Superseded()
     if job.batch_id is None:  # the run's batch exists once the first progress is reported
         actor = job.staff.audit_name if job.staff else f"import_job:{job.id}"
         job.batch_id = session.scalar(select(ImportBatch.id).where(ImportBatch.status == "running",

@@ -11,6 +11,7 @@ import base64
 import io
 import zipfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -257,8 +258,8 @@ def test_a_job_whose_worker_died_is_resumed_and_finishes_without_doubling(
     real_progress = background._progress
     calls = []
 
-    def dies_after_first_chunk(session, job_id, state):
-        real_progress(session, job_id, state)
+    def dies_after_first_chunk(session, job_id, attempt, state):
+        real_progress(session, job_id, attempt, state)
         calls.append(state.done_lines)
         if len(calls) == 2:  # the first report is the start; the second, after the first chunk
             raise Killed()
@@ -335,8 +336,9 @@ def test_every_import_route_refuses_staff_who_are_neither_operators_nor_admins(a
     login_staff(client, make_staff(role=role, units=[units[0]]))
     token = form_token(client, "/staff/")
     for method in ("GET", "POST", "HEAD", "PATCH", "DELETE", "OPTIONS"):
-        for path in ("/staff/imports/", "/staff/imports/new", "/staff/imports/1", "/staff/imports/1/report.csv",
-                     "/staff/imports/1/progress", UPLOADS, UPLOADS + "x", UPLOADS + "x/job"):
+        for path in ("/staff/imports/", "/staff/imports/new", "/staff/imports/1",
+                     "/staff/imports/1/report.csv", "/staff/imports/1/progress", UPLOADS, UPLOADS + "x",
+                     UPLOADS + "x/job"):
             response = client.open(path, method=method, headers={**TUS, "X-CSRFToken": token})
             assert response.status_code in (403, 405), f"{method} {path}: {response.status_code}"
 
@@ -348,3 +350,28 @@ def test_tus_requests_without_a_staff_login_go_to_the_login(app):
         assert response.status_code in (302, 400), f"{method} {path}"  # 400: CSRF refuses first
         if response.status_code == 302:
             assert response.location.startswith("/staff/login")
+
+
+def test_a_worker_that_lost_its_job_to_another_stops_at_its_next_chunk(
+        app, logged_in, units, batch, tmp_path, monkeypatch):
+    app.config["IMPORT_CHUNK_LINES"] = 2
+    data = _batch_zip(batch, tmp_path)
+    job_id = None
+    real_progress = background._progress
+
+    def taken_over(session, job_id_, attempt, state):
+        nonlocal job_id
+        job_id = job_id_
+        # Meanwhile another worker decided this one was dead and claimed the job.
+        session.execute(sa.text("UPDATE import_job SET attempts = attempts + 1"))
+        session.commit()
+        real_progress(session, job_id_, attempt, state)
+
+    monkeypatch.setattr(background, "_progress", taken_over)
+    location = _create(logged_in, len(data), units[0]).headers["Location"]
+    assert _patch(logged_in, location, 0, data).status_code == 204
+    db.session.expire_all()
+    job = db.session.get(ImportJob, job_id)
+    assert job.status == "running" and job.lines_done == 0  # left to the worker that has it now
+    assert Path(job.path).exists()
+    assert db.session.execute(sa.text("SELECT count(*) FROM import_line")).scalar() == 0
