@@ -8,6 +8,7 @@ nothing catches, leaving the job as a SIGKILL would: running, its batch part-way
 from __future__ import annotations
 
 import base64
+import fcntl
 import io
 import zipfile
 from datetime import timedelta
@@ -375,3 +376,20 @@ def test_a_worker_that_lost_its_job_to_another_stops_at_its_next_chunk(
     assert job.status == "running" and job.lines_done == 0  # left to the worker that has it now
     assert Path(job.path).exists()
     assert db.session.execute(sa.text("SELECT count(*) FROM import_line")).scalar() == 0
+
+
+def test_one_writer_at_a_time_and_abandoned_uploads_are_purged(app, logged_in, units):
+    location = _create(logged_in, 100, units[0]).headers["Location"]
+    upload = db.session.scalars(select(BatchUpload)).one()
+    part = Path(app.config["DATA_DIR"]) / "uploads" / f"{upload.id}.part"
+    with open(part, "r+b") as other_request:  # another PATCH of the same upload is writing
+        fcntl.flock(other_request, fcntl.LOCK_EX)
+        assert _patch(logged_in, location, 0, b"x" * 10).status_code == 409
+    assert _patch(logged_in, location, 0, b"x" * 10).status_code == 204
+
+    fresh = _create(logged_in, 100, units[0]).headers["Location"]
+    upload.created_at = utcnow() - timedelta(hours=49)
+    db.session.commit()
+    assert tasks.purge_uploads.call_local() == 1
+    assert not part.exists() and logged_in.head(location, headers=TUS).status_code == 404
+    assert logged_in.head(fresh, headers=TUS).status_code == 200  # younger than 48 hours: kept
