@@ -85,6 +85,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.identity.staff_views import bp as staff_bp
     from portal.imports.cli import records_cli
     from portal.imports.staff_views import bp as imports_staff_bp
+    from portal.procedures.staff_views import bp as procedures_staff_bp
+    from portal.records.duplicate_views import bp as duplicates_staff_bp
     from portal.records.views import bp as records_bp
     from portal.refdata import refdata_command
     from portal.scorecard.cli import scorecard_cli
@@ -124,6 +126,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(ratings_bp)
     app.register_blueprint(fixity_bp)
 
+    app.register_blueprint(procedures_staff_bp)
+    app.register_blueprint(duplicates_staff_bp)
     errors.register_error_handlers(app)
     security.init_app(app)
     hops = int(app.config["PROXY_FIX_HOPS"])

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, insert, select
+from sqlalchemy import JSON, func, insert, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from portal.db import utcnow
 from portal.files.store import FileStore
@@ -61,8 +61,18 @@ def _load_state(session: Session, lines: list[CheckedLine], record_ids: set[str]
     documents already stored."""
     state = ChunkState()
     if record_ids:
+        merged: dict[str, int] = {}
         for record in session.scalars(select(Record).where(Record.source_id.in_(record_ids))).unique():
-            state.records[record.source_id] = record
+            if record.merged_into_id is None:
+                state.records[record.source_id] = record
+            else:
+                merged[record.source_id] = record.merged_into_id
+        if merged:
+            # A merged result's source_id is an alias: its lines update the result kept instead.
+            kept = {r.id: r for r in session.scalars(
+                select(Record).where(Record.id.in_(set(merged.values())))).unique()}
+            for alias, kept_id in merged.items():
+                state.records[alias] = kept[kept_id]
     ids = {line.source_id for line in lines}
     if ids:
         for source_id, target in session.execute(
@@ -227,13 +237,18 @@ def _record_fields(line: CheckedLine, digest: str) -> dict[str, Any]:
         "digitization_operator": digitization.get("operator"),
         "digitization_source_form": digitization.get("source_form"),
         "digitization_dpi": digitization.get("dpi"),
-        "number_key": _ident_key(data["doc_number"] + (notation or "")),
+        "number_key": number_key(data),
         "dossier_key": _ident_key(data["dossier_code"]) if data.get("dossier_code") else None,
         "content_hash": digest,
     }
 
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def number_key(data: dict[str, Any]) -> str:
+    """The line's folded number and notation, as stored in `Record.number_key`."""
+    return _ident_key(data["doc_number"] + (data.get("doc_notation") or ""))
 
 
 def _ident_key(text: str) -> str:
@@ -333,7 +348,10 @@ def apply_lines(
     }
     known: dict[str, str] = {}
     if wanted:
-        query = select(Record.source_id, Record.content_hash).where(Record.source_id.in_(wanted))
+        # A merged result's source_id stands for the kept result: its content hash is the kept one's.
+        kept = aliased(Record)
+        query = (select(Record.source_id, func.coalesce(kept.content_hash, Record.content_hash))
+                 .outerjoin(kept, kept.id == Record.merged_into_id).where(Record.source_id.in_(wanted)))
         known = dict(session.execute(query).all())
     outcomes: dict[int, str] = {}
     changed = []
@@ -428,7 +446,7 @@ def _apply_in_order(session, changed, state, digests, actor, batch_id, store, no
             _update(record, fields, status, replaced_by, actor)
             _sync_files(record, line)
             outcomes[line.line_no] = UPDATED
-        outbox_keys.append(line.source_id)
+        outbox_keys.append(record.source_id if isinstance(record, Record) else line.source_id)
 
         target_id = data.get("replaces")
         if target_id:

@@ -43,7 +43,12 @@ class ImportLine(Base):
     line_no: Mapped[int] = mapped_column(Integer)
     source_id: Mapped[str | None] = mapped_column(String(120))
     outcome: Mapped[str] = mapped_column(String(10))  # created, updated, unchanged, refused
-    #: [{"field": ..., "code": ..., "vi": ..., "en": ...}] for refused lines.
+    #: What the report says about the line: [{"severity", "field", "code", "vi", "en", "ref"?}].
+    #: Severity "error" on refused lines (entries written before v1.1 have no severity: errors
+    #: too); "warning" on lines that went in (a new procedure, a possible duplicate), with "ref"
+    #: naming what it refers to (the procedure code, the other result's source_id).
     errors: Mapped[list] = mapped_column(JSON, default=list)
+    #: Number of warnings among ``errors``: the report finds the warned lines without reading all.
+    warnings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     batch: Mapped[ImportBatch] = relationship(back_populates="lines")

@@ -29,7 +29,7 @@ from portal import audit, refdata
 from portal.db import utcnow
 from portal.files.inspect import Budgets
 from portal.files.store import FileStore, HashMismatch
-from portal.imports import zip_budgets
+from portal.imports import findings, zip_budgets
 from portal.imports.apply import REFUSED, UNCHANGED, apply_line, apply_lines, bulk_insert, load_chunk_state
 from portal.imports.models import ImportBatch, ImportLine
 from portal.imports.validation import BatchContext, CheckedLine, error, validate_line
@@ -188,16 +188,19 @@ def _import_chunk(
 
     try:
         # Fast path: the whole chunk at once, new rows in multi-row INSERTs.
-        applied = _apply_all(session, checked, actor, batch.id, store, per_line_savepoint=False)
+        applied = _apply_and_find(session, ctx, checked, actor, batch.id, store, per_line_savepoint=False)
         _add_import_lines(session, batch, results, applied)
         session.commit()
     except SQLAlchemyError:
         # Some line broke a database rule: start the chunk again, one savepoint per line,
         # so only the offending lines are refused.
         session.rollback()
-        applied = _apply_all(session, checked, actor, batch.id, store, per_line_savepoint=True)
+        applied = _apply_and_find(session, ctx, checked, actor, batch.id, store, per_line_savepoint=True)
         _add_import_lines(session, batch, results, applied)
         session.commit()
+    for line in checked:
+        if not line.procedure_known and ctx.procedures is not None:
+            ctx.procedures.setdefault(line.data["procedure_code"], False)  # committed now
     for _source_id, outcome, _errors in results.values():
         counts[outcome] += 1
     if max(len(ctx.hashed), len(ctx.inspected), len(ctx.located)) > FILE_CACHE_LIMIT:
@@ -275,6 +278,32 @@ def _apply_all(
     return results
 
 
+def _apply_and_find(session: Session, ctx: BatchContext, lines: list[CheckedLine], actor: str, batch_id: int,
+                    store: FileStore, *, per_line_savepoint: bool) -> dict[int, tuple[str | None, str, list]]:
+    """`_apply_all`, with what the report warns about: procedures created uncatalogued (before the
+    records that name them), possible duplicates, once per uncatalogued code in the run."""
+    created = findings.create_procedures(session, lines)
+    applied = _apply_all(session, lines, actor, batch_id, store, per_line_savepoint=per_line_savepoint)
+    outcomes = {line_no: outcome for line_no, (_source_id, outcome, _errors) in applied.items()}
+    duplicates = findings.flag_duplicates(session, lines, outcomes, batch_id)
+    to_warn: dict[str, int] = {}
+    for line in lines:
+        code = line.data["procedure_code"]
+        uncatalogued = not line.procedure_known or (ctx.procedures or {}).get(code) is False
+        if (uncatalogued and outcomes[line.line_no] != REFUSED and code not in ctx.warned_procedures
+                and code not in to_warn):
+            to_warn[code] = line.line_no
+    names = findings.procedure_names(session, to_warn)
+    procedures = {line_no: [findings.procedure_warning(code, names.get(code, ""), code in created)]
+                  for code, line_no in to_warn.items()}
+    ctx.warned_procedures.update(to_warn)  # last step: nothing above raises after it
+    for line_no, (source_id, outcome, errors) in list(applied.items()):
+        extra = procedures.get(line_no, []) + duplicates.get(line_no, [])
+        if extra:
+            applied[line_no] = (source_id, outcome, errors + extra)
+    return applied
+
+
 class _Statistics:
     """Keeps PostgreSQL's planner statistics up with a big import (performance only).
 
@@ -318,6 +347,7 @@ def _add_import_lines(session: Session, batch: ImportBatch, results: dict, appli
                 "source_id": source_id,
                 "outcome": outcome,
                 "errors": errors,
+                "warnings": sum(1 for entry in errors if entry.get("severity") == findings.WARNING),
             }
             for line_no, (source_id, outcome, errors) in sorted(results.items())
         ],
@@ -351,7 +381,18 @@ def _resume_point(session: Session, batch: ImportBatch, ctx: BatchContext) -> tu
         )
         for source_id, line_no in rows:
             ctx.seen.setdefault(source_id, line_no)
+        for (entries,) in session.execute(
+            select(ImportLine.errors).where(ImportLine.batch_id == batch.id, ImportLine.warnings > 0)
+        ):
+            ctx.warned_procedures.update(
+                entry["ref"] for entry in _entries(entries) if entry.get("code") in findings.PROCEDURE_CODES
+            )
     return done_upto, counts
+
+
+def _entries(value) -> list[dict]:
+    """A JSON column as stored: a list, or its text on a driver that does not decode it."""
+    return json.loads(value) if isinstance(value, str) else (value or [])
 
 
 def _summary(session: Session, batch: ImportBatch) -> dict[str, int]:
@@ -466,21 +507,34 @@ def iter_report(session: Session, batch: ImportBatch) -> Iterator[str]:
         f"  ·  Không đổi / unchanged: {summary.get('unchanged', 0)}"
         f"  ·  Từ chối / refused: {summary.get('refused', 0)}"
     )
-    if not summary.get("refused"):
-        return
-    yield ""
-    yield "Dòng bị từ chối / Refused lines:"
-    refused = session.execute(
+    warned = session.scalar(
+        select(func.count()).where(ImportLine.batch_id == batch.id, ImportLine.warnings > 0)
+    )
+    if warned:
+        yield f"  Cảnh báo / warnings: {warned} dòng / lines (thủ tục mới, có thể trùng / new procedures, possible duplicates)"
+    if summary.get("refused"):
+        yield ""
+        yield "Dòng bị từ chối / Refused lines:"
+        yield from _report_lines(session, batch, ImportLine.outcome == REFUSED)
+    if warned:
+        yield ""
+        yield "Cảnh báo (đã nhập) / Warnings (imported):"
+        yield from _report_lines(session, batch, ImportLine.warnings > 0)
+
+
+def _report_lines(session: Session, batch: ImportBatch, which) -> Iterator[str]:
+    rows = session.execute(
         select(ImportLine.line_no, ImportLine.source_id, ImportLine.errors)
-        .where(ImportLine.batch_id == batch.id, ImportLine.outcome == REFUSED)
+        .where(ImportLine.batch_id == batch.id, which)
         .order_by(ImportLine.line_no)
         .execution_options(yield_per=1000)
     )
-    for line_no, source_id, errors in refused:
+    for line_no, source_id, errors in rows:
         yield f"  dòng / line {line_no} · {source_id or '(không có source_id / no source_id)'}"
-        for problem in errors:
+        for problem in _entries(errors):
             field = problem.get("field") or "(dòng / line)"
-            yield f"    - {field}: {problem['vi']} / {problem['en']}"
+            mark = "!" if problem.get("severity") == findings.WARNING else "-"
+            yield f"    {mark} {field}: {problem['vi']} / {problem['en']}"
 
 
 def render_report(session: Session, batch: ImportBatch) -> str:

@@ -1,4 +1,4 @@
-"""Check one manifest line against the import format v1 (shared/spec/import-batch.md).
+"""Check one manifest line against the import format v1.1 (shared/spec/import-batch.md).
 
 Every error names the field and says what is wrong in Vietnamese and English, precisely
 enough for the sender to fix the line without asking. All errors of a line are reported at
@@ -48,6 +48,7 @@ SOURCE_FORMS = ("original", "copy")
 LABELS_VI = {
     "source_id": "Mã kết quả (source_id)",
     "procedure_code": "Mã thủ tục",
+    "procedure_name": "Tên thủ tục",
     "result_type_code": "Mã loại kết quả",
     "dossier_code": "Mã hồ sơ",
     "doc_type_name": "Tên loại giấy tờ",
@@ -86,7 +87,7 @@ def _label(name: str) -> str:
 
 
 def error(field_name: str, code: str, vi: str, en: str) -> dict[str, str]:
-    return {"field": field_name, "code": code, "vi": vi, "en": en}
+    return {"severity": "error", "field": field_name, "code": code, "vi": vi, "en": en}
 
 
 @dataclass
@@ -113,6 +114,8 @@ class CheckedLine:
     valid_to: date | None
     birth_date: date | None
     digitized_at: datetime | None
+    #: False when the portal does not know ``procedure_code`` yet: the import creates it uncatalogued.
+    procedure_known: bool = True
 
 
 @dataclass
@@ -129,7 +132,8 @@ class BatchContext:
     today: date = field(default_factory=date.today)
     #: (system, level, normalized code) → unit id, or None for an unknown unit.
     units: dict[tuple[str, str, str], int | None] = field(default_factory=dict)
-    procedures: set[str] | None = None
+    #: procedure code → catalogued? (codes the database holds; loaded once per run).
+    procedures: dict[str, bool] | None = None
     #: Manifest path → resolved file (or why it can't be used), so paths are resolved once per run.
     located: dict[str, Path | tuple[str, str, str]] = field(default_factory=dict)
     #: Resolved path → (size, sha256), so a file named by many lines is read once per run.
@@ -138,6 +142,8 @@ class BatchContext:
     inspected: dict[str, FileInfo | UnreadableFile] = field(default_factory=dict)
     #: source_id → first line that used it in this batch (duplicates are refused).
     seen: dict[str, int] = field(default_factory=dict)
+    #: Uncatalogued procedure codes the report of this run has warned about (once per code).
+    warned_procedures: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.root = self.root.resolve()
@@ -159,7 +165,7 @@ class BatchContext:
 
     def procedure_known(self, code: str) -> bool:
         if self.procedures is None:
-            self.procedures = set(self.session.scalars(select(Procedure.code)))
+            self.procedures = dict(self.session.execute(select(Procedure.code, Procedure.catalogued)).all())
         return code in self.procedures
 
 
@@ -296,22 +302,17 @@ def validate_line(ctx: BatchContext, line_no: int, data: dict[str, Any] | str) -
         else:
             ctx.seen[source_id] = line_no
 
+    # A well-formed code the portal does not know is no fault of the line (spec v1.1): the import
+    # creates the procedure uncatalogued and the report warns. Only a malformed code is refused.
     procedure_code = c.text(data, "procedure_code", "procedure_code", required=True, max_len=None)
-    if procedure_code is not None:
-        if not PROCEDURE_CODE.match(procedure_code):
-            c.add(
-                "procedure_code",
-                "format",
-                f"Mã thủ tục {procedure_code!r} không đúng dạng D.DDDDDD",
-                f"procedure_code {procedure_code!r} is not of the form D.DDDDDD",
-            )
-        elif not ctx.procedure_known(procedure_code):
-            c.add(
-                "procedure_code",
-                "unknown",
-                f"Mã thủ tục {procedure_code} không có trong danh mục thủ tục",
-                f"procedure_code {procedure_code} is not in the procedure table",
-            )
+    if procedure_code is not None and not PROCEDURE_CODE.match(procedure_code):
+        c.add(
+            "procedure_code",
+            "format",
+            f"Mã thủ tục {procedure_code!r} không đúng dạng D.DDDDDD",
+            f"procedure_code {procedure_code!r} is not of the form D.DDDDDD",
+        )
+    c.text(data, "procedure_name", "procedure_name", required=False, max_len=300)
 
     result_type = c.text(data, "result_type_code", "result_type_code", required=False, max_len=20)
     if result_type is not None and not RESULT_TYPE_CODE.match(result_type):
@@ -371,6 +372,7 @@ def validate_line(ctx: BatchContext, line_no: int, data: dict[str, Any] | str) -
         valid_to=valid_to,
         birth_date=birth_date,
         digitized_at=digitized_at,
+        procedure_known=ctx.procedure_known(procedure_code),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String
+from sqlalchemy import Boolean, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
@@ -22,3 +22,7 @@ class Procedure(Base):
     notation: Mapped[str] = mapped_column(String(30), default="")
     #: Default access of its results: "personal" or "public".
     access: Mapped[str] = mapped_column(String(10), default="personal")
+    #: False for a procedure first met in an import batch (a well-formed national code the portal
+    #: did not know): named from the batch, its field and level unknown ("") until a catalogue
+    #: export (`flask refdata procedures FILE`) or an administrator completes it.
+    catalogued: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(), index=True)

@@ -129,7 +129,8 @@ def load_by_source_ids(session: Session, source_ids: Iterable[str]) -> dict[str,
     ids = list(source_ids)
     if not ids:
         return {}
-    query = select(Record).where(Record.source_id.in_(ids)).options(*_options())
+    # A merged result is not searched (its kept result is): absent here, so the drain removes it.
+    query = select(Record).where(Record.source_id.in_(ids), Record.merged_into_id.is_(None)).options(*_options())
     return {r.source_id: r for r in session.scalars(query).unique()}
 
 
@@ -153,7 +154,8 @@ _ROW_COLUMNS = (
 def _document_rows() -> Select:
     # The holder's name is joined for public results only: a personal result's never leaves the DB.
     holder = outerjoin(Record, Subject, and_(Subject.id == Record.subject_id, Record.access == Access.PUBLIC))
-    return select(*_ROW_COLUMNS, Subject.name.label("holder")).select_from(holder).order_by(Record.id)
+    return (select(*_ROW_COLUMNS, Subject.name.label("holder")).select_from(holder)
+            .where(Record.merged_into_id.is_(None)).order_by(Record.id))
 
 
 def iter_documents(session: Session, today: date, batch_size: int = 1000) -> Iterator[dict[str, Any]]:

@@ -43,3 +43,11 @@ def enqueue_remove(session: Session, source_id: str) -> None:
 def upsert_rows(source_ids: Iterable[str], created_at: datetime) -> list[dict]:
     """`enqueue_upsert` as plain outbox rows, for a bulk INSERT (the importer's fast path)."""
     return [{"topic": UPSERT, "key": key, "payload": {}, "created_at": created_at} for key in source_ids]
+
+
+def enqueue_procedure(session, procedure_code: str) -> None:
+    """`enqueue_upsert` for every result of a procedure (its name is in their documents)."""
+    from sqlalchemy import select
+
+    enqueue_upserts(session, session.scalars(select(Record.source_id).where(
+        Record.procedure_code == procedure_code, Record.merged_into_id.is_(None))))

@@ -141,6 +141,10 @@ class Record(Base, TimestampMixin):
         if status == ResultStatus.VALID:
             return and_(cls.status == ResultStatus.VALID, not_(lapsed))
         return cls.status == status
+    #: Set when staff judged this result the same as another ("same result"): the row stays, with
+    #: its files, history and copy requests, but leaves lists and search, and its source_id becomes
+    #: an alias of the kept result (pages, lookups and re-imports by it reach the kept one).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("record.id"), index=True)
 
 
 class RecordFile(Base):
@@ -174,3 +178,40 @@ class StatusChange(Base):
     reason: Mapped[str] = mapped_column(String(500), default="")
 
     record: Mapped[Record] = relationship(back_populates="status_history")
+class DuplicateState(StrEnum):
+    OPEN = "open"  # flagged at import, waiting for a person
+    SAME = "same"  # judged the same result: merged (one kept, the other an alias of it)
+    DIFFERENT = "different"  # judged different: never flagged again for this pair
+
+
+class DuplicateFlag(Base):
+    """A pair of results that look like one result digitized twice, for a person to decide.
+
+    One row per pair, whichever arrived first: ``record_id`` < ``other_id``, unique, so two imports
+    flagging the same pair at once write one row (INSERT … ON CONFLICT DO NOTHING).
+    """
+
+    __tablename__ = "duplicate_flag"
+    __table_args__ = (UniqueConstraint("record_id", "other_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"), index=True)
+    #: Why they look alike: "number" (issuing unit, number, notation, issued date), "file" (same
+    #: bytes), or "number file".
+    reasons: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(10), default=DuplicateState.OPEN.value, index=True)
+    #: The import run and manifest line that raised it.
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id", ondelete="SET NULL"))
+    line_no: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: "staff:<id>" of the person who decided.
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    #: Same result: the one kept (the other has merged_into_id pointing at it).
+    kept_id: Mapped[int | None] = mapped_column(ForeignKey("record.id", ondelete="SET NULL"))
+
+    record: Mapped[Record] = relationship(foreign_keys=[record_id], lazy="joined")
+    other: Mapped[Record] = relationship(foreign_keys=[other_id], lazy="joined")
+
+

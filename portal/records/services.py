@@ -50,9 +50,13 @@ def public_view(record: Record, actor: object | None = None) -> frozenset[str]:
 
 
 def find_record(session: Session, source_id: str) -> Record | None:
-    return session.scalar(select(Record).where(Record.source_id == source_id)
-                          .options(selectinload(Record.status_history),
-                                   joinedload(Record.issuing_unit).joinedload(AdminUnit.parent)))
+    """The result known by ``source_id``; for an alias (a result merged into another as the same
+    result, `records.duplicates`), the result kept."""
+    options = (selectinload(Record.status_history), joinedload(Record.issuing_unit).joinedload(AdminUnit.parent))
+    record = session.scalar(select(Record).where(Record.source_id == source_id).options(*options))
+    if record is not None and record.merged_into_id is not None:
+        record = session.scalar(select(Record).where(Record.id == record.merged_into_id).options(*options))
+    return record
 
 
 def get_record(session: Session, source_id: str) -> Record:
@@ -142,7 +146,7 @@ def list_own_records(session: Session, citizen, page: int = 1, per_page: int = 2
     subject_ids = citizen.subject_ids
     if not subject_ids:
         return ResultList(total=0, hits=[], page=1, per_page=per_page)
-    return list_page(session, select(Record).where(Record.subject_id.in_(subject_ids)),
+    return list_page(session, select(Record).where(Record.subject_id.in_(subject_ids), Record.merged_into_id.is_(None)),
                      (Record.issued_date.desc(), Record.id.desc()), page, per_page, first_if_past_end=True)
 
 
@@ -160,7 +164,8 @@ def list_unit_results(session: Session, unit: AdminUnit, *, page: int = 1, per_p
     else:
         children = select(AdminUnit.id).where(AdminUnit.parent_id == unit.id)
         where = or_(Record.issuing_unit_id == unit.id, Record.issuing_unit_id.in_(children))
-    return list_page(session, select(Record).where(where, Record.access == Access.PUBLIC),
+    return list_page(session, select(Record).where(where, Record.access == Access.PUBLIC,
+                                                   Record.merged_into_id.is_(None)),
                      (Record.issued_date.desc(), Record.id), page, per_page, total=total)
 
 
@@ -174,7 +179,8 @@ def portal_counts(session: Session) -> PortalCounts:
     """How many results the portal holds and how many current communes/wards it covers (kept a
     few minutes: `portal.figures`)."""
     def count() -> PortalCounts:
-        results = session.scalar(select(func.count()).select_from(Record)) or 0
+        results = session.scalar(select(func.count()).select_from(Record)
+                                 .where(Record.merged_into_id.is_(None))) or 0
         units = session.scalar(select(func.count()).select_from(AdminUnit).where(
             AdminUnit.system == UnitSystem.CURRENT, AdminUnit.level == UnitLevel.COMMUNE)) or 0
         return PortalCounts(results=results, units=units)
@@ -189,7 +195,8 @@ def count_public_results(session: Session) -> dict[int, int]:
     (one grouped query, spread with the successor rule; kept a few minutes: `portal.figures`)."""
     def count() -> dict[int, int]:
         per_unit = dict(session.execute(select(Record.issuing_unit_id, func.count()).where(
-            Record.access == Access.PUBLIC).group_by(Record.issuing_unit_id)).all())
+            Record.access == Access.PUBLIC, Record.merged_into_id.is_(None))
+            .group_by(Record.issuing_unit_id)).all())
         return unit_services.totals_by_current_unit(session, per_unit)
 
     return figures.kept(session, "public_results_per_unit", count)

@@ -118,6 +118,9 @@ def mine():
 @bp.get("/results/<source_id>")
 def detail(source_id: str):
     page = services.view_record(db.session, source_id, actor=reading_actor())
+    if page.record.source_id != source_id:  # an alias: merged into the result kept as the same one
+        db.session.rollback()  # its access is logged when the kept result's own page is shown
+        return redirect(url_for(".detail", source_id=page.record.source_id), 302)
     commit_read(db.session)  # the access log entry, if this view showed personal data
     staff = current_staff()
     response = make_response(render_template(

@@ -225,3 +225,22 @@ def dump(session) -> dict[str, list]:
         "outbox": sorted(tuple(row) for row in conn.execute(sa.text("SELECT topic, key FROM outbox"))),
     }
     return result
+
+
+def forget_new_procedures(database) -> None:
+    """Delete the procedures a test created beyond the shipped list. On PostgreSQL the procedure
+    table is reference data that outlives each test (not truncated); SQLite tests get a fresh copy."""
+    import os
+
+    import sqlalchemy as sa
+
+    from portal.procedures.loader import read_procedures
+
+    if os.environ.get("PORTAL_TEST_DB", "sqlite") != "postgresql":
+        return
+    shipped = [row["code"] for row in read_procedures()]
+    engine = sa.create_engine(database())
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM procedure WHERE code NOT IN :codes")
+                     .bindparams(sa.bindparam("codes", expanding=True)), {"codes": shipped})
+    engine.dispose()

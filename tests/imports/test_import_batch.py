@@ -102,7 +102,7 @@ def test_bad_lines_are_refused_precisely_and_the_good_ones_go_in(db_session, bat
     batch.raw('{"source_id": "BAD-JSON", "procedure_code": ')  # 8
     batch.raw("")  # 9 (blank: ignored)
     batch.add("BAD-UNIT", admin_unit={"code": "99999"}, files=[good])  # 10
-    batch.add("BAD-PROC", procedure_code="9.999999", files=[good])  # 11
+    batch.add("BAD-PROC", procedure_code="9.99999", files=[good])  # 11 (malformed; unknown is no fault)
     batch.add("BAD-VALIDITY", valid_from="2020-01-01", valid_to="2019-12-31", files=[good])  # 12
     batch.add("GOOD-1", files=[good])  # 13 duplicate
     batch.add("BAD-PATH", files=[good | {"path": "../outside.png"}])  # 14
@@ -125,12 +125,14 @@ def test_bad_lines_are_refused_precisely_and_the_good_ones_go_in(db_session, bat
 
     assert only(2)["field"] == "files[0].sha256" and "không khớp" in only(2)["vi"]
     assert only(3) == {
+        "severity": "error",
         "field": "summary",
         "code": "required",
         "vi": "Thiếu Trích yếu (summary)",
         "en": "summary is required",
     }
     assert only(4) == {
+        "severity": "error",
         "field": "issued_date",
         "code": "future_date",
         "vi": "Ngày ban hành 2031-01-01 ở tương lai",
@@ -145,7 +147,7 @@ def test_bad_lines_are_refused_precisely_and_the_good_ones_go_in(db_session, bat
     assert only(7)["code"] == "unreadable_corrupt" and "PDF" in only(7)["en"]
     assert only(8)["code"] == "invalid_json" and lines[8].source_id is None
     assert only(10)["field"] == "admin_unit.code" and only(10)["code"] == "unknown_unit"
-    assert only(11)["field"] == "procedure_code" and only(11)["code"] == "unknown"
+    assert only(11)["field"] == "procedure_code" and only(11)["code"] == "format"
     assert only(12)["field"] == "valid_to" and only(12)["code"] == "before_valid_from"
     assert only(13)["code"] == "duplicate" and "line 1" in only(13)["en"]
     assert only(14)["code"] == "outside_batch"

@@ -314,6 +314,7 @@ def build_site(app, server: str, browser, make_record, make_staff) -> Site:
     site.refs["idle_ward"] = idle.units[0].slug
     citizen = db.session.scalar(select(Citizen).where(Citizen.subject_id == person.id))
     assert citizen is not None
+    _duplicate_and_new_procedure(site, own, make_record)
     # A fixity run that found an altered file, written directly: altering a real scan would
     # change the pages that show it.
     altered = FixityProblem(sha256="a" * 64, path="/srv/portal/files/aa/aa/" + "a" * 64, outcome="altered",
