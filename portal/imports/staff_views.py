@@ -25,6 +25,7 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import generate_csrf
 
 from portal.errors import InvalidInput
 from portal.extensions import db
@@ -163,6 +164,13 @@ def report_csv(job_id: int):
     # Streamed: a report of a million lines never sits in memory; the session needs the request's context.
     return Response(stream_with_context(rows), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="import-{job.id}-{kind}.csv"'})
+
+
+@bp.get("/csrf-token")
+def csrf_token():
+    """A fresh CSRF token for the upload script: a big upload outlasts one (WTF_CSRF_TIME_LIMIT,
+    an hour), and its later chunks would be refused."""
+    return jsonify({"token": generate_csrf()})
 
 
 @bp.get("/uploads/<upload_id>/job")

@@ -4,7 +4,8 @@
  * goes in chunks through the vendored tus-js-client to the portal's tus endpoints: a connection
  * that breaks is retried and the upload resumes at the offset the server holds; after a reload,
  * choosing the same file resumes the earlier upload (tus-js-client keeps its address in
- * localStorage). The CSRF token travels in the X-CSRFToken header of every request.
+ * localStorage). The CSRF token travels in the X-CSRFToken header of every request; a token
+ * older than half an hour is fetched anew first (they expire after an hour, uploads take longer).
  */
 (function () {
   "use strict";
@@ -16,9 +17,18 @@
   var box = document.getElementById("upload-progress");
   var bar = document.getElementById("upload-bar");
   var token = form.querySelector("input[name=csrf_token]").value;
+  var tokenAt = Date.now();
+  var TOKEN_AGE = 30 * 60 * 1000;
   var button = form.querySelector("button[type=submit]");
 
   function say(text) { status.textContent = text; }
+
+  function freshToken() {
+    if (Date.now() - tokenAt < TOKEN_AGE) { return Promise.resolve(token); }
+    return fetch(form.dataset.tokenUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.json(); })
+      .then(function (data) { token = data.token; tokenAt = Date.now(); return token; });
+  }
 
   form.addEventListener("submit", function (event) {
     var file = input.files && input.files[0];
@@ -31,7 +41,9 @@
       chunkSize: parseInt(form.dataset.chunk, 10),
       retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000],
       metadata: { filename: file.name, unit: unit.value },
-      headers: { "X-CSRFToken": token },
+      onBeforeRequest: function (request) {
+        return freshToken().then(function (value) { request.setHeader("X-CSRFToken", value); });
+      },
       removeFingerprintOnSuccess: true,
       onProgress: function (sent, total) {
         var percent = total ? Math.floor(sent * 100 / total) : 0;

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import fcntl
 import io
+import time
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -393,3 +394,12 @@ def test_one_writer_at_a_time_and_abandoned_uploads_are_purged(app, logged_in, u
     assert tasks.purge_uploads.call_local() == 1
     assert not part.exists() and logged_in.head(location, headers=TUS).status_code == 404
     assert logged_in.head(fresh, headers=TUS).status_code == 200  # younger than 48 hours: kept
+
+
+def test_an_upload_that_outlasts_its_csrf_token_goes_on_with_a_fresh_one(app, logged_in, units):
+    location = _create(logged_in, 100, units[0]).headers["Location"]
+    app.config["WTF_CSRF_TIME_LIMIT"] = 1
+    time.sleep(2)
+    assert _patch(logged_in, location, 0, b"x" * 10).status_code == 400  # expired
+    logged_in.csrf = logged_in.get("/staff/imports/csrf-token").get_json()["token"]
+    assert _patch(logged_in, location, 0, b"x" * 10).status_code == 204

@@ -282,6 +282,7 @@ SKIPPED = {
     "records.preview": "a PNG image of a scanned page (its HTML page, records.page_view, is checked)",
     "scorecard.city_csv": "CSV download",
     "imports_staff.progress": "JSON the import page polls for its progress",
+    "imports_staff.csrf_token": "JSON: a fresh CSRF token for a long upload",
     "imports_staff.report_csv": "CSV download of an import's report",
     "imports_staff.upload_job": "a redirect from a finished upload to its import's page (checked)",
     "reports_staff.attachment": "the reporter's attached file, downloaded as it was sent",
