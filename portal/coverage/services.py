@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import Integer, cast, delete, func, select, tuple_
 from sqlalchemy.orm import Session, joinedload
 
-from portal import clock, figures
+from portal import clock
 from portal.coverage.models import IssuedCount
 from portal.db import utcnow
 from portal.errors import InvalidInput
@@ -93,14 +93,11 @@ class Coverage:
 def coverage(session: Session, unit: AdminUnit, procedure_code: str = "") -> Coverage:
     """The unit's digitized results per procedure and year of issue (an old unit's own; a current
     unit's with its predecessors'), with the issued counts of a current unit; ``procedure_code``:
-    that procedure only. Two grouped queries and the procedures' names; kept a few minutes
-    (`portal.figures`): it is the same for everyone."""
-    return figures.kept(
-        session, f"coverage:{unit.id}:{procedure_code}", lambda: _count(session, unit, procedure_code)
-    )
-
-
-def _count(session: Session, unit: AdminUnit, procedure_code: str) -> Coverage:
+    that procedure only. Two grouped queries (the first on the covering index ix_record_coverage)
+    and the procedures' names: tens of milliseconds for the busiest ward at a million results, so
+    they are not kept in `portal.figures`, whose few slots (64 per process) serve the counts over
+    every result: a page per unit and procedure would push those out. The whole page is kept by
+    the page cache (http_cache.PUBLIC_PAGES) instead."""
     year = cast(func.extract("year", Record.issued_date), Integer)
     of_unit = (
         within(Record.issuing_unit_id, [unit.id])
@@ -336,7 +333,6 @@ def load_issued(
         row.uploaded_at = now
     session.add_all(rows)
     session.flush()
-    figures.forget()  # this process shows the new shares at once
     return LoadReport(rows=len(rows), replaced=replaced, units=len({row.unit_id for row in rows}))
 
 
