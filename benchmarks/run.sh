@@ -30,6 +30,8 @@ python benchmarks/pages.py --data-dir "$scale_dir/sqlite"
 python benchmarks/worker_memory.py --data-dir "$scale_dir/sqlite" --searches 3000
 rm -rf "$scale_dir"
 python benchmarks/signing.py --copies 40
+# OCR of the demo scans, whose text is known: CER and pages/s (issue 14, item 3)
+python benchmarks/ocr.py --pages 20
 # Pages under load beside bare Flask on the README's demo (scripts/run-portal.sh makes var/)
 if [ -f var/portal.sqlite3 ]; then
     python benchmarks/pages.py --data-dir var

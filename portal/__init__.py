@@ -92,6 +92,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.scorecard.cli import scorecard_cli
     from portal.scorecard.views import bp as scorecard_bp
     from portal.search.api_views import bp as search_api_bp
+    from portal.ocr.cli import ocr_cli
     from portal.search.cli import search_cli
     from portal.units.views import bp as units_bp
     from portal.views import bp as main_bp
@@ -136,6 +137,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    app.cli.add_command(ocr_cli)
     for command in (records_cli, coverage_cli, demo_cli, search_cli, refdata_command, audit_cli, staff_cli,
                     copies_cli, mail_outbox.mail_cli, scorecard_cli):
         app.cli.add_command(command)

@@ -100,6 +100,19 @@ class Config:
     #: Run background tasks inline (tests, single-process demo).
     HUEY_IMMEDIATE = False
 
+    #: OCR of stored scans (docs/ocr.md): Tesseract's model (Debian tesseract-ocr-vie);
+    OCR_LANG = "vie"
+    #: highest resolution PDF pages without a text layer are rendered at (a scan's own if lower);
+    OCR_DPI = 300
+    #: seconds Tesseract may spend on one page before it is killed (the page is left out);
+    OCR_PAGE_TIMEOUT_SECONDS = 60
+    #: pages read per file, the first ones (the rest are noted as not read);
+    OCR_MAX_PAGES = 50
+    #: seconds after which a file claimed by a worker that stopped is read again;
+    OCR_STALL_SECONDS = 900
+    #: seconds one run of the worker's periodic task reads for (a new run starts every minute).
+    OCR_TASK_SECONDS = 50
+
     #: Staff batch uploads (docs/import.md#staff-upload): largest .zip, in bytes (tus uploads
     #: arrive in PATCH chunks below MAX_CONTENT_LENGTH, so the whole batch never sits in memory);
     UPLOAD_BATCH_MAX_BYTES = 20 * 1024**3

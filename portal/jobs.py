@@ -49,6 +49,9 @@ def make_index_huey(environ: Mapping[str, str] | None = None) -> Huey:
 
 
 huey = make_huey("portal", "queue.sqlite3")
+#: OCR of stored scans (portal/ocr/tasks.py), ``huey_consumer portal.worker.ocr_huey --workers 1``:
+#: minutes of Tesseract per batch must never hold up imports, e-mail or index writes.
+ocr_huey = make_huey(os.environ.get("PORTAL_OCR_QUEUE", "portal-ocr"), "ocr-queue.sqlite3")
 index_huey = make_index_huey()
 import_huey = make_huey(os.environ.get("PORTAL_IMPORT_QUEUE", "portal-import"), "import-queue.sqlite3")
 
@@ -101,6 +104,7 @@ def init_app(app: Flask) -> None:
     if app.config["HUEY_IMMEDIATE"]:
         huey.immediate = True
         index_huey.immediate = True
+        ocr_huey.immediate = True
         import_huey.immediate = True
     app.extensions["portal.huey"] = huey
     app.extensions["portal.index_huey"] = index_huey

@@ -13,6 +13,8 @@ from portal import create_app, jobs
 from portal import mail_outbox as mail_tasks  # noqa: F401  (e-mail from the outbox)
 from portal.fixity import tasks as fixity_tasks  # noqa: F401  (the nightly fixity slice)
 from portal.identity import tasks as identity_tasks  # noqa: F401  (old login sessions purged hourly)
+from portal.jobs import ocr_huey  # huey_consumer portal.worker.ocr_huey --workers 1: OCR of stored scans
+from portal.ocr import tasks as ocr_tasks  # noqa: F401  (reads waiting scans every minute)
 from portal.imports import tasks as import_tasks  # noqa: F401  (staff batch imports)
 from portal.jobs import huey, import_huey, index_huey
 from portal.scorecard import tasks as scorecard_tasks  # noqa: F401  (the scorecard's periodic refresh)
@@ -20,4 +22,4 @@ from portal.search import tasks as search_tasks  # noqa: F401  (registers the in
 
 jobs.use_app_factory(create_app)
 
-__all__ = ["huey", "import_huey", "index_huey"]
+__all__ = ["ocr_huey", "huey", "import_huey", "index_huey"]

@@ -45,11 +45,15 @@ index_consumer=$!
 # in development they are written to $PORTAL_DATA_DIR/mail/*.eml unless PORTAL_MAIL_SUPPRESS=0.
 huey_consumer portal.worker.huey --workers 2 --logfile "$PORTAL_DATA_DIR/huey.log" >/dev/null 2>&1 &
 consumer=$!
+# Text from scans on its own queue (docs/ocr.md): the demo's scans are read in the background after
+# start (about half a second a page) and search finds their words as they are read.
+huey_consumer portal.worker.ocr_huey --workers 1 --logfile "$PORTAL_DATA_DIR/huey-ocr.log" >/dev/null 2>&1 &
+ocr_consumer=$!
 # Staff batch imports on their own queue: an import of hours never holds up e-mail; a restarted
 # import worker resumes the imports its predecessor left part-way (docs/import.md#staff-upload).
 huey_consumer portal.worker.import_huey --workers 1 --logfile "$PORTAL_DATA_DIR/huey-import.log" >/dev/null 2>&1 &
 import_consumer=$!
-trap 'kill $index_consumer $consumer $import_consumer 2>/dev/null || true' EXIT
+trap 'kill $index_consumer $consumer $ocr_consumer $import_consumer 2>/dev/null || true' EXIT
 
 echo "==> Cổng đang chạy tại / portal running at http://127.0.0.1:$port  (Ctrl+C để dừng / to stop)"
 if [ "$PORTAL_DEV_IDP" = "1" ]; then

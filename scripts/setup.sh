@@ -37,3 +37,15 @@ if [ ! -f "$stamp" ]; then
     touch "$stamp"
 fi
 export PATH="$PWD/.venv/bin:$PATH"
+
+# Text from scans (docs/ocr.md): Debian's Tesseract and its Vietnamese model, as the browser tests
+# get Debian's Chromium. Without them the portal runs and scans wait, unread, for `flask ocr run`.
+if ! tesseract --list-langs 2>&1 | grep -qx vie; then
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "==> Cài Tesseract OCR tiếng Việt / installing Tesseract OCR with its Vietnamese model"
+        apt-get update -qq && apt-get install -y -qq tesseract-ocr tesseract-ocr-vie >/dev/null
+    else
+        echo "Cần Tesseract để đọc bản quét / reading scans needs Tesseract:" >&2
+        echo "  sudo apt-get install tesseract-ocr tesseract-ocr-vie   (then run this script again)" >&2
+    fi
+fi

@@ -19,8 +19,29 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # Files stored before this revision need no row: a stored file without one counts as pending.
+    op.create_table(
+        'document_text',
+        sa.Column('document_sha256', sa.String(length=64), nullable=False),
+        sa.Column('status', sa.String(length=10), nullable=False),
+        sa.Column('claimed_at', portal.db.UTCDateTime(), nullable=True),
+        sa.Column('text', sa.Text(), nullable=True),
+        sa.Column('method', sa.String(length=12), nullable=True),
+        sa.Column('engine', sa.String(length=60), nullable=True),
+        sa.Column('pages', sa.Integer(), nullable=True),
+        sa.Column('seconds', sa.Float(), nullable=True),
+        sa.Column('note', sa.String(length=300), nullable=True),
+        sa.Column('created_at', portal.db.UTCDateTime(), nullable=False),
+        sa.Column('updated_at', portal.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['document_sha256'], ['document.sha256'],
+                                name=op.f('fk_document_text_document_sha256_document'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('document_sha256', name=op.f('pk_document_text')),
+    )
+    with op.batch_alter_table('document_text', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_document_text_status'), ['status'], unique=False)
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('document_text', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_document_text_status'))
+    op.drop_table('document_text')

@@ -3,12 +3,15 @@
 Both adapters index exactly these documents. Text fields keep their original diacritics (the
 adapters fold them for matching and highlight in the original); filter fields are plain codes.
 Personal data never enters the index: the holder's name only for public results, never an id number.
+The text read off the scans (`scan`, portal/ocr) follows the same rule: only a public result's,
+with every run of nine or more digits (an id number as printed) blanked.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,12 +22,19 @@ from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
 from portal.identity.models import Subject
 from portal.procedures.models import Procedure
-from portal.records.models import Access, Record
+from portal.records.models import Access, Document, DocumentText, Record, RecordFile, TextStatus
 from portal.units.models import AdminUnit, UnitSuccession, UnitSystem
 from portal.units.services import successors, unit_names
 
-#: Searchable text fields, strongest first (the adapters boost them in this order).
-TEXT_FIELDS = ("number", "holder", "title", "issuer", "summary", "units")
+#: Searchable text fields, strongest first (the adapters boost them in this order). "scan", the text
+#: read off the result's files, comes last: a word found only there ranks below every other hit.
+TEXT_FIELDS = ("number", "holder", "title", "issuer", "summary", "units", "scan")
+#: The scan text of one result is cut here: enough for the words of a long permit's pages, and a
+#: bound on what one result adds to the index (a 30-page file reads to ~60,000 characters).
+SCAN_MAX_CHARS = 20_000
+#: Nine or more digits, spaces or dots between them allowed: an id number (CMND 9, CCCD 12), a tax
+#: code or a phone number as printed or as OCR spaced it. Blanked: the index holds no id number.
+_LONG_NUMBER = re.compile(r"\d(?:[ .]?\d){8,}")
 #: Filterable fields; every value is a string or a list of strings (year too, for one filter syntax).
 FILTER_FIELDS = ("access", "status", "procedure_code", "unit", "current_unit", "year")
 
@@ -50,20 +60,32 @@ class UnitTerms:
         return cls(unit.code, _unique(unit_names(unit)), _unique(current_unit_codes(unit)))
 
 
+def scan_text(texts: Iterable[str | None]) -> str:
+    """What the index keeps of the texts read off a public result's files, in file order: spaces
+    collapsed, id-like numbers blanked, cut at SCAN_MAX_CHARS."""
+    joined = " ".join(" ".join((text or "").split()) for text in texts).strip()
+    return _LONG_NUMBER.sub("…", joined)[:SCAN_MAX_CHARS]
+
+
 def to_document(record: Record, today: date) -> dict[str, Any]:
     """The search document of one record; `status` is the effective status as of ``today``."""
     procedure_name = record.procedure.name if record.procedure is not None else ""
-    holder = record.subject.name if record.access == Access.PUBLIC and record.subject is not None else ""
-    return build_document(record, procedure_name, holder, UnitTerms.of(record.issuing_unit), today)
+    public = record.access == Access.PUBLIC
+    holder = record.subject.name if public and record.subject is not None else ""
+    # A personal result's scan shows its holder's name and id number: its text never leaves the DB.
+    scan = scan_text(f.document.reading.text for f in record.files
+                     if f.document.reading is not None and f.document.reading.status == TextStatus.DONE
+                     ) if public else ""
+    return build_document(record, procedure_name, holder, UnitTerms.of(record.issuing_unit), today, scan)
 
 
 def build_document(fields: Any, procedure_name: str | None, holder: str | None, unit: UnitTerms,
-                   today: date) -> dict[str, Any]:
+                   today: date, scan: str = "") -> dict[str, Any]:
     """The one builder of a search document, for a `Record` (`to_document`) and for a plain row of
     its columns (`iter_documents`), so both give the same bytes and `search check` compares them.
 
-    ``fields`` has the record's own columns as attributes; ``holder`` must already be "" for a
-    personal result. The number and the effective status come from `Record`'s own rules, applied
+    ``fields`` has the record's own columns as attributes; ``holder`` and ``scan`` (`scan_text`)
+    must already be "" for a personal result. The number and the effective status come from `Record`'s own rules, applied
     to whichever of the two ``fields`` is.
     """
     number = [Record.number_display.fget(fields)]
@@ -76,6 +98,7 @@ def build_document(fields: Any, procedure_name: str | None, holder: str | None, 
         "summary": fields.summary or "",
         "issuer": fields.issuer_name or "",
         "units": list(unit.names),
+        "scan": scan,
         "access": fields.access,
         "status": str(Record.effective_status(fields, today)),
         "procedure_code": fields.procedure_code,
@@ -112,7 +135,8 @@ def _options():
         joinedload(Record.issuing_unit).joinedload(AdminUnit.parent),
         joinedload(Record.issuing_unit).selectinload(AdminUnit.successor_links)
         .joinedload(UnitSuccession.new_unit),
-        lazyload(Record.files),
+        # The scan text: files, their documents (joined) and what was read off them, one query more.
+        selectinload(Record.files).joinedload(RecordFile.document).joinedload(Document.reading),
         lazyload(Record.status_history),
     )
 
@@ -172,18 +196,35 @@ def iter_documents(session: Session, today: date, batch_size: int = 1000) -> Ite
         select(AdminUnit).options(joinedload(AdminUnit.parent),
                                   selectinload(AdminUnit.successor_links).joinedload(UnitSuccession.new_unit)))}
     terms: dict[int, UnitTerms] = {}
-    for row in _rows(session, batch_size):
-        unit = terms.get(row.issuing_unit_id)
-        if unit is None:
-            unit = terms[row.issuing_unit_id] = UnitTerms.of(units[row.issuing_unit_id])
-        yield build_document(row, procedures.get(row.procedure_code), row.holder, unit, today)
+    for batch in _row_batches(session, batch_size):
+        scans = _scan_texts(session, [row.id for row in batch if row.access == Access.PUBLIC])
+        for row in batch:
+            unit = terms.get(row.issuing_unit_id)
+            if unit is None:
+                unit = terms[row.issuing_unit_id] = UnitTerms.of(units[row.issuing_unit_id])
+            yield build_document(row, procedures.get(row.procedure_code), row.holder, unit, today,
+                                 scan_text(scans.get(row.id, ())))
 
 
-def _rows(session: Session, batch_size: int) -> Iterator[Row]:
+def _scan_texts(session: Session, record_ids: list[int]) -> dict[int, list[str]]:
+    """record id → the texts read off its files, in file order (public results only: see callers)."""
+    if not record_ids:
+        return {}
+    out: dict[int, list[str]] = {}
+    for record_id, text in session.execute(
+            select(RecordFile.record_id, DocumentText.text)
+            .join(DocumentText, DocumentText.document_sha256 == RecordFile.document_sha256)
+            .where(RecordFile.record_id.in_(record_ids), DocumentText.status == TextStatus.DONE)
+            .order_by(RecordFile.record_id, RecordFile.position)):
+        out.setdefault(record_id, []).append(text or "")
+    return out
+
+
+def _row_batches(session: Session, batch_size: int) -> Iterator[list[Row]]:
     if session.get_bind().dialect.name == "postgresql":
         result = session.execute(_document_rows().execution_options(yield_per=batch_size))
         try:
-            yield from result
+            yield from result.partitions()
         finally:
             result.close()  # an abandoned generator closes the server-side cursor too
         return
@@ -192,5 +233,5 @@ def _rows(session: Session, batch_size: int) -> Iterator[Row]:
         batch = session.execute(_document_rows().where(Record.id > last_id).limit(batch_size)).all()
         if not batch:
             return
-        yield from batch
+        yield batch
         last_id = batch[-1].id

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Date,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -51,6 +52,42 @@ class Document(Base):
     #: Lowest resolution over the pages; None for born-digital pages with no raster image.
     dpi: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    #: The words read off its pages (portal/ocr); None until read.
+    reading: Mapped[DocumentText | None] = relationship(lazy="select", viewonly=True)
+
+
+class TextStatus(StrEnum):
+    PENDING = "pending"  # stored, not read yet (a stored file with no DocumentText row is pending too)
+    RUNNING = "running"  # a worker claimed it at claimed_at; past OCR_STALL_SECONDS it is pending again
+    DONE = "done"
+    FAILED = "failed"
+
+
+class DocumentText(Base, TimestampMixin):
+    """The words on a stored file's pages: its PDF text layer, or Tesseract's reading of its images.
+
+    Kept here, beside `Document`, because the search document (`documents.py`) reads it; the
+    reading itself is portal/ocr's. Also the OCR queue: pending work is found from these rows, so
+    a killed worker loses nothing.
+    """
+
+    __tablename__ = "document_text"
+
+    document_sha256: Mapped[str] = mapped_column(
+        ForeignKey("document.sha256", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), index=True, default=TextStatus.PENDING)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    text: Mapped[str | None] = mapped_column(Text)
+    #: "text-layer" (every page had one), "ocr" (none had), "mixed".
+    method: Mapped[str | None] = mapped_column(String(12))
+    #: "tesseract 5.3.0 vie" when any page was read by OCR, else the PDF library.
+    engine: Mapped[str | None] = mapped_column(String(60))
+    #: Pages read (at most OCR_MAX_PAGES of the file's pages) and how long it took.
+    pages: Mapped[int | None] = mapped_column(Integer)
+    seconds: Mapped[float | None] = mapped_column(Float)
+    #: Why it failed, or what was left out (pages past the limit).
+    note: Mapped[str | None] = mapped_column(String(300))
 
 
 class Record(Base, TimestampMixin):

@@ -7,6 +7,7 @@ one way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,8 +17,12 @@ from sqlalchemy.orm import Session, joinedload, lazyload
 
 from portal.paging import Paged, page_count
 from portal.records.models import Record
+from portal.text import fold
 from portal.units import services as unit_services
 from portal.units.models import AdminUnit, UnitSystem
+
+#: A matched word in a highlighted snippet (portal/search/highlighting.py writes <mark>…</mark>).
+_MARKED = re.compile(r"<mark>(.*?)</mark>")
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,17 @@ class RecordHit:
     highlights: dict[str, str] = field(default_factory=dict)
     #: A personal result found by its exact identifier: show type, unit and status only.
     restricted: bool = False
+
+    @property
+    def found_in_scan(self) -> bool:
+        """Some word the hit was found by is marked only in the text read off its scan, in none of
+        its fields: the hit says so ("tìm thấy trong bản quét"), or a person would not see why."""
+        scan = self.highlights.get("scan")
+        if not scan:
+            return False
+        elsewhere = {fold(w) for name, text in self.highlights.items() if name != "scan"
+                     for w in _MARKED.findall(text)}
+        return any(fold(word) not in elsewhere for word in _MARKED.findall(scan))
 
 
 @dataclass(frozen=True)

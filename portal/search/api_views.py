@@ -138,6 +138,8 @@ def hit_json(hit: RecordHit, today: date) -> dict:
         # Defence in depth: only a public result names its holder, whatever the hit says.
         "holder": record.subject.name if record.access == Access.PUBLIC and record.subject else None,
         "highlights": hit.highlights,
+        # The words are only on the scan (highlights["scan"] shows where), in none of the fields above.
+        "found_in_scan": hit.found_in_scan,
     }
 
 

@@ -23,6 +23,8 @@ MIN_FUZZY_LEN = 4
 SNIPPET_CHARS = 220
 
 _WORD = re.compile(r"[^\W_]+")
+#: Fields cut to a snippet around the first match: the summary, and the text read off the scan.
+_LONG_FIELDS = ("summary", "scan")
 
 
 def query_words(text: str) -> list[str]:
@@ -121,6 +123,26 @@ def _spans(text: str, matcher: Matcher) -> list[tuple[int, int]]:
     return [m.span() for m in _WORD.finditer(folded) if m.group() in matching]
 
 
+def _best_anchor(text: str, spans: list[tuple[int, int]], width: int) -> int:
+    """Where the snippet of a long text centres: the match followed, within ``width`` characters,
+    by the most distinct matching words (a scan's page repeats common words long before the rare
+    ones a person typed); the first such match on a tie."""
+    tokens = [fold(text[s:e]) for s, e in spans]
+    best, best_count, end = spans[0][0], 0, 0
+    window: dict[str, int] = {}
+    for index, (start, _stop) in enumerate(spans):
+        while end < len(spans) and spans[end][1] <= start + width:
+            window[tokens[end]] = window.get(tokens[end], 0) + 1
+            end += 1
+        if len(window) > best_count:
+            best, best_count = start, len(window)
+        if end > index:  # this match leaves the window before the next one is looked at
+            window[tokens[index]] -= 1
+            if not window[tokens[index]]:
+                del window[tokens[index]]
+    return best
+
+
 def highlight(text: str, words: list[str] | Matcher, max_chars: int | None = None) -> str | None:
     """HTML-escaped ``text`` with <mark> around matching words, original diacritics kept.
 
@@ -135,7 +157,7 @@ def highlight(text: str, words: list[str] | Matcher, max_chars: int | None = Non
         return None
     start, end = 0, len(text)
     if max_chars and len(text) > max_chars:
-        start = max(0, spans[0][0] - max_chars // 4)
+        start = max(0, _best_anchor(text, spans, max_chars * 3 // 4) - max_chars // 4)
         end = min(len(text), start + max_chars)
         # whole words only
         while start > 0 and not text[start - 1].isspace():
@@ -164,7 +186,7 @@ def highlight_fields(doc: Mapping[str, Any], words: list[str] | Matcher) -> dict
         values = texts(doc.get(field))
         if not values:
             continue
-        marked = highlight(" · ".join(values), words, SNIPPET_CHARS if field == "summary" else None)
+        marked = highlight(" · ".join(values), words, SNIPPET_CHARS if field in _LONG_FIELDS else None)
         if marked is not None:
             out[field] = marked
     return out

@@ -33,9 +33,10 @@ def backend(request, tmp_path):
 
 
 def doc(id, title="", *, number="", holder="", summary="", units=(), issuer="", access="public",
-        status="valid", procedure_code="1.009994", unit="00167", current_unit=("00167",), year="2019"):
+        status="valid", procedure_code="1.009994", unit="00167", current_unit=("00167",), year="2019",
+        scan=""):
     return {"id": id, "title": title, "number": [number] if number else [], "holder": holder,
-            "summary": summary, "issuer": issuer, "units": list(units), "access": access,
+            "summary": summary, "issuer": issuer, "units": list(units), "scan": scan, "access": access,
             "status": status, "procedure_code": procedure_code, "unit": unit,
             "current_unit": list(current_unit), "year": year, "issued_date": f"{year}-05-14",
             "digest": "d" + id}
@@ -270,3 +271,23 @@ def test_deep_pages_stop_at_max_hits(backend, monkeypatch):
     monkeypatch.setattr(f"{type(backend).__module__}.MAX_HITS", 10)
     assert len(search(backend, "giay phep", page=2, per_page=8).hits) == 2
     assert search(backend, "giay phep", page=3, per_page=8).hits == []
+
+
+#: A page of text as OCR gives it (portal/ocr): long, with the distinctive words far down.
+SCAN = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM Độc lập - Tự do - Hạnh phúc " * 12
+        + "Thửa đất số 56, tờ bản đồ số 7 tại khu Mễ Trì Hạ. " + "Nơi nhận: Như trên; Lưu: VT, hồ sơ. " * 10)
+
+
+def test_a_word_only_on_the_scan_finds_the_result_ranked_below_the_fields(backend):
+    """The scan text is the weakest field: found by it, below a result that has the word in a field
+    of its own, and highlighted as a snippet around the match, not the whole page."""
+    backend.upsert([doc("scan", "Giấy phép xây dựng", summary="Nhà ở riêng lẻ", scan=SCAN),
+                    doc("summary", "Quyết định", summary="Giao đất tại khu Mễ Trì Hạ"),
+                    doc("other", "Giấy phép xây dựng", scan="Phường Mỹ Đình")])
+    page = search(backend, "me tri ha")
+    assert ids(page) == ["summary", "scan"]
+    marked = page.hits[1].highlights["scan"]
+    assert "<mark>Mễ</mark> <mark>Trì</mark> <mark>Hạ</mark>" in marked
+    assert len(marked) < len(SCAN) // 2
+    assert "scan" not in page.hits[0].highlights
+    assert ids(search(backend, "my dinh")) == ["other"]

@@ -144,9 +144,9 @@ def test_search_sends_filters_facets_sort_and_highlight_tags(meili):
     [(path, body)] = meili.of("POST", "/indexes/results/search")
     assert body == {
         "q": "giay phep dong anh", "page": 3, "hitsPerPage": 10, "matchingStrategy": "all",
-        "attributesToHighlight": ["number", "holder", "title", "issuer", "summary", "units"],
+        "attributesToHighlight": ["number", "holder", "title", "issuer", "summary", "units", "scan"],
         "highlightPreTag": "\ue000", "highlightPostTag": "\ue001",
-        "attributesToCrop": ["summary"], "cropLength": 40, "cropMarker": "…",
+        "attributesToCrop": ["summary", "scan"], "cropLength": 40, "cropMarker": "…",
         "attributesToRetrieve": ["id"], "showRankingScore": True,
         "filter": ['access = "public"', 'unit = "00\\"4"', 'NOT id IN ["x1"]'],
         "sort": ["issued_date:desc"], "facets": ["year", "status"],

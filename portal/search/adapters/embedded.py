@@ -44,8 +44,10 @@ from portal.search.port import (
 log = logging.getLogger(__name__)
 
 #: Field → boost, in the port's order of TEXT_FIELDS (strongest first): an identifier or a holder's
-#: name outweighs the title, which outweighs the rest.
-BOOSTS = dict(zip(TEXT_FIELDS, (6.0, 5.0, 3.0, 1.5, 1.0, 1.0), strict=True))
+#: name outweighs the title, which outweighs the rest. The scan text (0) matches through the
+#: catch-all field alone, with no clause of its own: a word found only there scores below a word
+#: found in any other field, and its long postings are not read a second time for every word.
+BOOSTS = dict(zip(TEXT_FIELDS, (6.0, 5.0, 3.0, 1.5, 1.0, 1.0, 0.0), strict=True))
 #: A fuzzy match scores this fraction of the field boost; exact matches add BM25 on top of it.
 FUZZY_WEIGHT = 0.3
 #: Typo matches are looked for only when the exact words (the last one as a prefix) find fewer
@@ -411,7 +413,7 @@ class EmbeddedBackend:
         """The word in each text field, scored by BM25 times the field's boost."""
         return [(tantivy.Occur.Should,
                  tantivy.Query.boost_query(tantivy.Query.term_query(self.schema, field, word), boost * 2))
-                for field, boost in BOOSTS.items()]
+                for field, boost in BOOSTS.items() if boost]
 
     def _word_query(self, searcher: tantivy.Searcher, word: str, last: bool, common: bool,
                     fuzzy: bool) -> tantivy.Query:

@@ -232,7 +232,7 @@ class MeiliBackend:
             "matchingStrategy": "all",
             "attributesToHighlight": SEARCHABLE,
             "highlightPreTag": _PRE, "highlightPostTag": _POST,
-            "attributesToCrop": ["summary"], "cropLength": 40, "cropMarker": "…",
+            "attributesToCrop": ["summary", "scan"], "cropLength": 40, "cropMarker": "…",
             "attributesToRetrieve": ["id"],
             "showRankingScore": True,
         }
