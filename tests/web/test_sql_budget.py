@@ -31,9 +31,10 @@ BUDGETS = {
     # where one count was before); outside tests they are kept 5 minutes and the page runs 6.
     "unit page": 11,
     "home": 3,
-    # The unit, its procedures grouped by year (one GROUP BY), the issued counts, the procedures'
-    # names, the former units: whatever the number of results (kept a few minutes outside tests).
-    "coverage page": 6,
+    # The unit, its former units' ids, its results grouped by procedure and year (one GROUP BY),
+    # the issued counts, the procedures' names, the former units to list: whatever the number of
+    # results.
+    "coverage page": 7,
 }
 #: Scorecard pages served from their snapshot (issue 12): the snapshot, the ranking's units, the
 #: unit a code names; never the metric queries (tests/scorecard/test_snapshots.py checks that).
