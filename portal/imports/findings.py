@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from portal.imports.apply import CREATED, UPDATED, number_key
 from portal.imports.validation import CheckedLine
 from portal.procedures.models import Procedure
-from portal.records.models import DuplicateFlag, DuplicateState, Record, RecordFile
+from portal.records.models import Document, DuplicateFlag, DuplicateState, Record, RecordFile
 
 WARNING = "warning"
 NEW_PROCEDURE, UNCATALOGUED_PROCEDURE, POSSIBLE_DUPLICATE = (
@@ -111,8 +111,17 @@ def procedure_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
 # --- Possible duplicates -------------------------------------------------------------------------
 
 
+def stored_before(session: Session, lines: Iterable[CheckedLine]) -> set[str]:
+    """The result files of ``lines`` the store already holds, before the chunk is applied: only
+    those (and files repeated within the chunk) can be another result's too."""
+    shas = {f.sha256 for line in lines for f in line.files if f.role == "result"}
+    if not shas:
+        return set()
+    return set(session.scalars(select(Document.sha256).where(Document.sha256.in_(shas))))
+
+
 def flag_duplicates(session: Session, lines: list[CheckedLine], outcomes: dict[int, str],
-                    batch_id: int | None) -> dict[int, list[dict[str, str]]]:
+                    batch_id: int | None, stored: set[str] | None = None) -> dict[int, list[dict[str, str]]]:
     """Flag the created or updated ``lines`` that look like a result already held under another
     source_id; returns line_no → its warnings. Writes one `DuplicateFlag` per new pair.
 
@@ -146,7 +155,13 @@ def flag_duplicates(session: Session, lines: list[CheckedLine], outcomes: dict[i
                 matches.setdefault(line.line_no, {}).setdefault(other, set()).add("number")
     # Lines of the chunk sharing a key each see the others' records in the query above.
 
-    holders = _file_holders(session, {f.sha256 for line in lines for f in line.files if f.role == "result"})
+    # Only bytes stored before this chunk, or named by two of its lines, can be another result's:
+    # a batch of new scans costs no lookup at all (``stored``: `stored_before`, None = look up all).
+    uses: dict[str, int] = {}
+    for line in lines:
+        for sha in {f.sha256 for f in line.files if f.role == "result"}:
+            uses[sha] = uses.get(sha, 0) + 1
+    holders = _file_holders(session, {sha for sha, n in uses.items() if stored is None or sha in stored or n > 1})
     for line in lines:
         for checked in line.files:
             if checked.role != "result":

@@ -283,9 +283,10 @@ def _apply_and_find(session: Session, ctx: BatchContext, lines: list[CheckedLine
     """`_apply_all`, with what the report warns about: procedures created uncatalogued (before the
     records that name them), possible duplicates, once per uncatalogued code in the run."""
     created = findings.create_procedures(session, lines)
+    stored = findings.stored_before(session, lines)
     applied = _apply_all(session, lines, actor, batch_id, store, per_line_savepoint=per_line_savepoint)
     outcomes = {line_no: outcome for line_no, (_source_id, outcome, _errors) in applied.items()}
-    duplicates = findings.flag_duplicates(session, lines, outcomes, batch_id)
+    duplicates = findings.flag_duplicates(session, lines, outcomes, batch_id, stored)
     to_warn: dict[str, int] = {}
     for line in lines:
         code = line.data["procedure_code"]
