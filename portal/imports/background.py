@@ -219,7 +219,8 @@ def run(session: Session, job_id: int, config) -> str:
         except BatchError as problem:
             session.rollback()
             job = session.get(ImportJob, job_id)
-            _fail(job, problem.vi, problem.en)
+            # The messages name the path they were given: the operator knows the file by its name.
+            _fail(job, *(text.replace(str(path), job.filename) for text in (problem.vi, problem.en)))
         else:
             job = session.get(ImportJob, job_id)
             summary = batch.summary or {}

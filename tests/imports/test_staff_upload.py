@@ -403,3 +403,13 @@ def test_an_upload_that_outlasts_its_csrf_token_goes_on_with_a_fresh_one(app, lo
     assert _patch(logged_in, location, 0, b"x" * 10).status_code == 400  # expired
     logged_in.csrf = logged_in.get("/staff/imports/csrf-token").get_json()["token"]
     assert _patch(logged_in, location, 0, b"x" * 10).status_code == 204
+
+
+def test_a_file_that_is_not_a_zip_fails_the_job_naming_the_file_not_the_server_path(app, logged_in, units):
+    location = _create(logged_in, 12, units[0], filename="lo-thang-11.zip").headers["Location"]
+    job_url = _patch(logged_in, location, 0, b"not a zip!!!").headers["X-Import-Job"]
+    job = db.session.scalars(select(ImportJob)).one()
+    assert job.status == "failed" and job.finished_at is not None
+    page = logged_in.get(job_url).get_data(as_text=True)
+    assert "lo-thang-11.zip không phải thư mục lô hay tệp .zip" in page
+    assert app.config["DATA_DIR"] not in page and job.upload_id not in page
