@@ -289,20 +289,25 @@ class Entry:
 def report_entries(session: Session, batch_id: int, *, kind: str = "refused",
                    field: str = "") -> Iterator[Entry]:
     """Every entry of the report in line order: refusals, and whatever other entries (warnings)
-    the import kept on its lines. ``kind``: refused, warnings or all; ``field``: one field only."""
+    the import kept on its lines. ``kind``: refused, warnings or all; ``field``: one field only.
+
+    An entry is a warning when it says so (``severity: "warning"``: a new procedure, a possible
+    duplicate), or, saying nothing, when its line went in; else it is a refusal."""
     query = (select(ImportLine.line_no, ImportLine.source_id, ImportLine.outcome, ImportLine.errors)
              .where(ImportLine.batch_id == batch_id).order_by(ImportLine.line_no))
     if kind == "refused":
         query = query.where(ImportLine.outcome == REFUSED)
     else:
         query = query.where(func.coalesce(cast(ImportLine.errors, String), "[]") != "[]")
-        if kind == "warnings":
-            query = query.where(ImportLine.outcome != REFUSED)
     rows = session.execute(query.execution_options(yield_per=1000))
     try:
         for line_no, source_id, outcome, problems in rows:
             for problem in problems or ():
-                entry = Entry(line_no, source_id, outcome == REFUSED, problem.get("field") or "",
+                severity = problem.get("severity")
+                refused = severity != "warning" if severity else outcome == REFUSED
+                if (kind == "refused" and not refused) or (kind == "warnings" and refused):
+                    continue
+                entry = Entry(line_no, source_id, refused, problem.get("field") or "",
                               problem.get("code") or "", problem.get("vi") or "", problem.get("en") or "")
                 if not field or entry.field == field or entry.field.startswith(field + "."):
                     yield entry

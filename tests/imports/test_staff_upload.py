@@ -25,6 +25,7 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.imports import background, tasks
 from portal.imports.job_models import BatchUpload, ImportJob
+from portal.imports.models import ImportBatch, ImportLine
 from portal.imports.service import BatchError, run_import
 from portal.units.models import AdminUnit
 from tests.identity.staff_builders import form_token
@@ -413,3 +414,32 @@ def test_a_file_that_is_not_a_zip_fails_the_job_naming_the_file_not_the_server_p
     page = logged_in.get(job_url).get_data(as_text=True)
     assert "lo-thang-11.zip không phải thư mục lô hay tệp .zip" in page
     assert app.config["DATA_DIR"] not in page and job.upload_id not in page
+
+
+def test_the_report_shows_warnings_apart_from_refusals(app, logged_in, operator, units):
+    warning = {"field": "procedure_code", "code": "new_procedure", "severity": "warning",
+               "vi": "Thủ tục mới 1.999999", "en": "new procedure 1.999999"}
+    refusal = {"field": "issued_date", "code": "future_date", "vi": "Ngày ở tương lai", "en": "a future date"}
+    batch = ImportBatch(name="lo", manifest_sha256="d" * 64, status="completed", actor=operator.audit_name,
+                        summary={"read": 3, "created": 2, "updated": 0, "unchanged": 0, "refused": 1},
+                        lines=[ImportLine(line_no=1, source_id="W-1", outcome="created", errors=[warning]),
+                               ImportLine(line_no=2, source_id="W-2", outcome="created", errors=[]),
+                               ImportLine(line_no=3, source_id="W-3", outcome="refused",
+                                          errors=[refusal, {**warning, "vi": "Thủ tục mới (dòng hỏng)"}])])
+    job = ImportJob(unit_id=units[0].id, staff_id=operator.id, filename="lo.zip", path="/none.zip",
+                    status="completed", batch=batch, lines_total=3, lines_done=3)
+    db.session.add(job)
+    db.session.commit()
+
+    def shown(kind):
+        entries = background.report_entries(db.session, batch.id, kind=kind)
+        return [(e.line_no, e.code, e.refused) for e in entries]
+
+    assert shown("refused") == [(3, "future_date", True)]
+    assert shown("warnings") == [(1, "new_procedure", False), (3, "new_procedure", False)]
+    assert len(shown("all")) == 3
+    page = logged_in.get(f"/staff/imports/{job.id}?kind=warnings").get_data(as_text=True)
+    assert "Thủ tục mới 1.999999" in page and "Cảnh báo" in page and "Ngày ở tương lai" not in page
+    assert "Ngày ở tương lai" in logged_in.get(f"/staff/imports/{job.id}").get_data(as_text=True)
+    csv = logged_in.get(f"/staff/imports/{job.id}/report.csv").get_data().decode()
+    assert "1,W-1,warning,procedure_code,new_procedure" in csv and "3,W-3,refused,issued_date" in csv
