@@ -178,6 +178,7 @@ class Record(Base, TimestampMixin):
         if status == ResultStatus.VALID:
             return and_(cls.status == ResultStatus.VALID, not_(lapsed))
         return cls.status == status
+
     #: Set when staff judged this result the same as another ("same result"): the row stays, with
     #: its files, history and copy requests, but leaves lists and search, and its source_id becomes
     #: an alias of the kept result (pages, lookups and re-imports by it reach the kept one).
@@ -215,6 +216,8 @@ class StatusChange(Base):
     reason: Mapped[str] = mapped_column(String(500), default="")
 
     record: Mapped[Record] = relationship(back_populates="status_history")
+
+
 class DuplicateState(StrEnum):
     OPEN = "open"  # flagged at import, waiting for a person
     SAME = "same"  # judged the same result: merged (one kept, the other an alias of it)
