@@ -6,12 +6,19 @@
  * choosing the same file resumes the earlier upload (tus-js-client keeps its address in
  * localStorage). The CSRF token travels in the X-CSRFToken header of every request; a token
  * older than half an hour is fetched anew first (they expire after an hour, uploads take longer).
+ *
+ * A folder (the input with webkitdirectory, hidden without JavaScript) is zipped here first with
+ * the vendored client-zip: STORE, no recompression (scans are already compressed), Zip64 past
+ * 4 GiB. Entries keep the folder's name as their first segment (folder/manifest.jsonl): the
+ * importer accepts a zip holding one folder with manifest.jsonl. The archive is streamed into a
+ * Blob (Chromium keeps big Blobs on disk, not in memory), then sent like a chosen .zip.
  */
 (function () {
   "use strict";
   var form = document.getElementById("batch-upload");
   if (!form || !window.tus || !window.tus.isSupported) { return; }
   var input = document.getElementById("batch");
+  var folder = document.getElementById("batch-folder");
   var unit = document.getElementById("unit");
   var status = document.getElementById("upload-status");
   var box = document.getElementById("upload-progress");
@@ -30,11 +37,60 @@
       .then(function (data) { token = data.token; tokenAt = Date.now(); return token; });
   }
 
+  // The folder field needs the zip library; without it the page stays the .zip form.
+  if (folder && window.downloadZip) {
+    document.getElementById("batch-folder-field").hidden = false;
+    input.addEventListener("change", function () {
+      if (input.files.length) { folder.value = ""; }
+    });
+    folder.addEventListener("change", function () {
+      // One choice at a time: a folder replaces the chosen .zip (and the .zip is no longer required).
+      if (folder.files.length) { input.value = ""; }
+      input.required = !folder.files.length;
+    });
+  }
+
+  function zipFolder(files) {
+    // Sorted: the same folder gives the same bytes, so tus can resume it after a reload.
+    var chosen = Array.prototype.slice.call(files).sort(function (a, b) {
+      return a.webkitRelativePath < b.webkitRelativePath ? -1 : (a.webkitRelativePath > b.webkitRelativePath ? 1 : 0);
+    });
+    var name = chosen[0].webkitRelativePath.split("/")[0] + ".zip";
+    var newest = chosen.reduce(function (latest, file) { return Math.max(latest, file.lastModified); }, 0);
+    var shownAt = 0;
+    function packing(done) {
+      // At most four updates a second: a folder may hold many thousand small files.
+      if (done < chosen.length && Date.now() - shownAt < 250) { return; }
+      shownAt = Date.now();
+      say(status.dataset.zipping.replace("{done}", done).replace("{total}", chosen.length));
+    }
+    function* entries() {  // lazily: client-zip asks for the next file once the last one is written
+      for (var i = 0; i < chosen.length; i += 1) {
+        packing(i);
+        yield { name: chosen[i].webkitRelativePath, lastModified: chosen[i].lastModified, input: chosen[i] };
+      }
+    }
+    packing(0);
+    return window.downloadZip(entries()).blob().then(function (blob) {
+      packing(chosen.length);
+      return new File([blob], name, { type: "application/zip", lastModified: newest });
+    });
+  }
+
   form.addEventListener("submit", function (event) {
+    var fromFolder = folder && folder.files && folder.files.length;
     var file = input.files && input.files[0];
-    if (!file) { return; }  // the browser's own "required" message
+    if (!file && !fromFolder) { return; }  // the browser's own "required" message
     event.preventDefault();
     button.disabled = true;
+    if (!fromFolder) { send(file); return; }
+    zipFolder(folder.files).then(send, function (error) {
+      say(status.dataset.failed + " " + String(error));
+      button.disabled = false;
+    });
+  });
+
+  function send(file) {
     box.hidden = false;
     var upload = new window.tus.Upload(file, {
       endpoint: form.dataset.endpoint,
@@ -74,5 +130,5 @@
       if (previous.length) { upload.resumeFromPreviousUpload(previous[0]); }
       upload.start();
     });
-  });
+  }
 }());

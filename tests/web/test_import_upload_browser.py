@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -117,8 +118,8 @@ def _job(engine) -> tuple:
         return conn.execute(sa.text("SELECT status, lines_done, attempts FROM import_job")).one()
 
 
-def test_an_operator_uploads_a_batch_sees_progress_and_a_killed_worker_is_resumed(live, make_staff, tmp_path):
-    app, server, data = live
+def _operator(make_staff) -> tuple:
+    """A commune and an operator serving it."""
     from portal.extensions import db
 
     unit = db.session.scalars(
@@ -126,7 +127,12 @@ def test_an_operator_uploads_a_batch_sees_progress_and_a_killed_worker_is_resume
         .where(AdminUnit.system == "current", AdminUnit.level == "commune")
         .order_by(AdminUnit.code)
     ).first()
-    operator = make_staff(role="operator", units=[unit])
+    return unit, make_staff(role="operator", units=[unit])
+
+
+def test_an_operator_uploads_a_batch_sees_progress_and_a_killed_worker_is_resumed(live, make_staff, tmp_path):
+    app, server, data = live
+    unit, operator = _operator(make_staff)
     path = _batch(tmp_path)
     engine = sa.create_engine(app.config["DATABASE_URL"])
     workers = []
@@ -188,3 +194,83 @@ def test_an_operator_uploads_a_batch_sees_progress_and_a_killed_worker_is_resume
         ).one()
         records = conn.execute(sa.text("SELECT count(*) FROM record")).scalar()
     assert (lines, distinct, records) == (GOOD + 2, GOOD + 2, GOOD)  # nothing lost, nothing doubled
+
+
+FOLDER_GOOD = 5
+# Records every text the upload status shows (it is gone once the page moves to the job).
+WATCH_STATUS = """
+document.addEventListener("DOMContentLoaded", () => {
+  const status = document.getElementById("upload-status");
+  if (status) {
+    new MutationObserver((changes) => changes.forEach((change) => change.addedNodes.forEach(
+      (node) => window.recordStatus(node.textContent)))).observe(status, {childList: true});
+  }
+});
+"""
+
+
+def test_an_operator_chooses_a_batch_folder_the_page_zips_it_and_it_is_imported(live, make_staff, tmp_path):
+    app, server, data = live
+    unit, operator = _operator(make_staff)
+    batch = BatchBuilder(tmp_path / "lo-thu-muc")
+    for n in range(FOLDER_GOOD):
+        batch.add(f"BR-{n}", doc_number=str(n), files=[batch.file(f"files/{n}.png", png_scan(shade=n))])
+    batch.add("BR-FUTURE", issued_date="2031-01-01")
+    folder = batch.write()
+    on_disk = sorted(p.relative_to(tmp_path).as_posix() for p in folder.rglob("*") if p.is_file())
+    engine = sa.create_engine(app.config["DATABASE_URL"])
+    worker = None
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            # Without JavaScript nobody can zip a folder: the page shows the .zip form alone.
+            plain = browser.new_context(java_script_enabled=False, locale="vi-VN")
+            plain_page = plain.new_page()
+            login_staff(plain_page, server, operator)  # once: a TOTP code is not accepted twice
+            plain_page.goto(f"{server}/staff/imports/new?lang=vi")
+            expect(plain_page.locator("#batch")).to_be_visible()
+            expect(plain_page.locator("#batch-folder")).to_be_hidden()
+            page = browser.new_context(storage_state=plain.storage_state(), locale="vi-VN").new_page()
+            plain.close()
+            errors, statuses = [], []
+            page.on(
+                "console", lambda message: errors.append(message.text) if message.type == "error" else None
+            )
+            page.expose_function("recordStatus", lambda text: statuses.append(text))
+            page.add_init_script(WATCH_STATUS)
+            page.goto(f"{server}/staff/imports/new?lang=vi")
+            expect(page.get_by_label("Hoặc chọn cả thư mục lô")).to_be_visible()
+            page.select_option("#unit", str(unit.id))
+            page.set_input_files("#batch-folder", str(folder))
+            with page.expect_navigation(
+                url=lambda url: "/staff/imports/" in url and url.split("/")[-1].isdigit()
+            ):
+                page.click("#batch-upload button[type=submit]")
+            with engine.connect() as conn:
+                filename, path = conn.execute(sa.text("SELECT filename, path FROM import_job")).one()
+            assert filename == "lo-thu-muc.zip"
+            # The zip the server received: the folder's files under its name, stored, not recompressed.
+            with zipfile.ZipFile(path) as zipped:
+                members = zipped.infolist()
+                assert sorted(member.filename for member in members) == on_disk
+                assert {member.compress_type for member in members} == {zipfile.ZIP_STORED}
+                assert zipped.read("lo-thu-muc/manifest.jsonl") == (folder / "manifest.jsonl").read_bytes()
+            assert f"Đang đóng gói thư mục: {len(on_disk)}/{len(on_disk)} tệp" in statuses
+            assert any(text.startswith("Đang tải lên:") for text in statuses)
+
+            worker = _worker(app, data)
+            expect(page.locator("#report-summary")).to_be_visible(timeout=15_000)
+            assert _job(engine)[:2] == ("completed", FOLDER_GOOD + 1)
+            report = page.locator("#report tbody tr")
+            expect(report).to_have_count(1)
+            expect(report.nth(0)).to_contain_text("BR-FUTURE")
+            assert errors == []
+        finally:
+            browser.close()
+            if worker is not None and worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(10)
+            engine.dispose()
+    with engine.connect() as conn:
+        records = conn.execute(sa.text("SELECT count(*) FROM record")).scalar()
+    assert records == FOLDER_GOOD
