@@ -27,6 +27,7 @@ MODEL_MODULES = (
     "portal.coverage.models",
     "portal.scorecard.models",
     "portal.fixity.models",
+    "portal.api_keys.models",
     "portal.rate_limits",
 )
 
@@ -62,6 +63,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
 
     from portal import copy_requests, feedback, identity, jobs, mail, mail_outbox, rate_limits, search
+    from portal.api_keys.cli import api_keys_cli
+    from portal.api_keys.views import admin_bp as api_keys_admin_bp
+    from portal.api_keys.views import api_bp as api_keys_api_bp
     from portal.copy_requests.cli import copies_cli
     from portal.copy_requests.download_views import bp as copies_bp
     from portal.copy_requests.staff_views import bp as copy_requests_staff_bp
@@ -129,6 +133,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(procedures_staff_bp)
     app.register_blueprint(duplicates_staff_bp)
+    app.register_blueprint(api_keys_admin_bp)
+    app.register_blueprint(api_keys_api_bp)
     errors.register_error_handlers(app)
     security.init_app(app)
     hops = int(app.config["PROXY_FIX_HOPS"])
@@ -142,6 +148,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                     copies_cli, mail_outbox.mail_cli, scorecard_cli):
         app.cli.add_command(command)
     app.cli.add_command(files_cli)
+    app.cli.add_command(api_keys_cli)
     return app
 
 

@@ -236,6 +236,9 @@ class Config:
     FEEDBACK_PETITION_RATE_LIMIT = "5 per hour;20 per day"
     FEEDBACK_RATING_RATE_LIMIT = "30 per hour"
     FEEDBACK_TRACK_RATE_LIMIT = "10 per 15 minutes"
+    #: Public /api/ endpoints without a key, per client address (docs/api.md, "API keys"); a key
+    #: has its own daily quota instead.
+    API_ANONYMOUS_RATE_LIMIT = "60 per minute;1000 per day"
 
     #: Coverage (docs/coverage.md): requests to digitize a result, per address (POSTs only), and
     #: tracking them (every try, whatever the reference: no lockout per reference).

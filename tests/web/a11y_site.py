@@ -22,6 +22,7 @@ import pyotp
 from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import func, or_, select
 
+from portal.api_keys import service as api_keys
 from portal.copy_requests.models import CopyRequest, IssuedCopy
 from portal.db import utcnow
 from portal.extensions import db
@@ -232,6 +233,10 @@ def build_site(app, server: str, browser, make_record, make_staff) -> Site:
                      clerk=clerk.username, clerk_password=clerk.test_password)
     site.staff = {"clerk": clerk, "clerk-idle": idle, "admin": admin}
     _import_jobs(site, units[0], admin)
+    api_key = api_keys.issue(db.session, "cli", organization="Ngân hàng Thử nghiệm", scopes=["status:batch"],
+                             daily_quota=1000).key
+    db.session.commit()
+    site.refs["api_key_id"] = str(api_key.id)
 
     context, page = fresh()
     login_citizen(page, server, person)

@@ -1,0 +1,119 @@
+"""`api_access`: who may call an API view, and how often. Apply it under the route:
+
+    @bp.get("/api/v1/search")
+    @api_access()                       # public: anonymous at API_ANONYMOUS_RATE_LIMIT, or any key
+    def search(): ...
+
+    @bp.post("/api/v1/status/batch")
+    @api_access("status:batch")         # a key with this scope is required
+    def batch(): ...
+
+- A key (``Authorization: Bearer hnp_…`` or ``X-API-Key: hnp_…``) that is unknown, malformed,
+  revoked or rotated away → 401; a valid key without the scope → 403. A valid key is counted
+  against its daily quota (per Hanoi day, in the database: every worker sees one count); over it
+  → 429 with ``Retry-After`` (seconds to Hanoi midnight). The key is in ``g.api_key``.
+- No key: allowed only where no scope is asked, counted per client address by Flask-Limiter's
+  storage and strategy (Redis or the database, as the forms' limits), limit
+  ``API_ANONYMOUS_RATE_LIMIT``; over it → 429 with ``Retry-After``.
+- Every answer carries ``RateLimit-Limit``, ``RateLimit-Remaining``, ``RateLimit-Reset`` (IETF
+  draft "RateLimit header fields for HTTP": reset in seconds); refusals are JSON
+  ``{"error": status, "message": "…"}`` like the other /api/ errors (the problem-details work of
+  issue 15 item 1 may reshape them in `_refuse`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from functools import wraps
+
+from flask import current_app, g, jsonify, make_response, request
+from flask_babel import gettext as _
+from limits import parse_many
+
+from portal.api_keys import service
+from portal.extensions import db
+from portal.rate_limits import limiter
+
+log = logging.getLogger(__name__)
+
+
+def presented_key() -> str | None:
+    """The key the request carries, if any ("" when a header is there but empty: still a try)."""
+    authorization = request.headers.get("Authorization")
+    if authorization is not None:
+        scheme, _sep, value = authorization.partition(" ")
+        if scheme.lower() == "bearer":
+            return value.strip()
+    return request.headers.get("X-API-Key")
+
+
+def _headers(limit: int, remaining: int, reset: int) -> dict[str, str]:
+    return {"RateLimit-Limit": str(limit), "RateLimit-Remaining": str(max(0, remaining)),
+            "RateLimit-Reset": str(max(0, reset))}
+
+
+def _refuse(status: int, message: str, headers: dict[str, str] | None = None):
+    response = make_response(jsonify({"error": status, "message": message}), status)
+    response.headers.update(headers or {})
+    return response
+
+
+def _anonymous_check() -> tuple[bool, dict[str, str]]:
+    """Hit every anonymous limit for this address; the tightest one speaks in the headers."""
+    address = request.remote_addr or "unknown"
+    tightest: tuple[int, int, int] | None = None  # remaining, limit, reset
+    allowed = True
+    try:
+        for item in parse_many(current_app.config["API_ANONYMOUS_RATE_LIMIT"]):
+            if not limiter.limiter.hit(item, "api-anonymous", address):
+                allowed = False
+            reset_at, remaining = limiter.limiter.get_window_stats(item, "api-anonymous", address)
+            state = (remaining, item.amount, math.ceil(reset_at - time.time()))
+            if tightest is None or state[0] < tightest[0]:
+                tightest = state
+    except Exception:  # noqa: BLE001 - a counter outage must not take the public API down with it
+        log.warning("could not count an anonymous API request; let through", exc_info=True)
+        return True, {}
+    if tightest is None:
+        return True, {}
+    remaining, limit, reset = tightest
+    return allowed, _headers(limit, remaining, reset)
+
+
+def api_access(scope: str | None = None) -> Callable:
+    if scope is not None and scope not in service.SCOPES:
+        raise ValueError(f"unknown API scope {scope!r}")
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            presented = presented_key()
+            g.api_key = None
+            if presented is None:
+                if scope is not None:
+                    return _refuse(401, _("An API key with the scope %(scope)s is required.", scope=scope),
+                                   {"WWW-Authenticate": 'Bearer realm="api"'})
+                allowed, headers = _anonymous_check()
+            else:
+                key = service.authenticate(db.session, presented)
+                if key is None:
+                    return _refuse(401, _("The API key is invalid or has been revoked."),
+                                   {"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'})
+                if scope is not None and scope not in key.scopes:
+                    return _refuse(403, _("The API key does not have the scope %(scope)s.", scope=scope))
+                check = service.count_request(db.engine, key)
+                allowed, headers = check.allowed, _headers(check.limit, check.remaining, check.reset)
+                g.api_key = key
+            if not allowed:
+                headers["Retry-After"] = headers.get("RateLimit-Reset", "60")
+                return _refuse(429, _("Too many requests; please try again later."), headers)
+            response = make_response(view(*args, **kwargs))
+            response.headers.update(headers)
+            return response
+
+        return wrapper
+
+    return decorate
