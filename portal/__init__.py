@@ -96,6 +96,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.scorecard.cli import scorecard_cli
     from portal.scorecard.views import bp as scorecard_bp
     from portal.search.api_views import bp as search_api_bp
+    from portal.search.api_views import docs_bp as api_docs_bp
     from portal.ocr.cli import ocr_cli
     from portal.search.cli import search_cli
     from portal.units.views import bp as units_bp
@@ -113,6 +114,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(main_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(search_api_bp)
+    app.register_blueprint(api_docs_bp)
     app.register_blueprint(units_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(verify_bp)

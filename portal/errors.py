@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from portal.openapi import problem
+
 
 class PortalError(Exception):
     status = 400
@@ -23,10 +25,16 @@ class InvalidInput(PortalError):
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return request.accept_mimetypes.best == "application/json"  # /api/ answers problem details, see _render
 
 
-def _render(status: int, message: str | None = None):
+def _render(status: int, message: str | None = None, error: HTTPException | None = None):
+    if request.path.startswith("/api/"):
+        # The API's one error shape (RFC 9457, both languages); the site's pages are unchanged.
+        answer = problem(status, message, message)
+        if error is not None and getattr(error, "valid_methods", None):
+            answer.headers["Allow"] = ", ".join(error.valid_methods)  # what a 405 must say
+        return answer
     if _wants_json():
         return jsonify({"error": status, "message": message or ""}), status
     return render_template("errors/error.html", status=status, message=message), status
@@ -39,7 +47,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        return _render(error.code or 500, None)
+        return _render(error.code or 500, None, error)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

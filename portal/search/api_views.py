@@ -4,30 +4,39 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, render_template, request
 
 from portal import clock
 from portal.db import commit_read
 from portal.extensions import db
 from portal.http_cache import cache_privately
 from portal.identity.citizens import reading_actor
+from portal.openapi import document, problem, responses, schema_label, short_name, spec
 from portal.records.models import Access, Record
 from portal.records.queries import RecordHit
 from portal.search import identifiers
+from portal.search.api_schemas import MAX_PER_PAGE, SearchAnswer, SearchQuery, SuggestAnswer, SuggestQuery
 from portal.search.port import FACETS, MAX_HITS, SORTS
 from portal.search.service import search_records
 from portal.units.services import successors
 
 bp = Blueprint("search_api", __name__, url_prefix="/api/v1")
+#: /api/docs: the reference page, outside the versioned prefix (one page describes each version).
+docs_bp = Blueprint("api_docs", __name__)
 
-MAX_PER_PAGE = 100
 #: Query parameter → service filter.
 FILTER_PARAMS = {"status": "status", "procedure": "procedure_code", "procedure_code": "procedure_code",
                  "unit": "unit", "current_unit": "current_unit", "year": "year"}
 
 
 def _bad_request(vi: str, en: str):
-    return jsonify({"error": 400, "message": f"{vi} / {en}", "messages": {"vi": vi, "en": en}}), 400
+    return problem(400, vi, en)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The contract of version 1 (OpenAPI 3.1), derived from portal.search.api_schemas."""
+    return jsonify(document())
 
 
 def _int_arg(name: str, default: int, maximum: int) -> int | None:
@@ -39,8 +48,25 @@ def _int_arg(name: str, default: int, maximum: int) -> int | None:
     return int(raw)
 
 
+@docs_bp.get("/api/docs")
+def reference():
+    """The document as a server-rendered page: no script, readable without JavaScript, CSP unchanged."""
+    contract = document()
+    schemas = {short_name(name): schema
+               for name, schema in contract["components"]["schemas"].items()
+               if not name.startswith(("SearchQuery.", "SuggestQuery."))}
+    return render_template("api/docs.html", contract=contract, schemas=schemas, label=schema_label)
+
+
 @bp.get("/search")
+@spec.validate(query=SearchQuery, resp=responses(SearchAnswer, "HTTP_400", ok_description=(
+    "Kết quả tìm kiếm, chỉ các trường công khai / search results, public fields only")),
+    tags=["search"], skip_validation=True, operation_id="search")
 def search():
+    """Tìm kết quả / Search results
+
+    Cùng bộ máy, bộ lọc và thống kê như trang tìm kiếm / the same engine, filters and facets as the page.
+    """
     per_page = _int_arg("per_page", current_app.config["SEARCH_PER_PAGE"], MAX_PER_PAGE)
     if per_page is None:
         return _bad_request(f"per_page phải là số nguyên từ 1 đến {MAX_PER_PAGE}.",
@@ -144,8 +170,14 @@ def hit_json(hit: RecordHit, today: date) -> dict:
 
 
 @bp.get("/suggest")
+@spec.validate(query=SuggestQuery, resp=responses(SuggestAnswer, ok_description=(
+    "Tối đa 8 gợi ý [{label, kind, url}] / up to 8 completions")),
+    tags=["search"], skip_validation=True, operation_id="suggest")
 def suggest():
-    """Search as you type: up to 8 completions [{label, kind, url}]; [] under 2 characters."""
+    """Gợi ý khi gõ / Search as you type
+
+    Tối đa 8 gợi ý; dưới 2 ký tự thì [] / up to 8 completions; [] under 2 characters.
+    """
     from portal.search import get_search
     from portal.search.suggest import suggest as complete
 

@@ -1,0 +1,79 @@
+"""The API against its own contract, checked by schemathesis (a tool no one here wrote).
+
+A live server (werkzeug in a thread, as the browser tests) answers the cases schemathesis derives
+from /api/v1/openapi.json: valid and invalid parameters of every operation. Each answer must not be
+a server error, must have a documented status and media type, and must match its schema.
+Bounded (MAX_EXAMPLES per operation) so it stays well under a minute; it runs once, in the SQLite
+run, like the browser checks: the contract does not depend on the database.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import date
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from portal.search import get_search
+from portal.search.indexing import reindex
+from tests.search.conftest import TODAY
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("PORTAL_TEST_DB", "sqlite") == "postgresql",
+    reason="the contract check runs once, in the SQLite run: the database does not change the contract",
+)
+
+MAX_EXAMPLES = 30
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          negative_data_rejection]
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs) -> None:
+        pass
+
+
+@pytest.fixture
+def api_base(app, db_session, make_record):
+    """Demo-like data (public and personal results, a revoked one, two years) behind a live server."""
+    make_record(doc_number="123", doc_notation="GPXD", holder="Phạm Văn Đông")
+    make_record(doc_number="7", doc_notation="TLKS", doc_type_name="Trích lục khai sinh", access="personal",
+                holder="Lê Văn An", id_number="001085012345")
+    make_record(doc_number="45", doc_notation="GCN", issued_date=date(2023, 3, 1), status="revoked")
+    reindex(db_session, get_search, today=TODAY)
+    httpd = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+# schemathesis.pytest.from_fixture reads pytest's private Function._nodeid, gone in pytest 9: so each
+# operation's strategy is drawn by a plain Hypothesis test inside this one.
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_every_operation_keeps_its_contract(api_base, mode):
+    schema = schemathesis.openapi.from_url(f"{api_base}/api/v1/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert {op.path for op in operations} >= {"/api/v1/search", "/api/v1/suggest"}
+    for operation in operations:
+
+        @given(case=operation.as_strategy(generation_mode=mode))
+        @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+        def keeps_contract(case):
+            case.call_and_validate(base_url=api_base, checks=CHECKS)
+
+        keeps_contract()
