@@ -57,6 +57,9 @@ class Problem(BaseModel):
 #: status → (English title, Vietnamese detail, English detail) for errors no view words itself.
 STANDARD_PROBLEMS = {
     400: ("Bad Request", "Yêu cầu không hợp lệ.", "The request is not valid."),
+    401: ("Unauthorized", "Khóa API không hợp lệ, đã bị thu hồi hoặc còn thiếu.",
+          "The API key is invalid, revoked or missing."),
+    403: ("Forbidden", "Khóa API không có quyền này.", "The API key does not have this scope."),
     404: ("Not Found", "Không tìm thấy địa chỉ này.", "There is nothing at this address."),
     405: ("Method Not Allowed", "Phương thức không được hỗ trợ ở địa chỉ này.",
           "This method is not allowed at this address."),

@@ -7,6 +7,7 @@ from datetime import date
 from flask import Blueprint, current_app, jsonify, render_template, request
 
 from portal import clock
+from portal.api_keys.access import api_access
 from portal.db import commit_read
 from portal.extensions import db
 from portal.http_cache import cache_privately
@@ -59,9 +60,10 @@ def reference():
 
 
 @bp.get("/search")
-@spec.validate(query=SearchQuery, resp=responses(SearchAnswer, "HTTP_400", ok_description=(
+@spec.validate(query=SearchQuery, resp=responses(SearchAnswer, "HTTP_400", "HTTP_401", ok_description=(
     "Kết quả tìm kiếm, chỉ các trường công khai / search results, public fields only")),
     tags=["search"], skip_validation=True, operation_id="search")
+@api_access()
 def search():
     """Tìm kết quả / Search results
 
@@ -170,9 +172,10 @@ def hit_json(hit: RecordHit, today: date) -> dict:
 
 
 @bp.get("/suggest")
-@spec.validate(query=SuggestQuery, resp=responses(SuggestAnswer, ok_description=(
+@spec.validate(query=SuggestQuery, resp=responses(SuggestAnswer, "HTTP_401", ok_description=(
     "Tối đa 8 gợi ý [{label, kind, url}] / up to 8 completions")),
     tags=["search"], skip_validation=True, operation_id="suggest")
+@api_access()
 def suggest():
     """Gợi ý khi gõ / Search as you type
 
