@@ -164,7 +164,9 @@ def test_over_the_daily_quota_429_until_hanoi_midnight_then_a_new_day(app, clien
     # The owner sees the same counts with the key (this call is one more request of the 6th).
     usage = client.get("/api/v1/keys/me/usage", headers=bearer(issued.secret)).json
     assert usage["usage"] == [{"day": "2026-12-06", "requests": 2}, {"day": "2026-12-05", "requests": 4}]
-    assert client.get("/api/v1/keys/me/usage").status_code == 401
+    anonymous = client.get("/api/v1/keys/me/usage")
+    assert anonymous.status_code == 401 and anonymous.mimetype == "application/problem+json"
+    assert anonymous.json["messages"]["en"] == "An API key is required."
 
 
 def test_anonymous_limit_is_shared_by_two_processes_and_has_ratelimit_headers(api_app, tmp_path):

@@ -17,7 +17,9 @@ def test_openapi_document_is_valid_3_1_and_describes_every_answer(client):
     validate(contract)  # raises on an invalid OpenAPI 3.1 document
     assert contract["openapi"] == "3.1.0"
     operations = {path: item["get"] for path, item in contract["paths"].items()}
-    assert {"/api/v1/search", "/api/v1/suggest"} <= set(operations)
+    assert {"/api/v1/search", "/api/v1/suggest", "/api/v1/keys/me/usage"} <= set(operations)
+    for path in operations:  # every v1 operation is behind api_access: a bad key is a 401
+        assert "401" in operations[path]["responses"], path
     assert {p["name"] for p in operations["/api/v1/search"]["parameters"]} >= {
         "q", "page", "per_page", "sort", "status", "procedure", "unit", "current_unit", "year", "facets"}
     for path, operation in operations.items():
