@@ -74,6 +74,8 @@ def _carries(body: bytes, secret: str | None) -> bool:
 def _is_public(response: Response) -> bool:
     if current_user.is_authenticated or request.environ.get(_PRIVATE_MARK) or _sets_cookie(response):
         return False
+    if "Authorization" in request.headers or "X-API-Key" in request.headers:
+        return False  # an API key's answer (its quota headers) is its own: no shared copy
     body = response.get_data()
     field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     return not (_carries(body, g.get(field)) or _carries(body, request.environ.get("portal.csp_nonce")))

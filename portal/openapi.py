@@ -57,6 +57,9 @@ class Problem(BaseModel):
 #: status → (English title, Vietnamese detail, English detail) for errors no view words itself.
 STANDARD_PROBLEMS = {
     400: ("Bad Request", "Yêu cầu không hợp lệ.", "The request is not valid."),
+    401: ("Unauthorized", "Khóa API không hợp lệ, đã bị thu hồi hoặc còn thiếu.",
+          "The API key is invalid, revoked or missing."),
+    403: ("Forbidden", "Khóa API không có quyền này.", "The API key does not have this scope."),
     404: ("Not Found", "Không tìm thấy địa chỉ này.", "There is nothing at this address."),
     405: ("Method Not Allowed", "Phương thức không được hỗ trợ ở địa chỉ này.",
           "This method is not allowed at this address."),
@@ -77,11 +80,14 @@ def problem(status: int, vi: str | None = None, en: str | None = None) -> Respon
     return current_app.response_class(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
 
 
-def responses(ok: type[BaseModel] | None, *errors: str, ok_description: str) -> Responses:
-    """The documented answers of one operation: 200 with `ok`, then problems for `errors` + COMMON_ERRORS."""
+def responses(ok: type[BaseModel] | None, *errors: str, ok_description: str,
+              bodiless: dict[str, str] | None = None) -> Responses:
+    """The documented answers of one operation: 200 with `ok`, then problems for `errors` + COMMON_ERRORS;
+    `bodiless`: code → description of answers without a body (304, 308)."""
     codes = {"HTTP_200": ok, **{code: Problem for code in (*errors, *COMMON_ERRORS)}}
-    documented = Responses(**codes)
+    documented = Responses(*(bodiless or {}), **codes)
     documented.code_descriptions["HTTP_200"] = ok_description
+    documented.code_descriptions.update(bodiless or {})
     for code in (*errors, *COMMON_ERRORS):
         status = int(code.removeprefix("HTTP_"))
         _title, vi, en = STANDARD_PROBLEMS[status]

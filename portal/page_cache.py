@@ -8,7 +8,8 @@ view (no search, no database, no template). Nothing is kept that a proxy could n
 so no page lags behind by more than the page's own Cache-Control says.
 
 Served from the copy only when the request carries no cookie but the language one (no session: no
-login, no form token) and no ``lang`` switch. Kept in Redis when ``REDIS_URL`` is set (one copy for
+login, no form token), no ``lang`` switch and no API key header (``Authorization``/``X-API-Key``:
+a keyed request is counted against its quota and gets its own RateLimit headers, never a copy). Kept in Redis when ``REDIS_URL`` is set (one copy for
 every worker), else in each process's memory, at most MEMORY_PAGES pages. ``PUBLIC_PAGE_SERVER_CACHE``
 turns it off (False) or on (True); unset, it is on except in tests, where a test that changes data
 then reads a page must see the change.
@@ -48,6 +49,8 @@ def _key() -> str | None:
         return None
     if set(request.cookies) - {"lang"}:
         return None
+    if "Authorization" in request.headers or "X-API-Key" in request.headers:
+        return None  # an API key: counted and answered on its own (portal.api_keys.access)
     address = request.full_path.encode("utf-8", "surrogateescape")
     return f"{select_locale()}:{hashlib.sha256(address).hexdigest()}"
 

@@ -17,8 +17,11 @@
   ``API_ANONYMOUS_RATE_LIMIT``; over it → 429 with ``Retry-After``.
 - Every answer carries ``RateLimit-Limit``, ``RateLimit-Remaining``, ``RateLimit-Reset`` (IETF
   draft "RateLimit header fields for HTTP": reset in seconds); refusals are JSON
-  ``{"error": status, "message": "…"}`` like the other /api/ errors (the problem-details work of
-  issue 15 item 1 may reshape them in `_refuse`).
+  RFC 9457 problem details (`portal.openapi.problem`) like the other /api/ errors, with their
+  ``WWW-Authenticate`` / ``Retry-After`` / ``RateLimit-*`` headers.
+- Answers vary on ``Authorization`` and ``X-API-Key``, and a request carrying either is never
+  answered from, nor kept in, the public page cache (portal/page_cache.py, portal/http_cache.py):
+  its count and quota headers are its own.
 """
 
 from __future__ import annotations
@@ -29,15 +32,24 @@ import time
 from collections.abc import Callable
 from functools import wraps
 
-from flask import current_app, g, jsonify, make_response, request
-from flask_babel import gettext as _
+from flask import current_app, g, make_response, request
 from limits import parse_many
 
 from portal.api_keys import service
 from portal.extensions import db
+from portal.openapi import problem
 from portal.rate_limits import limiter
 
 log = logging.getLogger(__name__)
+
+
+#: The headers a key travels in: answers vary on them, the page cache never serves or keeps them.
+KEY_HEADERS = ("Authorization", "X-API-Key")
+
+
+def carries_key() -> bool:
+    """True when the request presents a key (or tries to): its answer is its own."""
+    return any(name in request.headers for name in KEY_HEADERS)
 
 
 def presented_key() -> str | None:
@@ -55,8 +67,9 @@ def _headers(limit: int, remaining: int, reset: int) -> dict[str, str]:
             "RateLimit-Reset": str(max(0, reset))}
 
 
-def _refuse(status: int, message: str, headers: dict[str, str] | None = None):
-    response = make_response(jsonify({"error": status, "message": message}), status)
+def _refuse(status: int, vi: str | None, en: str | None, headers: dict[str, str] | None = None):
+    response = problem(status, vi, en)
+    response.vary.update(KEY_HEADERS)
     response.headers.update(headers or {})
     return response
 
@@ -94,24 +107,28 @@ def api_access(scope: str | None = None) -> Callable:
             g.api_key = None
             if presented is None:
                 if scope is not None:
-                    return _refuse(401, _("An API key with the scope %(scope)s is required.", scope=scope),
+                    return _refuse(401, f"Cần khóa API có quyền {scope}.",
+                                   f"An API key with the scope {scope} is required.",
                                    {"WWW-Authenticate": 'Bearer realm="api"'})
                 allowed, headers = _anonymous_check()
             else:
                 key = service.authenticate(db.session, presented)
                 if key is None:
-                    return _refuse(401, _("The API key is invalid or has been revoked."),
+                    return _refuse(401, "Khóa API không hợp lệ hoặc đã bị thu hồi.",
+                                   "The API key is invalid or has been revoked.",
                                    {"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'})
                 if scope is not None and scope not in key.scopes:
-                    return _refuse(403, _("The API key does not have the scope %(scope)s.", scope=scope))
+                    return _refuse(403, f"Khóa API không có quyền {scope}.",
+                                   f"The API key does not have the scope {scope}.")
                 check = service.count_request(db.engine, key)
                 allowed, headers = check.allowed, _headers(check.limit, check.remaining, check.reset)
                 g.api_key = key
             if not allowed:
                 headers["Retry-After"] = headers.get("RateLimit-Reset", "60")
-                return _refuse(429, _("Too many requests; please try again later."), headers)
+                return _refuse(429, None, None, headers)  # the standard words, as the limiter's own 429
             response = make_response(view(*args, **kwargs))
             response.headers.update(headers)
+            response.vary.update(KEY_HEADERS)
             return response
 
         return wrapper

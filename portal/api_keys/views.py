@@ -7,8 +7,10 @@ nowhere else (no redirect, no flash, no session): reloading the page cannot show
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, g, jsonify, render_template
-from flask_babel import gettext as _
+from pydantic import BaseModel, Field
 
 from portal.api_keys import service
 from portal.api_keys.access import api_access
@@ -19,6 +21,7 @@ from portal.identity import current_staff
 from portal.identity.models import StaffRole
 from portal.identity.staff_forms import ActionForm
 from portal.identity.staff_guard import staff_guard
+from portal.openapi import problem, responses, spec
 
 admin_bp = Blueprint("api_keys", __name__, url_prefix="/staff/api-keys")
 admin_bp.before_request(staff_guard(StaffRole.ADMIN))
@@ -82,13 +85,33 @@ def revoke(key_id: int):
     return _show(key)
 
 
+class UsageDay(BaseModel):
+    day: date = Field(description="Ngày theo giờ Hà Nội / day, Hanoi time")
+    requests: int = Field(ge=0, description="Số yêu cầu / requests that day")
+
+
+class UsageAnswer(BaseModel):
+    organization: str
+    prefix: str = Field(description="8 ký tự đầu của khóa / the key's 8-character prefix")
+    daily_quota: int = Field(ge=0, description="Số yêu cầu mỗi ngày / requests per Hanoi day")
+    scopes: list[str]
+    usage: list[UsageDay] = Field(description="30 ngày gần nhất có yêu cầu / the last 30 days that had any")
+
+
 @api_bp.get("/me/usage")
+@spec.validate(resp=responses(UsageAnswer, "HTTP_401", ok_description=(
+    "Lượt dùng của khóa đang gọi / the calling key's usage")),
+    tags=["keys"], skip_validation=True, operation_id="keyUsage")
 @api_access()
 def my_usage():
-    """The calling key's requests per Hanoi day (last 30 days that had any); a key is required."""
+    """Lượt dùng khóa API / The calling key's usage
+
+    Số yêu cầu mỗi ngày (giờ Hà Nội) của khóa gửi kèm; cần khóa / requests per Hanoi day of the key
+    sent (Authorization: Bearer or X-API-Key); a key is required.
+    """
     key = g.api_key
     if key is None:
-        return jsonify({"error": 401, "message": _("An API key is required.")}), 401
+        return problem(401, "Cần khóa API.", "An API key is required.")
     return jsonify({"organization": key.organization, "prefix": key.prefix, "daily_quota": key.daily_quota,
                     "scopes": key.scopes,
                     "usage": [{"day": row.day.isoformat(), "requests": row.count}

@@ -117,3 +117,30 @@ class Completion(BaseModel):
 
 class SuggestAnswer(RootModel[list[Completion]]):
     """Tối đa 8 gợi ý / up to 8 completions."""
+
+
+class StatusEntry(BaseModel):
+    old_status: str | None = Field(description="Hiệu lực trước / status before")
+    new_status: str = Field(description="Hiệu lực sau / status after")
+    changed_at: str = Field(description="Thời điểm (ISO 8601, UTC) / when (ISO 8601, UTC)")
+
+
+class ResultAnswer(BaseModel):
+    """Một kết quả, chỉ các trường công khai / one result, public fields only."""
+
+    source_id: str = Field(description="Mã kết quả / result id")
+    number: str = Field(description="Số kết quả / result number")
+    doc_type_name: str = Field(description="Loại giấy tờ / document type")
+    issued_date: str = Field(description="Ngày cấp (ISO 8601) / date issued")
+    issuer_name: str | None = Field(description="Người ký / signer")
+    procedure: Procedure
+    summary: str | None = Field(description="Trích yếu / summary")
+    holder: str | None = Field(description="Người được cấp (chỉ kết quả công khai) / holder (public "
+                                           "results only)")
+    issuing_unit: Unit
+    successor_units: list[Unit] = Field(description="Đơn vị kế thừa / successor units")
+    status: str = Field(description="Hiệu lực hôm nay / effective status today")
+    valid_from: str = Field(description="Hiệu lực từ (ISO 8601) / valid from")
+    valid_to: str | None = Field(description="Hiệu lực đến (ISO 8601) / valid to")
+    status_history: list[StatusEntry] = Field(description="Lịch sử hiệu lực, cũ trước / status history, "
+                                                          "oldest first")

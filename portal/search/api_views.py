@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal import clock
+from portal.api_keys.access import api_access
 from portal.db import commit_read
 from portal.extensions import db
 from portal.http_cache import cache_privately
@@ -15,7 +18,14 @@ from portal.openapi import document, problem, responses, schema_label, short_nam
 from portal.records.models import Access, Record
 from portal.records.queries import RecordHit
 from portal.search import identifiers
-from portal.search.api_schemas import MAX_PER_PAGE, SearchAnswer, SearchQuery, SuggestAnswer, SuggestQuery
+from portal.search.api_schemas import (
+    MAX_PER_PAGE,
+    ResultAnswer,
+    SearchAnswer,
+    SearchQuery,
+    SuggestAnswer,
+    SuggestQuery,
+)
 from portal.search.port import FACETS, MAX_HITS, SORTS
 from portal.search.service import search_records
 from portal.units.services import successors
@@ -59,9 +69,10 @@ def reference():
 
 
 @bp.get("/search")
-@spec.validate(query=SearchQuery, resp=responses(SearchAnswer, "HTTP_400", ok_description=(
+@spec.validate(query=SearchQuery, resp=responses(SearchAnswer, "HTTP_400", "HTTP_401", ok_description=(
     "Kết quả tìm kiếm, chỉ các trường công khai / search results, public fields only")),
     tags=["search"], skip_validation=True, operation_id="search")
+@api_access()
 def search():
     """Tìm kết quả / Search results
 
@@ -170,9 +181,10 @@ def hit_json(hit: RecordHit, today: date) -> dict:
 
 
 @bp.get("/suggest")
-@spec.validate(query=SuggestQuery, resp=responses(SuggestAnswer, ok_description=(
+@spec.validate(query=SuggestQuery, resp=responses(SuggestAnswer, "HTTP_401", ok_description=(
     "Tối đa 8 gợi ý [{label, kind, url}] / up to 8 completions")),
     tags=["search"], skip_validation=True, operation_id="suggest")
+@api_access()
 def suggest():
     """Gợi ý khi gõ / Search as you type
 
@@ -186,3 +198,50 @@ def suggest():
     response.headers["Cache-Control"] = "private, max-age=60"
     response.vary.update(("Cookie", "Accept-Language"))
     return response
+
+
+@bp.get("/results/<path:source_id>")
+@spec.validate(resp=responses(ResultAnswer, "HTTP_401", "HTTP_404", ok_description=(
+    "Kết quả, chỉ các trường công khai / the result, public fields only"), bodiless={
+    "HTTP_304": "Không đổi so với If-None-Match / unchanged since the ETag sent",
+    "HTTP_308": "Kết quả đã gộp vào kết quả được giữ (Location) / merged into the kept result (Location)"}),
+    tags=["results"], skip_validation=True, operation_id="getResult")
+@api_access()
+def result(source_id: str):
+    """Một kết quả / One result
+
+    Hiệu lực hôm nay, thời hạn, đơn vị cấp và kế thừa, lịch sử hiệu lực; kết quả cá nhân trả 404 nếu
+    khóa không có quyền personal:read; kết quả đã gộp chuyển hướng 308 / today's status, validity,
+    issuing and successor units, status history; a personal result is 404 without the personal:read
+    scope; a merged result redirects (308) to the kept one.
+    """
+    record = db.session.scalar(select(Record).where(Record.source_id == source_id).options(
+        selectinload(Record.status_history), joinedload(Record.issuing_unit)))
+    if record is not None and record.merged_into_id is not None:
+        kept = db.session.get(Record, record.merged_into_id)
+        # 308, not the kept one's body: a client learns the id to keep using (and caches one copy).
+        return redirect(url_for(".result", source_id=kept.source_id), 308)
+    personal = record is not None and record.access != Access.PUBLIC
+    if record is None or (personal and (g.api_key is None or "personal:read" not in g.api_key.scopes)):
+        # The same answer as for an unknown id: a personal result's existence is not revealed.
+        return problem(404, "Không tìm thấy kết quả này.", "There is no such result.")
+    today = clock.today()
+    body = {k: v for k, v in hit_json(RecordHit(record=record), today).items()
+            if k not in ("restricted", "highlights", "found_in_scan")}
+    body |= {"valid_from": record.valid_from.isoformat(),
+             "valid_to": record.valid_to.isoformat() if record.valid_to else None,
+             "status_history": [{"old_status": c.old_status, "new_status": c.new_status,
+                                 "changed_at": c.changed_at.isoformat()}
+                                for c in sorted(record.status_history, key=lambda c: (c.changed_at, c.id))]}
+    response = jsonify(body)
+    modified = record.status_changed_at
+    if record.effective_status(today) != record.status and record.valid_to is not None:
+        # Lapsed by date alone: the answer changed the day after valid_to, not at the last change.
+        modified = max(modified, datetime.combine(record.valid_to + timedelta(days=1), time(), UTC))
+    response.last_modified = modified
+    response.add_etag()
+    if personal or g.api_key is not None:
+        response.headers["Cache-Control"] = "private, no-store" if personal else "private, max-age=60"
+    else:
+        response.headers["Cache-Control"] = "public, max-age=60"
+    return response.make_conditional(request)

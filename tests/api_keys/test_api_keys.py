@@ -117,7 +117,8 @@ def test_an_unknown_or_malformed_key_is_refused_with_401(app, client, presented)
     value = presented.format(prefix=issued.key.prefix)
     response = client.get("/api/v1/probe/public", headers={"X-API-Key": value})
     assert response.status_code == 401
-    assert response.json["error"] == 401 and "WWW-Authenticate" in response.headers
+    assert response.json["status"] == 401 and "WWW-Authenticate" in response.headers
+    assert response.mimetype == "application/problem+json" and response.json["messages"]["vi"]
 
 
 def test_revoked_and_rotated_keys_stop_working_at_once(app, client):
@@ -135,7 +136,8 @@ def test_revoked_and_rotated_keys_stop_working_at_once(app, client):
 def test_a_key_without_the_scope_gets_403_and_no_key_gets_401_where_a_scope_is_needed(app, client):
     search_only = issue(scopes=["search"])
     response = client.get("/api/v1/probe/batch", headers=bearer(search_only.secret))
-    assert response.status_code == 403 and "status:batch" in response.json["message"]
+    assert response.status_code == 403 and "status:batch" in response.json["messages"]["en"]
+    assert response.mimetype == "application/problem+json"
     assert client.get("/api/v1/probe/batch").status_code == 401
     assert client.get("/api/v1/probe/public", headers=bearer(search_only.secret)).json \
         == {"organization": "Ngân hàng Thử nghiệm"}
@@ -148,7 +150,7 @@ def test_over_the_daily_quota_429_until_hanoi_midnight_then_a_new_day(app, clien
     answers = [client.get("/api/v1/probe/batch", headers=bearer(issued.secret)) for _ in range(4)]
     assert [r.status_code for r in answers] == [200, 200, 200, 429]
     refused = answers[-1]
-    assert refused.json["error"] == 429
+    assert refused.json["status"] == 429 and refused.mimetype == "application/problem+json"
     assert refused.headers["Retry-After"] == "3600" == refused.headers["RateLimit-Reset"]
     assert (refused.headers["RateLimit-Limit"], refused.headers["RateLimit-Remaining"]) == ("3", "0")
     assert answers[1].headers["RateLimit-Remaining"] == "1"
@@ -162,7 +164,9 @@ def test_over_the_daily_quota_429_until_hanoi_midnight_then_a_new_day(app, clien
     # The owner sees the same counts with the key (this call is one more request of the 6th).
     usage = client.get("/api/v1/keys/me/usage", headers=bearer(issued.secret)).json
     assert usage["usage"] == [{"day": "2026-12-06", "requests": 2}, {"day": "2026-12-05", "requests": 4}]
-    assert client.get("/api/v1/keys/me/usage").status_code == 401
+    anonymous = client.get("/api/v1/keys/me/usage")
+    assert anonymous.status_code == 401 and anonymous.mimetype == "application/problem+json"
+    assert anonymous.json["messages"]["en"] == "An API key is required."
 
 
 def test_anonymous_limit_is_shared_by_two_processes_and_has_ratelimit_headers(api_app, tmp_path):
@@ -183,7 +187,7 @@ def test_anonymous_limit_is_shared_by_two_processes_and_has_ratelimit_headers(ap
         assert json.loads(run.stdout.strip().splitlines()[-1]) == [200, 200, 429]
 
         refused = client.get("/api/v1/probe/public")
-        assert refused.status_code == 429 and refused.json["error"] == 429
+        assert refused.status_code == 429 and refused.json["status"] == 429
         assert 0 < int(refused.headers["Retry-After"]) <= 3600
         assert refused.headers["RateLimit-Remaining"] == "0"
         # A key is not held to the anonymous limit of its address.
