@@ -11,6 +11,8 @@ All three were issued by a real old commune that was merged whole into a current
 2025 (reference data); "clerk" and "supervisor" serve that ward, the "…_elsewhere" ones another.
 The rule behind the table is `portal.identity.access.may_read_personal`. A cell ending in
 "+log" also writes one entry to the subject's access log; any other cell writes none.
+The API's result endpoint reads no login, only an API key: here every reader has none; what a key
+with or without a scope sees, on every API operation, is tests/api/test_api_authorization.py.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ HIDDEN = "404"             # 404, as for a result that does not exist
 RESTRICTED = "restricted"  # search hit with type, unit and status only, no link to the result
 TO_RESULT = "to result"    # search page: straight to the result page (redirect)
 PUBLIC_HIT = "public hit"  # API hit: number, summary and holder; no holder id number, no birth date
+API_RESULT = "api result"  # API result (JSON): number, summary and holder; no holder id number, no birth date
 LOGIN = "login"            # redirect to the citizen login page
 LISTED = "listed"          # 200; the result is listed with its summary
 UNLISTED = "unlisted"      # 200; the result is not on the page
@@ -66,6 +69,7 @@ ENDPOINTS = {
     "scan_png": "/results/{source_id}/files/1/pages/1.png?w=240",
     "search": "/search?q={number}",
     "api_search": "/api/v1/search?q={number}",
+    "api_result": "/api/v1/results/{source_id}",
     "my_results": "/my/results",
     "access_log": "/my/access-log",
     "copy_request": "/results/{source_id}/copy-request",
@@ -75,7 +79,8 @@ ENDPOINTS = {
 #: Flask endpoints of the routes above that take a result's source id.
 SOURCE_ID_ROUTES = {"records.detail": "result", "records.page_view": "scan_page",
                     "records.preview": "scan_png", "copy_requests.new": "copy_request",
-                    "reports.new": "report", "reports_staff.correct_record": "correct"}
+                    "reports.new": "report", "reports_staff.correct_record": "correct",
+                    "search_api.result": "api_result"}
 
 # fmt: off
 MATRIX = {
@@ -85,6 +90,7 @@ MATRIX = {
     ("anonymous", "scan_png"):               (HIDDEN,           HIDDEN,           SCAN),
     ("anonymous", "search"):                 (RESTRICTED + L,   RESTRICTED + L,   TO_RESULT),
     ("anonymous", "api_search"):             (RESTRICTED + L,   RESTRICTED + L,   PUBLIC_HIT),
+    ("anonymous", "api_result"):             (HIDDEN,           HIDDEN,           API_RESULT),
     ("anonymous", "my_results"):             (LOGIN,            LOGIN,            LOGIN),
     ("anonymous", "access_log"):             (LOGIN,            LOGIN,            LOGIN),
     ("anonymous", "copy_request"):           (LOGIN,            LOGIN,            LOGIN),
@@ -96,6 +102,7 @@ MATRIX = {
     ("other_citizen", "scan_png"):           (HIDDEN,           HIDDEN,           SCAN),
     ("other_citizen", "search"):             (RESTRICTED + L,   RESTRICTED + L,   TO_RESULT),
     ("other_citizen", "api_search"):         (RESTRICTED + L,   RESTRICTED + L,   PUBLIC_HIT),
+    ("other_citizen", "api_result"):         (HIDDEN,           HIDDEN,           API_RESULT),
     ("other_citizen", "my_results"):         (UNLISTED,         UNLISTED,         UNLISTED),
     ("other_citizen", "access_log"):         (NO_ENTRY,         NO_ENTRY,         NO_ENTRY),
     ("other_citizen", "copy_request"):       (REFUSED,          REFUSED,          FORM),
@@ -107,6 +114,7 @@ MATRIX = {
     ("subject", "scan_png"):                 (SCAN,             HIDDEN,           SCAN),
     ("subject", "search"):                   (RESTRICTED,       RESTRICTED + L,   TO_RESULT),
     ("subject", "api_search"):               (RESTRICTED,       RESTRICTED + L,   PUBLIC_HIT),
+    ("subject", "api_result"):               (HIDDEN,           HIDDEN,           API_RESULT),
     ("subject", "my_results"):               (LISTED,           UNLISTED,         LISTED),
     ("subject", "access_log"):               (ENTRY,            NO_ENTRY,         ENTRY),
     ("subject", "copy_request"):             (FORM,             REFUSED,          FORM),
@@ -118,6 +126,7 @@ MATRIX = {
     ("representative", "scan_png"):          (HIDDEN,           SCAN,             SCAN),
     ("representative", "search"):            (RESTRICTED + L,   RESTRICTED,       TO_RESULT),
     ("representative", "api_search"):        (RESTRICTED + L,   RESTRICTED,       PUBLIC_HIT),
+    ("representative", "api_result"):        (HIDDEN,           HIDDEN,           API_RESULT),
     ("representative", "my_results"):        (UNLISTED,         LISTED,           UNLISTED),
     ("representative", "access_log"):        (NO_ENTRY,         ENTRY,            NO_ENTRY),
     ("representative", "copy_request"):      (REFUSED,          FORM,             FORM),
@@ -129,6 +138,7 @@ MATRIX = {
     ("clerk", "scan_png"):                   (SCAN + L,         SCAN + L,         SCAN),
     ("clerk", "search"):                     (RESTRICTED + L,   RESTRICTED + L,   TO_RESULT),
     ("clerk", "api_search"):                 (RESTRICTED + L,   RESTRICTED + L,   PUBLIC_HIT),
+    ("clerk", "api_result"):                 (HIDDEN,           HIDDEN,           API_RESULT),
     ("clerk", "my_results"):                 (LOGIN,            LOGIN,            LOGIN),
     ("clerk", "access_log"):                 (LOGIN,            LOGIN,            LOGIN),
     ("clerk", "copy_request"):               (LOGIN,            LOGIN,            LOGIN),
@@ -140,6 +150,7 @@ MATRIX = {
     ("clerk_elsewhere", "scan_png"):         (HIDDEN,           HIDDEN,           SCAN),
     ("clerk_elsewhere", "search"):           (RESTRICTED + L,   RESTRICTED + L,   TO_RESULT),
     ("clerk_elsewhere", "api_search"):       (RESTRICTED + L,   RESTRICTED + L,   PUBLIC_HIT),
+    ("clerk_elsewhere", "api_result"):       (HIDDEN,           HIDDEN,           API_RESULT),
     ("clerk_elsewhere", "my_results"):       (LOGIN,            LOGIN,            LOGIN),
     ("clerk_elsewhere", "access_log"):       (LOGIN,            LOGIN,            LOGIN),
     ("clerk_elsewhere", "copy_request"):     (LOGIN,            LOGIN,            LOGIN),
@@ -151,6 +162,7 @@ MATRIX = {
     ("supervisor", "scan_png"):              (SCAN + L,         SCAN + L,         SCAN),
     ("supervisor", "search"):                (RESTRICTED + L,   RESTRICTED + L,   TO_RESULT),
     ("supervisor", "api_search"):            (RESTRICTED + L,   RESTRICTED + L,   PUBLIC_HIT),
+    ("supervisor", "api_result"):            (HIDDEN,           HIDDEN,           API_RESULT),
     ("supervisor", "my_results"):            (LOGIN,            LOGIN,            LOGIN),
     ("supervisor", "access_log"):            (LOGIN,            LOGIN,            LOGIN),
     ("supervisor", "copy_request"):          (LOGIN,            LOGIN,            LOGIN),
@@ -162,6 +174,7 @@ MATRIX = {
     ("supervisor_elsewhere", "scan_png"):    (HIDDEN,           HIDDEN,           SCAN),
     ("supervisor_elsewhere", "search"):      (RESTRICTED + L,   RESTRICTED + L,   TO_RESULT),
     ("supervisor_elsewhere", "api_search"):  (RESTRICTED + L,   RESTRICTED + L,   PUBLIC_HIT),
+    ("supervisor_elsewhere", "api_result"):  (HIDDEN,           HIDDEN,           API_RESULT),
     ("supervisor_elsewhere", "my_results"):  (LOGIN,            LOGIN,            LOGIN),
     ("supervisor_elsewhere", "access_log"):  (LOGIN,            LOGIN,            LOGIN),
     ("supervisor_elsewhere", "copy_request"):(LOGIN,            LOGIN,            LOGIN),
@@ -300,6 +313,11 @@ def check(endpoint: str, outcome: str, response, record) -> None:
         (hit,) = response.get_json()["hits"]
         assert (hit["source_id"], hit["summary"], hit["holder"]) == (record.source_id, record.summary,
                                                                    known["holder"])
+        hides("id number", "birth date")
+    elif outcome == API_RESULT:
+        answer = response.get_json()
+        assert (answer["source_id"], answer["summary"], answer["holder"]) == (
+            record.source_id, record.summary, known["holder"])
         hides("id number", "birth date")
     elif outcome == LISTED:
         assert link in text

@@ -280,6 +280,7 @@ SKIPPED = {
     "main.healthz": "JSON for the load balancer",
     "search_api.search": "JSON API",
     "search_api.suggest": "JSON for the search box's suggestions",
+    "search_api.result": "JSON API: one result",
     "search_api.openapi": "JSON: the API's OpenAPI document (its page is /api/docs)",
     "api_keys_api.my_usage": "JSON: an API key's own use per day",
     "dev_idp.discovery": "JSON: OpenID discovery document",
