@@ -38,6 +38,12 @@ class ApiKey(Base):
     def active(self) -> bool:
         return self.revoked_at is None
 
+    @property
+    def audit_name(self) -> str:
+        """How the audit and access logs name a read made with this key (the organization is found
+        from the id: a holder's access log shows it)."""
+        return f"apikey:{self.id}"
+
 
 class ApiKeyUsage(Base):
     """Requests a key made on one Hanoi day (accepted ones and refused ones over the quota alike)."""

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal import audit
+from portal.api_keys.models import ApiKey
 from portal.audit import AuditEntry
 from portal.identity.models import Citizen, StaffUser
 from portal.paging import Paged
@@ -21,7 +22,8 @@ from portal.records.access import is_subject
 from portal.records.models import Access, Record
 
 #: action → what the person reads on their page (msgids; translated in the template).
-ACTIONS = ("record.view", "record.download", "record.search_hit", "record.export", "copy.verify")
+ACTIONS = ("record.view", "record.download", "record.search_hit", "record.export", "copy.verify",
+           "record.status_check")
 
 
 def actor_name(actor: object | None) -> str:
@@ -30,7 +32,7 @@ def actor_name(actor: object | None) -> str:
 
 #: What a reader is taken to be doing when they gave no purpose of their own.
 DEFAULT_PURPOSE = {"citizen": "tra cứu trên cổng", "staff": "giải quyết công việc của bộ phận một cửa",
-                   "anonymous": "tra cứu công khai"}
+                   "anonymous": "tra cứu công khai", "apikey": "kiểm tra qua API"}
 
 
 def record_access(session: Session, actor: object | None, record: Record, action: str, *,
@@ -57,7 +59,8 @@ class AccessRow:
     action: str
     channel: str
     purpose: str
-    #: Who, as the person may know it: a staff member's name and role, or "anonymous", "citizen".
+    #: Who, as the person may know it: a staff member's name and role, an API key's organization,
+    #: or "anonymous", "citizen".
     who: str
     who_kind: str
     source_id: str
@@ -88,12 +91,17 @@ def list_for_citizen(session: Session, citizen: Citizen, *, page: int = 1, per_p
     staff_ids = {int(e.actor.split(":")[1]) for e in entries if e.actor.startswith("staff:")}
     staff = {s.id: s for s in session.scalars(select(StaffUser).where(StaffUser.id.in_(staff_ids)))} \
         if staff_ids else {}
+    key_ids = {int(e.actor.split(":")[1]) for e in entries if e.actor.startswith("apikey:")}
+    organizations = dict(session.execute(select(ApiKey.id, ApiKey.organization)
+                                         .where(ApiKey.id.in_(key_ids))).all()) if key_ids else {}
     rows = []
     for entry in entries:
         kind, _, raw = entry.actor.partition(":")
         who = ""
         if kind == "staff" and raw.isdecimal() and int(raw) in staff:
             who = staff[int(raw)].full_name
+        elif kind == "apikey" and raw.isdecimal():
+            who = organizations.get(int(raw), "")  # the organization the key was issued to
         source_id = entry.object_ref.removeprefix("record:")
         rows.append(AccessRow(at=entry.at, action=entry.action, channel=entry.channel, purpose=entry.purpose,
                               who=who, who_kind=kind, source_id=source_id,

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Select, false, func, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 
 from portal.paging import Paged, page_count
-from portal.records.models import Record
+from portal.records.models import Access, Record
 from portal.text import fold
 from portal.units import services as unit_services
 from portal.units.models import AdminUnit, UnitSystem
@@ -62,6 +62,12 @@ def row_options() -> tuple:
     round, no files (a row names its unit "Phường X, quận Y, now part of Z")."""
     return (joinedload(Record.issuing_unit).selectinload(AdminUnit.successor_links),
             joinedload(Record.issuing_unit).joinedload(AdminUnit.parent), lazyload(Record.files))
+
+
+def findable_by_number():
+    """SQL: results a number finds. A personal result is found only by its number *with notation*:
+    a bare number would let anyone enumerate who holds which civil-status record."""
+    return or_(Record.access == Access.PUBLIC, func.coalesce(Record.doc_notation, "") != "")
 
 
 def apply_filters(query: Select, filters: Mapping[str, str], today: date) -> Select:

@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.http_cache import cache_privately
 from portal.identity.citizens import reading_actor
 from portal.openapi import document, problem, responses, schema_label, short_name, spec
+from portal.records.access_log import record_access
 from portal.records.models import Access, Record
 from portal.records.queries import RecordHit
 from portal.search import identifiers
@@ -225,6 +226,10 @@ def result(source_id: str):
     if record is None or (personal and (g.api_key is None or "personal:read" not in g.api_key.scopes)):
         # The same answer as for an unknown id: a personal result's existence is not revealed.
         return problem(404, "Không tìm thấy kết quả này.", "There is no such result.")
+    if personal:
+        # A key's read of a personal result is on its holder's access log, naming the organization.
+        record_access(db.session, g.api_key, record, "record.view", channel="api")
+        commit_read(db.session)
     today = clock.today()
     body = {k: v for k, v in hit_json(RecordHit(record=record), today).items()
             if k not in ("restricted", "highlights", "found_in_scan")}

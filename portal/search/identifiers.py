@@ -28,13 +28,13 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import and_, func, or_, select, union
+from sqlalchemy import and_, func, select, union
 from sqlalchemy.orm import Session
 
 from portal.identity.models import Subject, SubjectKind
 from portal.procedures.models import Procedure
 from portal.records.models import Access, Record
-from portal.records.queries import RecordHit, apply_filters, row_options
+from portal.records.queries import RecordHit, apply_filters, findable_by_number, row_options
 from portal.text import fold, ident_key
 
 
@@ -236,9 +236,7 @@ def _number_match(key: str):
 
 
 def _personal_needs_notation():
-    # A personal result is found only by "number with notation": a bare number would let anyone
-    # enumerate who holds which civil-status record.
-    return or_(Record.access == Access.PUBLIC, func.coalesce(Record.doc_notation, "") != "")
+    return findable_by_number()  # the rule lives in records.queries: the batch status check uses it too
 
 
 def _tax_forms(key: str) -> list[str]:
