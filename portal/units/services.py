@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from portal.errors import NotFound
+from portal.paging import Paged
 from portal.text import fold
 from portal.units.models import AdminUnit, UnitLevel, UnitSuccession, UnitSystem
 
@@ -128,3 +131,154 @@ def list_current_communes(session: Session) -> list[AdminUnit]:
     units = session.scalars(select(AdminUnit).where(AdminUnit.system == UnitSystem.CURRENT,
                                                     AdminUnit.level == UnitLevel.COMMUNE))
     return sorted(units, key=lambda unit: (fold(unit.division_type), fold(unit.name), unit.code))
+
+
+# -- lists for API clients (pickers): old and current units with their links, paged ---------------
+
+#: Order of a list: today's units first, then the old ones; province, district, commune; by code.
+_SYSTEM_RANK = {UnitSystem.CURRENT: 0, UnitSystem.LEGACY: 1}
+_LEVEL_RANK = {UnitLevel.PROVINCE: 0, UnitLevel.DISTRICT: 1, UnitLevel.COMMUNE: 2}
+_WORD = re.compile(r"[0-9a-z]+")
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    code: str
+    name: str
+    system: str
+    level: str
+
+
+@dataclass(frozen=True)
+class UnitLink:
+    """One side of a succession as seen from a unit: the unit across it, its parent, and whether
+    only part of the old unit went into the new one."""
+
+    unit: UnitRef
+    parent: UnitRef | None
+    partial: bool
+    position: int
+
+
+@dataclass(frozen=True)
+class UnitView:
+    unit: UnitRef
+    division_type: str
+    parent: UnitRef | None
+    successors: list[UnitLink]
+    predecessors: list[UnitLink]
+
+
+@dataclass(frozen=True)
+class UnitList(Paged):
+    total: int
+    page: int
+    per_page: int
+    items: list[UnitView]
+
+
+def _ranked(query):
+    return query.order_by(
+        case(*((AdminUnit.system == s, r) for s, r in _SYSTEM_RANK.items()), else_=9),
+        case(*((AdminUnit.level == lv, r) for lv, r in _LEVEL_RANK.items()), else_=9),
+        AdminUnit.code)
+
+
+def _ref(code, name, system, level) -> UnitRef | None:
+    return None if code is None else UnitRef(code=code, name=name, system=system, level=level)
+
+
+def _unit_rows(session: Session, query) -> list[tuple[int, UnitRef, str, UnitRef | None]]:
+    parent = aliased(AdminUnit)
+    query = query.add_columns(AdminUnit.id, AdminUnit.code, AdminUnit.name, AdminUnit.system, AdminUnit.level,
+                              AdminUnit.division_type, parent.code, parent.name, parent.system, parent.level
+                              ).outerjoin(parent, AdminUnit.parent_id == parent.id)
+    return [(row[0], UnitRef(*row[1:5]), row[5], _ref(*row[6:10])) for row in session.execute(query)]
+
+
+def _views(session: Session, rows) -> list[UnitView]:
+    """The units of ``rows`` with their successors and predecessors: one statement for every link."""
+    ids = [row[0] for row in rows]
+    successors_of: dict[int, list[UnitLink]] = {unit_id: [] for unit_id in ids}
+    predecessors_of: dict[int, list[UnitLink]] = {unit_id: [] for unit_id in ids}
+    if ids:
+        old, new, old_parent, new_parent = (aliased(AdminUnit) for _ in range(4))
+        columns = [column for unit, parent in ((old, old_parent), (new, new_parent))
+                   for column in (unit.code, unit.name, unit.system, unit.level,
+                                  parent.code, parent.name, parent.system, parent.level)]
+        query = (select(UnitSuccession.old_unit_id, UnitSuccession.new_unit_id, UnitSuccession.partial,
+                        UnitSuccession.position, *columns)
+                 .join(old, old.id == UnitSuccession.old_unit_id)
+                 .join(new, new.id == UnitSuccession.new_unit_id)
+                 .outerjoin(old_parent, old_parent.id == old.parent_id)
+                 .outerjoin(new_parent, new_parent.id == new.parent_id)
+                 .where(or_(UnitSuccession.old_unit_id.in_(ids), UnitSuccession.new_unit_id.in_(ids))))
+        for old_id, new_id, partial, position, *sides_values in session.execute(query):
+            old_values, new_values = sides_values[:8], sides_values[8:]
+            if old_id in successors_of:
+                successors_of[old_id].append(UnitLink(UnitRef(*new_values[:4]), _ref(*new_values[4:]),
+                                                      bool(partial), position))
+            if new_id in predecessors_of:
+                predecessors_of[new_id].append(UnitLink(UnitRef(*old_values[:4]), _ref(*old_values[4:]),
+                                                        bool(partial), position))
+
+    def by_unit(link: UnitLink):
+        return _LEVEL_RANK.get(link.unit.level, 9), link.unit.code
+
+    def as_listed(link: UnitLink):  # the official table's order of an old unit's successors
+        return link.position, by_unit(link)
+
+    return [UnitView(unit=ref, division_type=division_type, parent=parent,
+                     successors=sorted(successors_of[unit_id], key=as_listed),
+                     predecessors=sorted(predecessors_of[unit_id], key=by_unit))
+            for unit_id, ref, division_type, parent in rows]
+
+
+def _matches(words: list[str], name: str, code: str) -> bool:
+    # Every typed word starts a word of the name ("hoan kiem" → "Phường Hoàn Kiếm"), or the code.
+    name_words = _WORD.findall(fold(name))
+    return all(code.startswith(w) or any(n.startswith(w) for n in name_words) for w in words)
+
+
+def list_units(session: Session, *, system: str | None = None, level: str | None = None,
+               parent: str | None = None, q: str = "", page: int = 1, per_page: int = 50) -> UnitList:
+    """Units, old and current, with their parents, successors and predecessors, a page at a time.
+
+    ``parent`` is a parent's code in the unit's own system; ``q`` words match the names without tone
+    marks (folded here: names have no folded column, and a province has under a thousand units).
+    Three statements a page, whatever ``per_page``."""
+    parent_unit = aliased(AdminUnit)
+    query = select().select_from(AdminUnit)
+    if system:
+        query = query.where(AdminUnit.system == system)
+    if level:
+        query = query.where(AdminUnit.level == level)
+    if parent:
+        query = query.join(parent_unit, AdminUnit.parent_id == parent_unit.id)
+        query = query.where(parent_unit.code == parent)
+    start = (page - 1) * per_page
+    words = _WORD.findall(fold(q))
+    if words:
+        candidates = session.execute(_ranked(query.add_columns(AdminUnit.id, AdminUnit.name, AdminUnit.code)))
+        found = [unit_id for unit_id, name, code in candidates if _matches(words, name, code)]
+        total, page_ids = len(found), found[start:start + per_page]
+        order = {unit_id: i for i, unit_id in enumerate(page_ids)}
+        rows = sorted(_unit_rows(session, select().select_from(AdminUnit).where(AdminUnit.id.in_(page_ids)))
+                      if page_ids else [], key=lambda row: order[row[0]])
+    else:
+        total = session.scalar(query.add_columns(func.count())) or 0
+        rows = _unit_rows(session, _ranked(query).offset(start).limit(per_page)) if start < total else []
+    return UnitList(total=total, page=page, per_page=per_page, items=_views(session, rows))
+
+
+def get_unit_view(session: Session, system: str, code: str) -> UnitView | None:
+    """One unit by its code as stored ("00070", "002", "01"): codes are unique within a system only
+    (a current ward often kept the code of one of the old communes it took in)."""
+    rows = _unit_rows(session, select().select_from(AdminUnit).where(AdminUnit.system == system,
+                                                                     AdminUnit.code == code))
+    return _views(session, rows)[0] if rows else None
+
+
+def systems_with_code(session: Session, code: str) -> list[str]:
+    """The systems that have a unit with this code (for a 404 that says where to look)."""
+    return sorted(session.scalars(select(AdminUnit.system).where(AdminUnit.code == code).distinct()))
