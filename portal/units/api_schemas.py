@@ -34,7 +34,7 @@ class UnitsQuery(BaseModel):
         "current: từ 1/7/2025; legacy (hoặc old): trước đó; trống: cả hai / current: since 1 July 2025; "
         "legacy (or old): before it; empty: both"))
     level: Level | Blank = Field("", description="Cấp / level (province, district, commune)")
-    parent: str = Field("", description=(
+    parent: str = Field("", pattern=r"^[0-9]{0,5}$", description=(
         "Mã đơn vị cha, trong cùng hệ với đơn vị (\"002\": các phường của quận Hoàn Kiếm cũ) / the "
         "parent's code, in the unit's own system (\"002\": the wards of the old Hoàn Kiếm district)"))
     q: str = Field("", description=(

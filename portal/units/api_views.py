@@ -127,13 +127,17 @@ def list_units():
     with parent, successors and predecessors, a page at a time; current first, then province, district,
     commune, by code.
     """
+    parent = request.args.get("parent", "")
     try:
         system, level = _system(), _choice("level", LEVELS)
         page, per_page = _paging()
+        if parent and not units.is_code_text(parent):
+            raise _BadParameter("parent phải là mã đơn vị, tối đa 5 chữ số.",
+                                "parent must be a unit code, up to 5 digits.")
     except _BadParameter as error:
         return problem(400, error.vi, error.en)
     found = units.list_units(db.session, system=system or None, level=level or None,
-                             parent=request.args.get("parent") or None, q=request.args.get("q", "")[:200],
+                             parent=parent or None, q=request.args.get("q", "")[:200],
                              page=page, per_page=per_page)
     return _reference({"total": found.total, "page": page, "per_page": per_page, "pages": found.pages,
                        "links": _links(page, found.pages, tuple(UnitsQuery.model_fields)),

@@ -271,9 +271,17 @@ def list_units(session: Session, *, system: str | None = None, level: str | None
     return UnitList(total=total, page=page, per_page=per_page, items=_views(session, rows))
 
 
+def is_code_text(text: str) -> bool:
+    """Whether ``text`` can be a stored code (ASCII digits, at most 5): anything else is looked up
+    nowhere (PostgreSQL refuses a NUL byte in a string, for one)."""
+    return text.isascii() and text.isdigit() and len(text) <= CODE_WIDTH["commune"]
+
+
 def get_unit_view(session: Session, system: str, code: str) -> UnitView | None:
     """One unit by its code as stored ("00070", "002", "01"): codes are unique within a system only
     (a current ward often kept the code of one of the old communes it took in)."""
+    if not is_code_text(code):
+        return None
     rows = _unit_rows(session, select().select_from(AdminUnit).where(AdminUnit.system == system,
                                                                      AdminUnit.code == code))
     return _views(session, rows)[0] if rows else None
@@ -281,4 +289,6 @@ def get_unit_view(session: Session, system: str, code: str) -> UnitView | None:
 
 def systems_with_code(session: Session, code: str) -> list[str]:
     """The systems that have a unit with this code (for a 404 that says where to look)."""
+    if not is_code_text(code):
+        return []
     return sorted(session.scalars(select(AdminUnit.system).where(AdminUnit.code == code).distinct()))

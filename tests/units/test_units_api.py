@@ -93,6 +93,9 @@ def test_codes_are_per_system_and_an_unknown_one_is_404(client):
     assert client.get("/api/v1/units/00070?system=legacy").json["name"] == "Phường Hàng Trống"
     _problem(client.get("/api/v1/units/99999"), 404)
     _problem(client.get("/api/v1/units/70"), 404)  # codes as stored, zero-padded
+    for odd in ("%00", "0007%00", "abc", "000700", "%D9%A0%D9%A0"):  # looked up nowhere (PostgreSQL: no NUL)
+        _problem(client.get(f"/api/v1/units/{odd}"), 404)
+        _problem(client.get(f"/api/v1/procedures/{odd}"), 404)
     hint = _problem(client.get("/api/v1/units/002"), 404)  # Quận Hoàn Kiếm: an old district only
     assert "system=legacy" in hint["messages"]["en"] and "system=legacy" in hint["messages"]["vi"]
 
@@ -145,7 +148,8 @@ def test_links_keep_only_the_list_parameters(client):
     "/api/v1/units?page=0", "/api/v1/units?page=x", "/api/v1/units?page=10001", "/api/v1/units?per_page=201",
     "/api/v1/units?per_page=-1", "/api/v1/units?system=new", "/api/v1/units?level=ward",
     "/api/v1/units/00070?system=2025", "/api/v1/procedures?level=district", "/api/v1/procedures?per_page=0",
-    "/api/v1/procedures?page=1.5",
+    "/api/v1/procedures?page=1.5", "/api/v1/units?parent=abc", "/api/v1/units?parent=%00",
+    "/api/v1/units?parent=123456",
 ])
 def test_bad_parameters_are_400_problems_in_both_languages(client, url):
     body = _problem(client.get(url), 400)
