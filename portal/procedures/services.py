@@ -121,8 +121,8 @@ def list_procedures(session: Session, *, q: str = "", field: str = "", level: st
     query = select(Procedure).where(*conditions)
     if words or field:
         wanted = fold(field).strip()
-        candidates = session.execute(select(Procedure.code, Procedure.name, Procedure.field).where(*conditions)
-                                     .order_by(Procedure.code))
+        candidates = session.execute(select(Procedure.code, Procedure.name, Procedure.field)
+                                     .where(*conditions).order_by(Procedure.code))
         found = [code for code, name, its_field in candidates
                  if (not field or fold(its_field).strip() == wanted) and _matches(words, name, its_field)]
         total, page_codes = len(found), found[start:start + per_page]
