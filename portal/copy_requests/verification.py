@@ -19,7 +19,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from flask_babel import gettext as _
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
@@ -156,7 +157,7 @@ def _status_now(session: Session, result: Verification, record: Record, today: d
             select(Record).where(Record.replaces_source_id == record.source_id).order_by(Record.issued_date)))
 
 
-def _conclude(session: Session, result: Verification, actor, config) -> Verification:
+def _conclude(session: Session, result: Verification, actor, config, channel: str) -> Verification:
     issued = result.issued
     if issued is None:
         result.outcome = Outcome.UNKNOWN
@@ -171,7 +172,7 @@ def _conclude(session: Session, result: Verification, actor, config) -> Verifica
         result.outcome = Outcome.NOT_VALID
     # Logged for the holder whether or not the result is personal: the copy carries their scans,
     # and "your copy was verified on …" is what they want to know (their own checks are not logged).
-    record_access(session, actor, record, "copy.verify", channel="web", personal_data=True,
+    record_access(session, actor, record, "copy.verify", channel=channel, personal_data=True,
                   details={"copy": issued.code, "outcome": result.outcome.value,
                            "source": result.source})
     return result
@@ -183,8 +184,10 @@ def find_issued(session: Session, code: str) -> IssuedCopy | None:
     return session.scalar(select(IssuedCopy).where(IssuedCopy.code == code))
 
 
-def verify_code(session: Session, code: str, actor, config, *, now: datetime | None = None) -> Verification:
-    """Check the stored copy with this code and the result's status now; logs the check."""
+def verify_code(session: Session, code: str, actor, config, *, now: datetime | None = None,
+                channel: str = "web") -> Verification:
+    """Check the stored copy with this code and the result's status now; logs the check (``channel``:
+    how it came, "web" or "api", as the holder's access log shows it)."""
     result = Verification(outcome=Outcome.UNKNOWN, source="code", as_of=clock.in_hanoi(now or utcnow()),
                           code=code)
     issued = find_issued(session, code)
@@ -199,22 +202,23 @@ def verify_code(session: Session, code: str, actor, config, *, now: datetime | N
         data = b""
     result.unaltered = hashlib.sha256(data).hexdigest() == issued.sha256
     result.signature = check_signature(data, keys.trust_roots(config)) if data else None
-    return _conclude(session, result, actor, config)
+    return _conclude(session, result, actor, config, channel)
 
 
 def check_upload(data: bytes, config) -> None:
-    """Raises InvalidInput with a message for the person when ``data`` is not a PDF we can check."""
+    """Raises InvalidInput with a message for the person when ``data`` is not a PDF we can check.
+    The message is lazy: it reads in the language in force where it is shown (the API shows both)."""
     if not data:
-        raise InvalidInput(_("Choose the PDF file of the copy to check."))
+        raise InvalidInput(_l("Choose the PDF file of the copy to check."))
     limit = int(config["COPY_VERIFY_MAX_BYTES"])
     if len(data) > limit:
-        raise InvalidInput(_("The file is larger than %(size)s MB: a copy issued by the portal is much "
-                             "smaller.",
-                             size=limit // (1024 * 1024)))
+        raise InvalidInput(_l("The file is larger than %(size)s MB: a copy issued by the portal is much "
+                              "smaller.",
+                              size=limit // (1024 * 1024)))
     # By content: "%PDF-" at the first byte, no web-page markup in the head (an HTML page with a
     # PDF inside is not a copy, whatever its name).
     if sniff(data[:1024]) != "application/pdf":
-        raise InvalidInput(_("This file is not a PDF. Upload the PDF copy you received (ending in .pdf)."))
+        raise InvalidInput(_l("This file is not a PDF. Upload the PDF copy you received (ending in .pdf)."))
 
 
 def inspect_within_budgets(data: bytes, config) -> None:
@@ -230,11 +234,11 @@ def inspect_within_budgets(data: bytes, config) -> None:
                            types=frozenset({"application/pdf"}))
         except UnreadableFile as problem:
             if problem.over_budget:
-                raise InvalidInput(refusal_text(problem)) from problem
+                raise InvalidInput(LazyString(refusal_text, problem)) from problem
 
 
 def verify_upload(session: Session, data: bytes, actor, config, *,
-                  now: datetime | None = None) -> Verification:
+                  now: datetime | None = None, channel: str = "web") -> Verification:
     """Check an uploaded PDF; logs the check when it names a copy issued here. Raises InvalidInput."""
     check_upload(data, config)
     result = Verification(outcome=Outcome.UNKNOWN, source="upload", as_of=clock.in_hanoi(now or utcnow()))
@@ -250,4 +254,4 @@ def verify_upload(session: Session, data: bytes, actor, config, *,
     result.issued, result.code = issued, issued.code
     result.unaltered = issued.sha256 == sha256
     result.signature = check_signature(data, keys.trust_roots(config))
-    return _conclude(session, result, actor, config)
+    return _conclude(session, result, actor, config, channel)
