@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, g, request
-from flask_babel import format_date, format_datetime, get_locale, get_translations
+from flask_babel import force_locale, format_date, format_datetime, get_locale, get_translations
 
 from portal.extensions import babel
 
@@ -20,6 +20,16 @@ def select_locale() -> str:
 
     chosen = request.args.get("lang") or request.cookies.get(COOKIE)
     return chosen if chosen in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def in_both_languages(text: object) -> dict[str, str]:
+    """A lazy string (``_l(...)``, `flask_babel.LazyString`) as {"vi": …, "en": …}: what the API
+    answers, whatever the caller's language."""
+    both = {}
+    for language in ("vi", "en"):
+        with force_locale(language):
+            both[language] = str(text)
+    return both
 
 
 def _translations():

@@ -146,3 +146,11 @@ def init_app(app: Flask) -> None:
 def limit_posts(config_key: str) -> Callable:
     """Limit POSTs of the view to ``app.config[config_key]`` ("5 per hour;20 per day")."""
     return limiter.limit(lambda: current_app.config[config_key], methods=["POST"], scope=config_key)
+
+
+def limit_posts_as(endpoint: str, config_key: str) -> Callable:
+    """The limit `limit_posts(config_key)` puts on the view ``endpoint``, counted in that view's own
+    bucket: another way in to the same lookup (its API twin) must not grant the limit a second time.
+    Flask-Limiter names a view's bucket "<endpoint>:<scope>"; a shared limit's, its scope."""
+    return limiter.shared_limit(lambda: current_app.config[config_key], scope=f"{endpoint}:{config_key}",
+                                methods=["POST"])

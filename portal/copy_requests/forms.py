@@ -19,8 +19,27 @@ from wtforms.validators import (
 
 from portal.copy_requests import services
 from portal.copy_requests.models import CopyKind
+from portal.copy_requests.workflow import State
 from portal.tracking import valid_email
 
+#: A request's state and steps as the requester reads them (its pages, and the tracking API in both
+#: languages).
+STATE_LABELS = {
+    State.SUBMITTED: _l("Received"),
+    State.IN_PROGRESS: _l("Being processed"),
+    State.ISSUED: _l("Copy issued"),
+    State.DELIVERED: _l("Delivered"),
+    State.REJECTED: _l("Refused"),
+    State.CANCELLED: _l("Cancelled"),
+}
+EVENT_LABELS = {
+    "submit": _l("Request received"),
+    "assign": _l("Taken up by an officer of the one-stop desk"),
+    "issue": _l("Copy issued"),
+    "deliver": _l("Copy delivered"),
+    "reject": _l("Request refused"),
+    "cancel": _l("Request cancelled"),
+}
 #: Kind → (name, explanation), in the order offered.
 KIND_CHOICES = {
     CopyKind.ELECTRONIC: (_l("Electronic copy from the master register"),

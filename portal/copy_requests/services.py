@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal import audit, clock, tracking
-from portal.copy_requests import events, fees, workflow
+from portal.copy_requests import due_dates, events, fees, workflow
 from portal.copy_requests.models import CopyKind, CopyRequest
 from portal.db import utcnow
 from portal.errors import Forbidden, InvalidInput, NotFound, PortalError
@@ -250,3 +250,62 @@ def track(session: Session, reference: str, code: str, client: str, now: datetim
                      details={"client": tag})
         raise TrackingFailed()
     return request
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a request as its requester follows it (the tracking page, the API)."""
+
+    at: datetime
+    action: str
+    #: The state it led to.
+    state: str
+    #: Which side took it: "citizen", "staff" or "system", never who.
+    by: str
+    #: The desk's note (a refusal's reason); the requester's own words are not repeated back.
+    note: str
+
+
+def timeline(request: CopyRequest) -> list[Step]:
+    """The request's steps, oldest first."""
+    steps = []
+    for event in request.events:
+        by = event.actor.split(":")[0]
+        steps.append(Step(at=event.at, action=event.action, state=event.to_state, by=by,
+                          note=event.note if by != "citizen" else ""))
+    return steps
+
+
+@dataclass(frozen=True)
+class TrackedStatus:
+    """What the holder of a reference and its tracking code learns of the request: what the tracking
+    page shows them, no more (not the requester, their e-mail, address or purpose, nor the result's
+    number: the code may have been passed on)."""
+
+    reference: str
+    state: str
+    kind: str
+    document_type: str
+    #: The unit handling it, by name.
+    unit: str
+    received_at: datetime
+    #: The last step's time.
+    updated_at: datetime
+    due_at: datetime
+    overdue: bool
+    #: Issued (or already delivered): the signed copy exists.
+    copy_ready: bool
+    postal_tracking_number: str
+    steps: list[Step]
+
+
+def tracked_status(request: CopyRequest, now: datetime | None = None) -> TrackedStatus:
+    """The status of a request found by `track`."""
+    steps = timeline(request)
+    return TrackedStatus(
+        reference=request.reference, state=request.state, kind=request.kind,
+        document_type=request.record.doc_type_name, unit=request.unit.name, received_at=request.submitted_at,
+        updated_at=max((step.at for step in steps), default=request.submitted_at), due_at=request.due_at,
+        overdue=due_dates.is_overdue(request, now or utcnow()),
+        copy_ready=request.state in (workflow.State.ISSUED, workflow.State.DELIVERED),
+        postal_tracking_number=request.tracking_number, steps=steps)

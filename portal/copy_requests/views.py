@@ -23,7 +23,14 @@ from flask_babel import lazy_gettext as _l
 
 from portal import outbox, tracking
 from portal.copy_requests import due_dates, services, workflow
-from portal.copy_requests.forms import KIND_CHOICES, CancelForm, CopyRequestForm, TrackForm
+from portal.copy_requests.forms import (
+    EVENT_LABELS,
+    KIND_CHOICES,
+    STATE_LABELS,
+    CancelForm,
+    CopyRequestForm,
+    TrackForm,
+)
 from portal.copy_requests.workflow import State
 from portal.db import utcnow
 from portal.errors import InvalidInput
@@ -37,22 +44,6 @@ bp = Blueprint("copy_requests", __name__)
 #: Pages about a person's request: their browser only, never a shared cache.
 PRIVATE_CACHE = "private, no-store"
 
-STATE_LABELS = {
-    State.SUBMITTED: _l("Received"),
-    State.IN_PROGRESS: _l("Being processed"),
-    State.ISSUED: _l("Copy issued"),
-    State.DELIVERED: _l("Delivered"),
-    State.REJECTED: _l("Refused"),
-    State.CANCELLED: _l("Cancelled"),
-}
-EVENT_LABELS = {
-    "submit": _l("Request received"),
-    "assign": _l("Taken up by an officer of the one-stop desk"),
-    "issue": _l("Copy issued"),
-    "deliver": _l("Copy delivered"),
-    "reject": _l("Request refused"),
-    "cancel": _l("Request cancelled"),
-}
 #: What happens next, by state (the confirmation and status pages).
 NEXT_STEPS = {
     State.SUBMITTED: _l("An officer of the one-stop desk will check your request and prepare the copy by the "
@@ -171,12 +162,8 @@ def create(source_id: str):
 
 
 def _timeline(copy_request):
-    rows = []
-    for event in copy_request.events:
-        who = event.actor.split(":")[0]
-        rows.append({"at": event.at, "label": requester_event_label(event.action), "state": event.to_state,
-                     "who": who, "note": event.note if who != "citizen" else ""})
-    return rows
+    return [{"at": step.at, "label": requester_event_label(step.action), "state": step.state, "who": step.by,
+             "note": step.note} for step in services.timeline(copy_request)]
 
 
 @bp.get("/copy-requests/<reference>")

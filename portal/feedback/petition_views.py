@@ -125,7 +125,7 @@ def track():
     except petitions.TrackingFailed:
         return _private(render_template("feedback/petition_track.html", form=form, error=True), 400)
     reason = petition_processing.decline_reason(petition)
-    events = [e for e in petition.events if e.action not in ("publish", "unpublish")]
+    events = [e for e in petition.events if e.action not in petitions.UNLISTED_STEPS]
     return _private(render_template(
         "feedback/petition_status.html", petition=petition, events=events,
         overdue=petition_categories.is_overdue(petition), late=petition_categories.answered_late(petition),

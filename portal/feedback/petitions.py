@@ -175,6 +175,54 @@ def track(session: Session, reference: str, code: str) -> Petition:
                                  selectinload(Petition.events), selectinload(Petition.unit))
 
 
+#: Staff's steps the sender's page does not list (whether the answer is on the public list is).
+UNLISTED_STEPS = frozenset({"publish", "unpublish"})
+
+
+@dataclass(frozen=True)
+class PetitionStep:
+    at: datetime
+    action: str
+    #: Where it was forwarded ("forward" only), by name.
+    to_unit: str
+
+
+@dataclass(frozen=True)
+class PetitionStatus:
+    """What the holder of a reference and its tracking code learns of the petition: its progress as
+    the tracking page shows it (not the sender's name or contacts)."""
+
+    reference: str
+    state: str
+    #: The unit handling it, by name; None: the city.
+    unit: str | None
+    received_at: datetime
+    #: The last listed step's time.
+    updated_at: datetime
+    #: None once it is declined (the tracking page shows no deadline then).
+    due_at: datetime | None
+    overdue: bool
+    answered_at: datetime | None
+    answered_late: bool
+    published: bool
+    steps: list[PetitionStep]
+
+
+def tracked_status(petition: Petition, now: datetime | None = None) -> PetitionStatus:
+    """The status of a petition found by `track`."""
+    steps = [PetitionStep(at=e.at, action=e.action,
+                          to_unit=e.to_unit.name if e.action == "forward" and e.to_unit else "")
+             for e in petition.events if e.action not in UNLISTED_STEPS]
+    return PetitionStatus(
+        reference=petition.reference, state=petition.state,
+        unit=petition.unit.name if petition.unit else None, received_at=petition.received_at,
+        updated_at=max((step.at for step in steps), default=petition.received_at),
+        due_at=petition.due_at if petition.state != PetitionState.DECLINED.value else None,
+        overdue=petition_categories.is_overdue(petition, now), answered_at=petition.answered_at,
+        answered_late=petition_categories.answered_late(petition), published=petition.published,
+        steps=steps)
+
+
 # -- the public list of answers -------------------------------------------------------------------
 
 
