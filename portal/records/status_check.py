@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy.orm import Session, joinedload, lazyload, load_only
 
 from portal.api_keys.models import ApiKey
 from portal.records.access_log import record_access
@@ -49,10 +49,17 @@ class ItemStatus:
         return bool(self.matches)
 
 
+#: The columns an answer, the merge and the access log read: a number shared by many units loads
+#: hundreds of rows, and the archive and digitization fields would double the time spent on them.
+_COLUMNS = (Record.source_id, Record.doc_number, Record.doc_notation, Record.doc_type_name, Record.status,
+            Record.valid_from, Record.valid_to, Record.issued_date, Record.access, Record.subject_id,
+            Record.number_key, Record.issuing_unit_id, Record.merged_into_id)
+
+
 def _options() -> tuple:
     # The unit and its successors (with their new unit, joined) are all an answer shows: no files,
     # no holder, no procedure.
-    return (joinedload(Record.issuing_unit).selectinload(AdminUnit.successor_links),
+    return (load_only(*_COLUMNS), joinedload(Record.issuing_unit).selectinload(AdminUnit.successor_links),
             lazyload(Record.files), lazyload(Record.subject), lazyload(Record.procedure))
 
 
@@ -63,8 +70,9 @@ def check(session: Session, items: Sequence[str], key: ApiKey, *,
     flushes, never commits."""
     source_ids = {item.strip() for item in items if item.strip()}
     number_keys = {item: ident_key(item) for item in items if not never_a_number(item)}
-    # A number carries a digit; a key of one character would match a bare "1".
-    number_keys = {item: k for item, k in number_keys.items() if len(k) >= 2 and any(c.isdigit() for c in k)}
+    # A number carries a digit. Unlike the search box, a bare "3" is looked up: an exact key, not a
+    # wildcard, and a bare number never finds a personal result (findable_by_number).
+    number_keys = {item: k for item, k in number_keys.items() if any(c.isdigit() for c in k)}
     by_source_id = {r.source_id: r for r in session.scalars(
         select(Record).where(Record.source_id.in_(source_ids)).options(*_options())).unique()} \
         if source_ids else {}

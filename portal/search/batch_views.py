@@ -44,8 +44,12 @@ def _personal_id(item: str) -> bool:
     return identifiers.is_private(identifiers.classify(item))
 
 
-def _unit(unit) -> dict:
-    return Unit.model_validate(unit, from_attributes=True).model_dump()
+def _unit(unit, shown: dict[int, dict]) -> dict:
+    """A unit as the answer shows it, made once a request (a number shared by many units of a few
+    districts names the same units hundreds of times)."""
+    if unit.id not in shown:
+        shown[unit.id] = Unit.model_validate(unit, from_attributes=True).model_dump()
+    return shown[unit.id]
 
 
 @bp.post("/results/status")
@@ -72,6 +76,7 @@ def batch_status():
     # A personal id typed by mistake is never looked up, as in search (identifiers.is_private).
     answers = status_check.check(db.session, items, g.api_key, never_a_number=_personal_id)
     commit_read(db.session)  # the access-log entries of personal results read
+    units: dict[int, dict] = {}
     response = jsonify({
         "checked_at": now.isoformat(timespec="seconds"),
         "as_of": today.isoformat(),
@@ -82,8 +87,8 @@ def batch_status():
             "status": str(record.effective_status(today)),
             "valid_from": record.valid_from.isoformat(),
             "valid_to": record.valid_to.isoformat() if record.valid_to else None,
-            "issuing_unit": _unit(record.issuing_unit),
-            "successor_units": [_unit(link.new_unit) for link in successors(record.issuing_unit)],
+            "issuing_unit": _unit(record.issuing_unit, units),
+            "successor_units": [_unit(link.new_unit, units) for link in successors(record.issuing_unit)],
         } for record in answer.matches]} for answer in answers],
     })
     response.headers["Cache-Control"] = "private, no-store"

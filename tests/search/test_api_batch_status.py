@@ -4,10 +4,18 @@ then on their holder's access log; one request counts once against the quota, wh
 
 from __future__ import annotations
 
+import csv
+import io
+import os
+import subprocess
+import sys
+import threading
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select, update
+from werkzeug.serving import make_server
 
 from portal import clock
 from portal.api_keys.models import ApiKeyUsage
@@ -17,8 +25,10 @@ from portal.records.models import Record
 from tests.api_keys.test_api_keys import bearer, issue
 from tests.identity.oidc_fixtures import ACCOUNTS
 from tests.search.conftest import TODAY, get_unit
+from tests.search.test_api_schemathesis import _Quiet
 
 URL = "/api/v1/results/status"
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "check_status.py"
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +84,8 @@ def test_a_number_shared_by_two_units_answers_both_with_their_successors(client,
     assert [m["source_id"] for m in answer["matches"]] == [other.source_id, old.source_id]  # newest first
     units = {m["issuing_unit"]["code"] for m in answer["matches"]}
     assert units == {"00160", "00163"}
-    assert all(m["successor_units"] and m["successor_units"][0]["system"] == "current" for m in answer["matches"])
+    assert all(m["successor_units"] and m["successor_units"][0]["system"] == "current"
+               for m in answer["matches"])
 
 
 def test_a_merged_result_answers_as_the_kept_one(client, make_record, db_session, checker):
@@ -136,6 +147,14 @@ def test_reading_a_personal_result_by_id_with_a_key_is_logged_too(app, client, m
     assert "Tổ chức, qua API: Ngân hàng Thử nghiệm" in holder.get("/my/access-log").get_data(as_text=True)
 
 
+def test_a_bare_number_of_one_digit_is_an_exact_key_not_a_wildcard(client, make_record, checker):
+    bare = make_record(doc_number="3", doc_notation=None)
+    make_record(doc_number="3", doc_notation="GPXD")
+    make_record(doc_number="33", doc_notation=None)
+    (answer,) = check(client, [" 3 "], checker).json["results"]
+    assert [m["source_id"] for m in answer["matches"]] == [bare.source_id]
+
+
 def test_a_personal_id_is_never_looked_up(client, make_record, checker):
     record = make_record(doc_number="00108501234", doc_notation="5")  # its key has 12 digits too
     personal_id, number = check(client, ["001085012345", "00108501234/5"], checker).json["results"]
@@ -151,7 +170,8 @@ def test_without_a_key_401_and_without_the_scope_403(client, make_record):
     searcher = issue(scopes=("search",))
     refused = check(client, ["123/GPXD"], searcher)
     assert refused.status_code == 403 and "status:batch" in refused.json["messages"]["en"]
-    assert client.post(URL, json={"items": ["123/GPXD"]}, headers=bearer("hnp_abcdefgh_wrong")).status_code == 401
+    wrong = client.post(URL, json={"items": ["123/GPXD"]}, headers=bearer("hnp_abcdefgh_wrong"))
+    assert wrong.status_code == 401
 
 
 @pytest.mark.parametrize(("body", "says"), [
@@ -213,3 +233,52 @@ def test_the_operation_is_in_the_document_with_a_precise_body(client):
     items = client.get("/api/v1/openapi.json").json["components"]["schemas"][ref]["properties"]["items"]
     assert (items["minItems"], items["maxItems"]) == (1, 100)
     assert (items["items"]["minLength"], items["items"]["maxLength"]) == (1, 200)
+
+
+@pytest.fixture
+def live_server(app):
+    """The portal on a real socket (werkzeug in a thread), for a client run as its own process."""
+    httpd = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_the_example_client_checks_100_numbers_against_a_live_server(make_record, db_session, live_server,
+                                                                     tmp_path, checker):
+    revoked = make_record(doc_number="600", doc_notation="GPXD", status="revoked")
+    for n in range(1, 40):
+        make_record(doc_number=str(600 + n), doc_notation="GPXD", valid_to=date(2030, 1, 1))
+    numbers = [f"{600 + n} / gpxd" for n in range(40)] + [f"{700 + n}/KHONGCO" for n in range(60)]
+    listing = tmp_path / "numbers.txt"
+    listing.write_text("# số kết quả cần kiểm tra\n\n" + "\n".join(numbers) + "\n", encoding="utf-8")
+    env = dict(os.environ, PORTAL_API_KEY=checker.secret)
+    run = subprocess.run([sys.executable, str(EXAMPLE), str(listing), "--base-url", live_server], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    table = list(csv.DictReader(io.StringIO(run.stdout)))
+    assert [row["item"] for row in table] == numbers  # every number, in the file's order
+    assert table[0] == {"item": "600 / gpxd", "found": "yes", "status": "revoked", "number": "600/GPXD",
+                        "source_id": revoked.source_id, "issuing_unit": revoked.issuing_unit.name,
+                        "valid_to": ""}
+    assert {row["status"] for row in table[1:40]} == {"valid"}
+    assert {row["found"] for row in table[40:]} == {"no"}
+    used = db_session.scalar(select(ApiKeyUsage.count).where(ApiKeyUsage.key_id == checker.key.id))
+    assert used == 1  # 100 numbers, one request
+
+    listing.write_text("\n".join(numbers + numbers[:50]) + "\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, str(EXAMPLE), str(listing), "--base-url", live_server, "--format",
+                          "table"], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].split() == ["item", "found", "status", "number", "source_id", "issuing_unit", "valid_to"]
+    assert len(lines) == 1 + 150 and "600/GPXD" in lines[1] and "revoked" in lines[1]
+    db_session.expire_all()
+    assert db_session.scalar(select(ApiKeyUsage.count).where(ApiKeyUsage.key_id == checker.key.id)) == 3
+
+    wrong = subprocess.run([sys.executable, str(EXAMPLE), str(listing), "--base-url", live_server],
+                           env=dict(env, PORTAL_API_KEY="hnp_abcdefgh_wrong"), capture_output=True, text=True,
+                           timeout=60)
+    assert wrong.returncode == 1 and "HTTP 401" in wrong.stderr
