@@ -38,7 +38,9 @@ pytestmark = pytest.mark.skipif(
 
 MAX_EXAMPLES = 30
 #: Operations called with the test key (every scope); the others are tried anonymously, as most callers are.
-KEYED_OPERATIONS = {"keyUsage", "batchStatus"}
+KEYED_OPERATIONS = {"keyUsage", "batchStatus", "verifyUpload"}
+#: verifyUpload also takes the PDF as the whole body (application/pdf): bytes, as octet-stream.
+schemathesis.serializer.alias("application/pdf", "application/octet-stream")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           negative_data_rejection]
 
@@ -53,6 +55,8 @@ def api_base(app, db_session, make_record):
     """Demo-like data (public and personal results, a revoked one, two years) behind a live server."""
     # Every case comes from one address: the anonymous limit (60 a minute) would answer most with 429.
     app.config["API_ANONYMOUS_RATE_LIMIT"] = "100000 per minute"
+    # The tracking operations keep their forms' per-address caps (20 an hour, 10 in 15 minutes).
+    app.config["COPY_TRACK_RATE_LIMIT"] = app.config["FEEDBACK_TRACK_RATE_LIMIT"] = "100000 per minute"
     make_record(doc_number="123", doc_notation="GPXD", holder="Phạm Văn Đông")
     make_record(doc_number="7", doc_notation="TLKS", doc_type_name="Trích lục khai sinh", access="personal",
                 holder="Lê Văn An", id_number="001085012345")
