@@ -14,6 +14,7 @@ from portal.extensions import db
 from portal.records import access_log
 from tests.api_keys.test_api_keys import bearer, issue
 from tests.copy_requests.signing_builders import stored_bytes
+from tests.files.hostile import many_pages_pdf
 from tests.web.conftest import pdf_bytes
 
 JSON = {"Accept": "application/json"}
@@ -123,6 +124,11 @@ def test_what_is_not_a_pdf_is_400_in_both_languages(client, verifier):
     not_pdf = _raw(client, b"GIF89a not a pdf", verifier).get_json()["messages"]
     assert not_pdf["en"] == "This file is not a PDF. Upload the PDF copy you received (ending in .pdf)."
     assert "PDF" in not_pdf["vi"] and not_pdf["vi"] != not_pdf["en"]
+    # Over an inspection budget (the child process's refusal), in both languages too.
+    pages = _raw(client, many_pages_pdf(501), verifier)
+    messages = pages.get_json()["messages"]
+    assert pages.status_code == 400 and messages["vi"] == "Tệp có 501 trang, tối đa 500 trang."
+    assert "501" in messages["en"] and messages["en"] != messages["vi"]
 
 
 class Endless(io.RawIOBase):
