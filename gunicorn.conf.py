@@ -19,7 +19,9 @@ threads = int(os.environ.get("PORTAL_THREADS", "4"))
 # post_fork drops any database connection the master may have made.
 preload_app = True
 accesslog = "-"
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+# The last field is the request id the portal answered with (portal/request_ids.py): the same id
+# is on the portal's own log lines of that request and in the client's X-Request-ID header.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'
 
 
 def pre_fork(server, worker):

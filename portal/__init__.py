@@ -48,7 +48,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _refuse_unsafe_config(app)
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
 
-    from portal import errors, http_cache, i18n, security
+    from portal import api_conventions, errors, http_cache, i18n, request_ids, security
     from portal.audit import audit_cli
     from portal.audit import init_app as init_audit
     from portal.extensions import csrf, db, migrate
@@ -69,6 +69,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.copy_requests.cli import copies_cli
     from portal.copy_requests.download_views import bp as copies_bp
     from portal.copy_requests.staff_views import bp as copy_requests_staff_bp
+    from portal.copy_requests.verify_api_views import bp as verify_api_bp
     from portal.copy_requests.verify_views import bp as verify_bp
     from portal.copy_requests.views import bp as copy_requests_bp
     from portal.coverage import init_app as init_coverage
@@ -82,6 +83,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.feedback.rating_views import bp as ratings_bp
     from portal.feedback.report_staff_views import bp as reports_staff_bp
     from portal.feedback.report_views import bp as reports_bp
+    from portal.feedback.tracking_api_views import bp as tracking_api_bp
     from portal.fixity import init_app as init_fixity
     from portal.fixity.cli import files_cli
     from portal.fixity.staff_views import bp as fixity_bp
@@ -97,8 +99,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.scorecard.views import bp as scorecard_bp
     from portal.search.api_views import bp as search_api_bp
     from portal.search.api_views import docs_bp as api_docs_bp
+    from portal.search.batch_views import bp as batch_api_bp
     from portal.ocr.cli import ocr_cli
     from portal.search.cli import search_cli
+    from portal.units.api_views import bp as units_api_bp
     from portal.units.views import bp as units_bp
     from portal.views import bp as main_bp
 
@@ -115,6 +119,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(records_bp)
     app.register_blueprint(search_api_bp)
     app.register_blueprint(api_docs_bp)
+    app.register_blueprint(batch_api_bp)
+    app.register_blueprint(verify_api_bp)
+    app.register_blueprint(tracking_api_bp)
+    app.register_blueprint(units_api_bp)
     app.register_blueprint(units_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(verify_bp)
@@ -139,6 +147,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_keys_api_bp)
     errors.register_error_handlers(app)
     security.init_app(app)
+    api_conventions.init_app(app)  # CORS on public API reads; Deprecation/Sunset when set
+    request_ids.init_app(app)  # X-Request-ID on every answer and in the portal's log lines
     hops = int(app.config["PROXY_FIX_HOPS"])
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -239,6 +239,11 @@ class Config:
     #: Public /api/ endpoints without a key, per client address (docs/api.md, "API keys"); a key
     #: has its own daily quota instead.
     API_ANONYMOUS_RATE_LIMIT = "60 per minute;1000 per day"
+    #: Retiring API version 1 (portal/api_conventions.py): ISO dates sent as Deprecation / Sunset
+    #: headers from the day they are set, and the URL of the successor's documentation. Empty: none.
+    API_V1_DEPRECATION = ""
+    API_V1_SUNSET = ""
+    API_V1_SUCCESSOR = ""
 
     #: Coverage (docs/coverage.md): requests to digitize a result, per address (POSTs only), and
     #: tracking them (every try, whatever the reference: no lockout per reference).

@@ -11,16 +11,19 @@ Errors are RFC 9457 problem details (application/problem+json): type, title, sta
 
 from __future__ import annotations
 
-from flask import Response, current_app, json
+from flask import Response, current_app, has_request_context, json
 from pydantic import BaseModel, ConfigDict, Field
 from spectree import SpecTree
 from spectree.response import Response as Responses
 from werkzeug.http import HTTP_STATUS_CODES
 
+from portal.request_ids import request_id
+
 PROBLEM_MIMETYPE = "application/problem+json"
 
-#: Every operation may answer these (limiter, unknown method, a bug) besides its own codes.
-COMMON_ERRORS = ("HTTP_405", "HTTP_429", "HTTP_500")
+#: Every operation may answer these (a NUL byte in the address or query: portal.security; the
+#: limiter; an unknown method; a bug) besides its own codes.
+COMMON_ERRORS = ("HTTP_400", "HTTP_405", "HTTP_429", "HTTP_500")
 
 spec = SpecTree(
     "flask",
@@ -52,6 +55,8 @@ class Problem(BaseModel):
     status: int = Field(description="Mã HTTP / HTTP status code", ge=400, le=599)
     detail: str = Field(description="'tiếng Việt / English' trong một chuỗi / both languages in one string")
     messages: Messages
+    request_id: str | None = Field(None, description="Mã yêu cầu, để báo khi cần hỗ trợ (như X-Request-ID) / "
+                                                     "the request id to quote to support (as X-Request-ID)")
 
 
 #: status → (English title, Vietnamese detail, English detail) for errors no view words itself.
@@ -63,6 +68,7 @@ STANDARD_PROBLEMS = {
     404: ("Not Found", "Không tìm thấy địa chỉ này.", "There is nothing at this address."),
     405: ("Method Not Allowed", "Phương thức không được hỗ trợ ở địa chỉ này.",
           "This method is not allowed at this address."),
+    413: ("Content Too Large", "Nội dung gửi lên quá lớn.", "The request body is too large."),
     429: ("Too Many Requests", "Quá nhiều yêu cầu, vui lòng thử lại sau.",
           "Too many requests; try again later."),
     500: ("Internal Server Error", "Đã có lỗi ở máy chủ; chúng tôi đã ghi nhận.",
@@ -77,6 +83,8 @@ def problem(status: int, vi: str | None = None, en: str | None = None) -> Respon
     title, vi, en = HTTP_STATUS_CODES.get(status, "Error"), vi or default_vi, en or default_en
     body = {"type": "about:blank", "title": title, "status": status, "detail": f"{vi} / {en}",
             "messages": {"vi": vi, "en": en}}
+    if has_request_context():
+        body["request_id"] = request_id()
     return current_app.response_class(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
 
 
@@ -95,11 +103,51 @@ def responses(ok: type[BaseModel] | None, *errors: str, ok_description: str,
     return documented
 
 
+#: How a key is sent (portal/api_keys/access.py): either header, the same key.
+SECURITY_SCHEMES = {
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+               "description": "Khóa API của tổ chức (hnp_…) / an organization's API key (hnp_…)"},
+    "bearerKey": {"type": "http", "scheme": "bearer",
+                  "description": "Cùng khóa, trong Authorization: Bearer / the same key as a bearer token"},
+}
+
+
+def operation_access() -> dict[str, tuple[bool, str]]:
+    """operationId → what `api_access` asks of a caller: (whether a key is required, the scope it
+    must have or ""). Read from the decorated views themselves."""
+    return {meta.operation_id: func.api_access for func, meta in spec._function_metadata.items()
+            if meta.operation_id and hasattr(func, "api_access")}
+
+
+def _security(key_required: bool, scope: str) -> list[dict]:
+    keyed = [{name: [scope] if scope else []} for name in SECURITY_SCHEMES]
+    return keyed if key_required else [{}, *keyed]  # {}: no key needed (anonymous, per-address limit)
+
+
+#: operationId → {media type: schema} of request bodies spectree cannot declare (it knows JSON and
+#: multipart forms only): a file sent as the raw body, e.g. `curl --data-binary @copy.pdf`.
+RAW_BODIES: dict[str, dict[str, dict]] = {}
+
+
+def raw_body(operation_id: str, media_type: str, description: str) -> None:
+    """Document that ``operation_id`` also takes a file of ``media_type`` as its whole body."""
+    RAW_BODIES.setdefault(operation_id, {})[media_type] = {
+        "schema": {"type": "string", "format": "binary", "description": description}}
+
+
 def document() -> dict:
-    """The OpenAPI document, with problem bodies under their own media type (spectree says JSON)."""
+    """The OpenAPI document, with problem bodies under their own media type (spectree says JSON),
+    each operation's security as `api_access` enforces it, and the raw bodies of `raw_body`."""
     document = json.loads(json.dumps(spec.spec))
     problem_ref = {"$ref": "#/components/schemas/" + _problem_component(document)}
+    document["components"]["securitySchemes"] = SECURITY_SCHEMES
+    access = operation_access()
     for operation in (op for item in document["paths"].values() for op in item.values()):
+        if operation.get("operationId") in access:
+            operation["security"] = _security(*access[operation["operationId"]])
+        if operation.get("operationId") in RAW_BODIES:
+            body = operation.setdefault("requestBody", {"content": {}, "required": True})
+            body["content"] = {**RAW_BODIES[operation["operationId"]], **body["content"]}
         # spectree adds its own 422 for request validation, which these views do not use (they say 400).
         operation["responses"].pop("422", None)
         schemas = document["components"]["schemas"]

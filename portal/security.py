@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
+
+from portal.openapi import problem
 
 #: Pages may load only our own files; inline scripts only with the request's nonce.
 CSP = (
@@ -25,8 +27,21 @@ def csp_nonce() -> str:
     return request.environ.setdefault("portal.csp_nonce", secrets.token_urlsafe(16))
 
 
+def refuse_nul_bytes() -> Response | None:
+    """No address or query of ours holds a NUL, and PostgreSQL refuses one in any string: a 400
+    here, before a view passes it to a query and the database turns it into a 500."""
+    where = next((name for name, value in request.args.items(multi=True) if "\x00" in value), None)
+    if where is None and "\x00" not in request.path:
+        return None
+    if request.path.startswith("/api/"):
+        where = where or "path"
+        return problem(400, f"{where} chứa ký tự NUL, không hợp lệ.", f"{where} contains a NUL byte.")
+    abort(400)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.before_request(refuse_nul_bytes)
 
     @app.after_request
     def set_headers(response: Response) -> Response:

@@ -96,9 +96,11 @@ def _anonymous_check() -> tuple[bool, dict[str, str]]:
     return allowed, _headers(limit, remaining, reset)
 
 
-def api_access(scope: str | None = None) -> Callable:
+def api_access(scope: str | None = None, *, key_required: bool = False) -> Callable:
+    """``scope``: a key with it is required; ``key_required``: any valid key is (a key's own data)."""
     if scope is not None and scope not in service.SCOPES:
         raise ValueError(f"unknown API scope {scope!r}")
+    key_required = key_required or scope is not None
 
     def decorate(view: Callable) -> Callable:
         @wraps(view)
@@ -106,9 +108,10 @@ def api_access(scope: str | None = None) -> Callable:
             presented = presented_key()
             g.api_key = None
             if presented is None:
-                if scope is not None:
-                    return _refuse(401, f"Cần khóa API có quyền {scope}.",
-                                   f"An API key with the scope {scope} is required.",
+                if key_required:
+                    return _refuse(401, f"Cần khóa API có quyền {scope}." if scope else "Cần khóa API.",
+                                   f"An API key with the scope {scope} is required." if scope
+                                   else "An API key is required.",
                                    {"WWW-Authenticate": 'Bearer realm="api"'})
                 allowed, headers = _anonymous_check()
             else:
@@ -131,6 +134,9 @@ def api_access(scope: str | None = None) -> Callable:
             response.vary.update(KEY_HEADERS)
             return response
 
+        # Read by portal.openapi.document() (through spectree's wrapper, which copies it): each
+        # operation's documented security is the rule applied here, never a second copy of it.
+        wrapper.api_access = (key_required, scope or "")
         return wrapper
 
     return decorate

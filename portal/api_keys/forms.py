@@ -14,7 +14,9 @@ from portal.api_keys.service import MAX_QUOTA, SCOPES
 class IssueForm(FlaskForm):
     organization = StringField(_l("Organization"), validators=[DataRequired(), Length(max=200)])
     contact_email = EmailField(_l("Contact e-mail"), validators=[Optional(), Length(max=200)])
-    scopes = SelectMultipleField(_l("Scopes"), choices=[SelectChoice(name, f"{name} — {label}") for name, label in SCOPES.items()],
+    scopes = SelectMultipleField(_l("Scopes"),
+                                 choices=[SelectChoice(name, f"{name} — {label}")
+                                          for name, label in SCOPES.items()],
                                  widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     daily_quota = IntegerField(_l("Requests per day"), default=10_000,
                                validators=[DataRequired(), NumberRange(min=1, max=MAX_QUOTA)])

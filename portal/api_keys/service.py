@@ -160,7 +160,8 @@ def count_request(engine, key: ApiKey) -> QuotaCheck:
 def usage(session: Session, key: ApiKey, days: int = 30) -> list[ApiKeyUsage]:
     """The key's counts of the last ``days`` Hanoi days that had any, newest first."""
     since: date = clock.today() - timedelta(days=days - 1)
-    return list(session.scalars(select(ApiKeyUsage).where(ApiKeyUsage.key_id == key.id, ApiKeyUsage.day >= since)
+    return list(session.scalars(select(ApiKeyUsage)
+                                .where(ApiKeyUsage.key_id == key.id, ApiKeyUsage.day >= since)
                                 .order_by(ApiKeyUsage.day.desc())))
 
 

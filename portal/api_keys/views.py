@@ -21,7 +21,7 @@ from portal.identity import current_staff
 from portal.identity.models import StaffRole
 from portal.identity.staff_forms import ActionForm
 from portal.identity.staff_guard import staff_guard
-from portal.openapi import problem, responses, spec
+from portal.openapi import responses, spec
 
 admin_bp = Blueprint("api_keys", __name__, url_prefix="/staff/api-keys")
 admin_bp.before_request(staff_guard(StaffRole.ADMIN))
@@ -102,7 +102,7 @@ class UsageAnswer(BaseModel):
 @spec.validate(resp=responses(UsageAnswer, "HTTP_401", ok_description=(
     "Lượt dùng của khóa đang gọi / the calling key's usage")),
     tags=["keys"], skip_validation=True, operation_id="keyUsage")
-@api_access()
+@api_access(key_required=True)
 def my_usage():
     """Lượt dùng khóa API / The calling key's usage
 
@@ -110,8 +110,6 @@ def my_usage():
     sent (Authorization: Bearer or X-API-Key); a key is required.
     """
     key = g.api_key
-    if key is None:
-        return problem(401, "Cần khóa API.", "An API key is required.")
     return jsonify({"organization": key.organization, "prefix": key.prefix, "daily_quota": key.daily_quota,
                     "scopes": key.scopes,
                     "usage": [{"day": row.day.isoformat(), "requests": row.count}

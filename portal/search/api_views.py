@@ -65,7 +65,7 @@ def reference():
     contract = document()
     schemas = {short_name(name): schema
                for name, schema in contract["components"]["schemas"].items()
-               if not name.startswith(("SearchQuery.", "SuggestQuery."))}
+               if not short_name(name).endswith("Query")}  # query models are shown as parameters
     return render_template("api/docs.html", contract=contract, schemas=schemas, label=schema_label)
 
 

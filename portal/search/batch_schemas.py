@@ -6,6 +6,7 @@ models describe it precisely enough for schemathesis to draw valid and invalid b
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import BaseModel, Field
@@ -13,7 +14,9 @@ from pydantic import BaseModel, Field
 from portal.records.status_check import MAX_ITEM_LENGTH, MAX_ITEMS, MAX_MATCHES
 from portal.search.api_schemas import Unit
 
-Item = Annotated[str, Field(min_length=1, max_length=MAX_ITEM_LENGTH)]
+#: No result number or id has one (and PostgreSQL refuses a NUL in a string outright).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+Item = Annotated[str, Field(min_length=1, max_length=MAX_ITEM_LENGTH, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class BatchStatusBody(BaseModel):

@@ -13,7 +13,7 @@ from portal.records import status_check
 from portal.records.status_check import MAX_ITEM_LENGTH, MAX_ITEMS
 from portal.search import identifiers
 from portal.search.api_schemas import Unit
-from portal.search.batch_schemas import BatchStatusAnswer, BatchStatusBody
+from portal.search.batch_schemas import CONTROL_CHARACTERS, BatchStatusAnswer, BatchStatusBody
 from portal.units.services import successors
 
 bp = Blueprint("batch_api", __name__, url_prefix="/api/v1")
@@ -37,6 +37,9 @@ def _items_or_refusal(body: object) -> list[str] | tuple[str, str]:
         if not isinstance(item, str) or not 1 <= len(item) <= MAX_ITEM_LENGTH:
             return (f"items[{position}] phải là chuỗi từ 1 đến {MAX_ITEM_LENGTH} ký tự.",
                     f"items[{position}] must be a string of 1 to {MAX_ITEM_LENGTH} characters.")
+        if CONTROL_CHARACTERS.search(item):  # no number has one; PostgreSQL refuses a NUL outright
+            return (f"items[{position}] có ký tự điều khiển.",
+                    f"items[{position}] contains a control character.")
     return items
 
 

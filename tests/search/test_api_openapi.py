@@ -16,25 +16,31 @@ def test_openapi_document_is_valid_3_1_and_describes_every_answer(client):
     contract = response.get_json()
     validate(contract)  # raises on an invalid OpenAPI 3.1 document
     assert contract["openapi"] == "3.1.0"
-    operations = {path: item["get"] for path, item in contract["paths"].items()}
-    assert {"/api/v1/search", "/api/v1/suggest", "/api/v1/keys/me/usage",
-            "/api/v1/results/{source_id}"} <= set(operations)
-    for path in operations:  # every v1 operation is behind api_access: a bad key is a 401
-        assert "401" in operations[path]["responses"], path
-    assert {p["name"] for p in operations["/api/v1/search"]["parameters"]} >= {
+    operations = {(method, path): op for path, item in contract["paths"].items() for method, op in item.items()}
+    paths = {path for _method, path in operations}
+    assert {"/api/v1/search", "/api/v1/suggest", "/api/v1/keys/me/usage", "/api/v1/results/{source_id}"} <= paths
+    assert {p["name"] for p in operations["get", "/api/v1/search"]["parameters"]} >= {
         "q", "page", "per_page", "sort", "status", "procedure", "unit", "current_unit", "year", "facets"}
-    for path, operation in operations.items():
-        assert " / " in operation["description"], path  # Vietnamese / English
-        assert {"200", "405", "429", "500"} <= set(operation["responses"]), path
+    assert set(contract["components"]["securitySchemes"]) == {"apiKey", "bearerKey"}
+    for where, operation in operations.items():
+        assert " / " in operation["description"], where  # Vietnamese / English
+        assert {"200", "401", "405", "429", "500"} <= set(operation["responses"]), where  # behind api_access
+        # Who may call it, as api_access enforces: {} (no key) listed only where anonymous calls are served.
+        security = operation["security"]
+        assert {"apiKey", "bearerKey"} <= {name for requirement in security for name in requirement}, where
+        if {} not in security:
+            assert "401" in operation["responses"], where
         for status, answer in operation["responses"].items():
-            assert " / " in answer["description"], (path, status)
+            assert " / " in answer["description"], (where, status)
             if status.startswith("3"):
-                assert "content" not in answer, (path, status)  # 304, 308: no body
+                assert "content" not in answer, (where, status)  # 304, 308: no body
                 continue
             (media, body), = answer["content"].items()
-            assert "$ref" in body["schema"], (path, status)
-            assert media == ("application/json" if status == "200" else PROBLEM), (path, status)
-    assert "400" in operations["/api/v1/search"]["responses"]
+            assert "$ref" in body["schema"], (where, status)
+            assert media == ("application/json" if status == "200" else PROBLEM), (where, status)
+    assert "400" in operations["get", "/api/v1/search"]["responses"]
+    assert operations["get", "/api/v1/search"]["security"][0] == {}  # anonymous allowed
+    assert {} not in operations["get", "/api/v1/keys/me/usage"]["security"]  # a key's own data
 
 
 def _assert_problem(response, status: int):
