@@ -34,9 +34,10 @@ def dev_ca(app, runner):
 def issuable(app, dev_ca, make_record, make_staff):
     counter = itertools.count(1)
 
-    def build(*, kind: str = "electronic", subject_kind: str = "organization", **record_fields):
+    def build(*, kind: str = "electronic", subject_kind: str = "organization", record=None, **record_fields):
+        """A request of ``record`` (by default a new one of ``record_fields``) assigned to a clerk."""
         n = next(counter)
-        record = make_record(files=True, **record_fields)
+        record = record or make_record(files=True, **record_fields)
         record.subject.kind = subject_kind
         unit = successors(record.issuing_unit)[0].new_unit
         clerk = make_staff(role="clerk", units=[unit], username=f"clerk.sign{n}", full_name="Lê Thị Thu Hà")

@@ -12,7 +12,7 @@ All three were issued by a real old commune that was merged whole into a current
 The rule behind the table is `portal.identity.access.may_read_personal`. A cell ending in
 "+log" also writes one entry to the subject's access log; any other cell writes none.
 The API's result endpoint reads no login, only an API key: here every reader has none; what a key
-with or without a scope sees, on every API operation, is tests/api/test_api_authorization.py.
+with or without a scope sees, on every API operation, is tests/identity/test_api_authorization_matrix.py.
 """
 
 from __future__ import annotations
