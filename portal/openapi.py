@@ -59,6 +59,17 @@ class Problem(BaseModel):
                                                      "the request id to quote to support (as X-Request-ID)")
 
 
+class PageLinks(BaseModel):
+    """Địa chỉ các trang (từ gốc máy chủ); null khi không có / page addresses (root-relative); null when
+    there is none."""
+
+    self: str = Field(description="Trang này / this page")
+    next: str | None = Field(description="Trang sau / next page")
+    prev: str | None = Field(description="Trang trước / previous page")
+    first: str = Field(description="Trang đầu / first page")
+    last: str = Field(description="Trang cuối / last page")
+
+
 #: status → (English title, Vietnamese detail, English detail) for errors no view words itself.
 STANDARD_PROBLEMS = {
     400: ("Bad Request", "Yêu cầu không hợp lệ.", "The request is not valid."),

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, RootModel
 
+from portal.openapi import PageLinks
 from portal.search.port import MAX_HITS
 
 MAX_PER_PAGE = 100
@@ -95,6 +96,8 @@ class SearchAnswer(BaseModel):
     per_page: int
     pages: int
     last_page: int
+    links: PageLinks = Field(description="Trang này, đầu, cuối, trước, sau (đến last_page) / this, first, "
+                                         "last, previous and next page (up to last_page)")
     sort: Sort
     degraded: bool = Field(description="Chỉ tìm theo số/mã khi chỉ mục tạm hỏng / index unavailable: "
                                        "identifier lookup only")

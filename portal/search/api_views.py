@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.http_cache import cache_privately
 from portal.identity.citizens import reading_actor
 from portal.openapi import document, problem, responses, schema_label, short_name, spec
+from portal.paging import page_links
 from portal.records.access_log import record_access
 from portal.records.models import Access, Record
 from portal.records.queries import RecordHit
@@ -32,6 +33,8 @@ from portal.search.service import search_records
 from portal.units.services import successors
 
 bp = Blueprint("search_api", __name__, url_prefix="/api/v1")
+#: The parameters a page link keeps.
+SEARCH_PARAMETERS = tuple(SearchQuery.model_fields)
 #: /api/docs: the reference page, outside the versioned prefix (one page describes each version).
 docs_bp = Blueprint("api_docs", __name__)
 
@@ -117,6 +120,7 @@ def search():
         "per_page": results.per_page,
         "pages": results.pages,
         "last_page": results.last_page,
+        "links": page_links(min(results.page, results.last_page), results.last_page, SEARCH_PARAMETERS),
         "sort": results.sort,
         "degraded": results.degraded,
         # value → count over every hit, most frequent first: [{"value", "count"}] per facet

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from portal.openapi import PageLinks
+
 #: Pages are counted, not walked by cursor: reference data is small (under a thousand rows) and
 #: changes a few times a year, so an offset page is stable for as long as a client caches it.
 MAX_PER_PAGE = 200
@@ -89,17 +91,6 @@ class UnitItem(BaseModel):
     predecessors: list[UnitLink] = Field(description=(
         "Đơn vị cũ đã vào đơn vị hiện nay này (xã và quận/huyện cũ); trống với đơn vị cũ / the old units "
         "merged into this current one (old communes and districts); empty for an old unit"))
-
-
-class PageLinks(BaseModel):
-    """Địa chỉ các trang (từ gốc máy chủ); null khi không có / page addresses (root-relative); null when
-    there is none."""
-
-    self: str = Field(description="Trang này / this page")
-    next: str | None = Field(description="Trang sau / next page")
-    prev: str | None = Field(description="Trang trước / previous page")
-    first: str = Field(description="Trang đầu / first page")
-    last: str = Field(description="Trang cuối / last page")
 
 
 class _ListPage(BaseModel):

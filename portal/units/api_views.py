@@ -13,6 +13,7 @@ from flask import Blueprint, g, jsonify, request, url_for
 from portal.api_keys.access import api_access
 from portal.extensions import db
 from portal.openapi import problem, responses, spec
+from portal.paging import page_links
 from portal.procedures import services as procedures
 from portal.procedures.models import Procedure
 from portal.units import services as units
@@ -69,18 +70,6 @@ def _system(default: str = "") -> str:
 
 def _paging() -> tuple[int, int]:
     return _int_arg("page", 1, MAX_PAGE), _int_arg("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
-
-
-def _links(page: int, pages: int, parameters: tuple[str, ...]) -> dict:
-    """Root-relative addresses of the pages of this list, its other (known) parameters kept as sent."""
-    args = {key: value for key, value in request.args.items() if key in parameters and key != "page"}
-
-    def at(number: int) -> str:
-        return url_for(request.endpoint, **args, page=number)
-
-    return {"self": at(page), "first": at(1), "last": at(pages),
-            "next": at(page + 1) if page < pages else None,
-            "prev": at(min(page - 1, pages)) if page > 1 else None}
 
 
 def _reference(body: dict):
@@ -140,7 +129,7 @@ def list_units():
                              parent=parent or None, q=request.args.get("q", "")[:200],
                              page=page, per_page=per_page)
     return _reference({"total": found.total, "page": page, "per_page": per_page, "pages": found.pages,
-                       "links": _links(page, found.pages, tuple(UnitsQuery.model_fields)),
+                       "links": page_links(page, found.pages, tuple(UnitsQuery.model_fields)),
                        "items": [_unit_json(v) for v in found.items]})
 
 
@@ -200,7 +189,7 @@ def list_procedures():
                                        field=request.args.get("field", "")[:200], level=level,
                                        page=page, per_page=per_page)
     return _reference({"total": found.total, "page": page, "per_page": per_page, "pages": found.pages,
-                       "links": _links(page, found.pages, tuple(ProceduresQuery.model_fields)),
+                       "links": page_links(page, found.pages, tuple(ProceduresQuery.model_fields)),
                        "fields": procedures.list_fields(db.session),
                        "items": [_procedure_json(p) for p in found.items]})
 

@@ -135,3 +135,23 @@ def test_no_operation_answers_a_nul_byte_with_a_server_error(client, db_session)
                 else:
                     answer = client.get(target, headers=key)
                 assert answer.status_code < 500, (method, target, answer.status_code)
+
+
+def test_search_answers_link_its_pages_keeping_its_parameters(client, make_record, db_session):
+    from portal.search.indexing import reindex
+
+    for n in range(5):
+        make_record(doc_number=str(300 + n), doc_notation="GPXD")
+    reindex(db_session)
+    first = client.get("/api/v1/search?q=GPXD&per_page=2&sort=newest&bogus=1").json
+    assert first["pages"] == 3
+    links = first["links"]
+    assert links["prev"] is None and links["self"].startswith("/api/v1/search?")
+    assert "bogus" not in links["next"] and "sort=newest" in links["next"] and "page=2" in links["next"]
+    seen, url = [], links["self"]
+    while url:  # walking next visits every hit once
+        page = client.get(url).json
+        seen += [hit["source_id"] for hit in page["hits"]]
+        url = page["links"]["next"]
+    assert len(seen) == len(set(seen)) == 5
+    assert client.get(links["last"]).json["links"]["next"] is None
