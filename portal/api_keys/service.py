@@ -33,7 +33,8 @@ SCOPES = {
     "search": "Tra cứu, gợi ý / search and suggestions",
     "status:batch": "Kiểm tra tình trạng theo lô / batch status checks",
     "verify": "Xác minh bản sao có chữ ký / verify signed copies",
-    "personal:read": "Đọc dữ liệu cá nhân (chưa dùng) / personal data (reserved)",
+    "personal:read": "Hiệu lực kết quả cá nhân, ghi vào nhật ký của người được cấp / status of personal "
+                     "results, logged for their holder",
 }
 PREFIX = "hnp"
 MAX_QUOTA = 10_000_000
