@@ -268,6 +268,22 @@ class Config:
     #: fsync each checkpoint line: a power cut then loses none (without it, the newest lines only).
     AUDIT_CHECKPOINT_FSYNC = False
 
+    #: `flask doctor` (docs/operations.md): free space on the disks of DATA_DIR and FILES_ROOT
+    #: below these percentages is a warning, then a failure;
+    DOCTOR_DISK_WARN_PERCENT = 10
+    DOCTOR_DISK_FAIL_PERCENT = 2
+    #: a signing or root certificate expiring within this many days is a warning;
+    DOCTOR_CERT_WARN_DAYS = 30
+    #: a queue consumer whose heartbeat (written every minute) is older is a warning, then a failure;
+    DOCTOR_HEARTBEAT_WARN_SECONDS = 180
+    DOCTOR_HEARTBEAT_FAIL_SECONDS = 600
+    #: seconds any one check may take (a network call, a query) before it counts as failed;
+    DOCTOR_CHECK_SECONDS = 10
+    #: the index is compared document by document up to this many results, by counts above.
+    DOCTOR_SEARCH_FULL_CHECK_MAX = 50_000
+    #: /readyz: seconds the search probe may take before the index counts as unusable.
+    READYZ_SEARCH_SECONDS = 2
+
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = HANOI_NAME
     LANGUAGES = ("vi", "en")

@@ -15,6 +15,7 @@ from portal.fixity import tasks as fixity_tasks  # noqa: F401  (the nightly fixi
 from portal.identity import tasks as identity_tasks  # noqa: F401  (old login sessions purged hourly)
 from portal.jobs import ocr_huey  # huey_consumer portal.worker.ocr_huey --workers 1: OCR of stored scans
 from portal.ocr import tasks as ocr_tasks  # noqa: F401  (reads waiting scans every minute)
+from portal.operations import heartbeat  # noqa: F401  (each consumer beats every minute: flask doctor)
 from portal.imports import tasks as import_tasks  # noqa: F401  (staff batch imports)
 from portal.jobs import huey, import_huey, index_huey
 from portal.scorecard import tasks as scorecard_tasks  # noqa: F401  (the scorecard's periodic refresh)

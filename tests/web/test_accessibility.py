@@ -278,6 +278,7 @@ PAGES = [
 SKIPPED = {
     "static": "CSS, scripts and images",
     "main.healthz": "JSON for the load balancer",
+    "operations.readyz": "JSON for the load balancer",
     "search_api.search": "JSON API",
     "search_api.suggest": "JSON for the search box's suggestions",
     "search_api.result": "JSON API: one result",
@@ -303,6 +304,7 @@ SKIPPED = {
     "reports_staff.attachment": "the reporter's attached file, downloaded as it was sent",
     "units.old_url": "a permanent redirect from the old /don-vi/<slug> address to the unit's page",
     "identity.login": "a redirect to the identity provider (its page, dev_idp.authorize, is checked)",
+    "metrics.export": "Prometheus text for monitoring",
 }
 
 
