@@ -49,7 +49,7 @@ def test_skip_link_landmarks_and_stylesheet(client):
     html = client.get("/").get_data(as_text=True)
     assert '<a class="skip-link" href="#main">' in html
     assert '<main id="main"' in html and "<header" in html and "<footer" in html
-    assert 'href="/static/css/portal.css"' in html
+    assert 'href="/static/css/portal.css?v=' in html  # versioned: portal/operations/static_urls.py
     with client.get("/static/css/portal.css") as css:
         assert css.status_code == 200
 
