@@ -5,6 +5,8 @@ The access log leaves out query strings: a search may carry an identifier a pers
 """
 
 import os
+import shutil
+from pathlib import Path
 
 bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("PORTAL_WORKERS", "2"))
@@ -22,6 +24,15 @@ accesslog = "-"
 # The last field is the request id the portal answered with (portal/request_ids.py): the same id
 # is on the portal's own log lines of that request and in the client's X-Request-ID header.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'
+
+# /metrics adds up what every worker counted (portal/operations/metrics.py): each writes its counts to
+# files in this folder, emptied when the master starts. Set before the app is imported (preload_app);
+# kept as it is by a HUP or a USR2 upgrade, whose master inherits it, so the counts go on.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    _metrics = Path(os.environ.get("PORTAL_DATA_DIR", "var")).resolve() / "metrics"
+    shutil.rmtree(_metrics, ignore_errors=True)
+    _metrics.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics)
 
 
 def pre_fork(server, worker):
@@ -42,3 +53,10 @@ def post_fork(server, worker):
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)
+
+
+def child_exit(server, worker):
+    """A worker that left: its live gauges leave with it (its counts stay in the sums)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

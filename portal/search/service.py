@@ -14,9 +14,11 @@ INTERFACE (implemented by the search work; the pages rely on it):
 
 from __future__ import annotations
 
+import functools
 import logging
+import time
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -71,8 +73,23 @@ FILTERS = tuple(name for name in FILTER_FIELDS if name != "access")
 FALLBACK_SCAN = 20_000
 _VI = "àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ"
 _VI_FOLDED = "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyyd"
+#: Told the seconds each `search_records` took and whether it was degraded (the metrics listen:
+#: portal/operations/metrics.py, which sits above this area and may not be imported from here).
+OBSERVERS: list[Callable[[float, bool], None]] = []
 
 
+def _timed(search):
+    @functools.wraps(search)
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        results = search(*args, **kwargs)
+        for observe in OBSERVERS:
+            observe(time.perf_counter() - started, results.degraded)
+        return results
+    return timed
+
+
+@_timed
 def search_records(session: Session, text: str, *, filters: Mapping[str, str] | None = None, page: int = 1,
                    per_page: int = 20, today: date | None = None, sort: str = "relevance",
                    facets: tuple[str, ...] = (), actor: object | None = None,
