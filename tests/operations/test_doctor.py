@@ -237,3 +237,44 @@ def test_a_check_that_hangs_is_a_failure_in_bounded_time(healthy):
     [result] = doctor.run(healthy, checks=(("slow", hangs),), seconds=0.3)
     assert time.monotonic() - started < 2
     assert result.status == doctor.FAIL and result.name == "slow"
+
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def test_queue_on_redis_alive_then_redis_unreachable(healthy):
+    import uuid
+
+    from huey import RedisHuey
+
+    queue = RedisHuey(f"doctor-{uuid.uuid4().hex[:8]}", url=REDIS_URL)
+    heartbeat.install(queue)
+    try:
+        consumer = queue.create_consumer(workers=1, periodic=False, check_worker_health=False)
+        consumer.start()
+        deadline = time.monotonic() + 5
+        while heartbeat.last_beat(queue) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        consumer.stop(graceful=True)
+        [alive] = doctor.check_queues(healthy, {"huey": queue})
+        assert alive.status == doctor.OK and "Redis" in alive.en
+    finally:
+        queue.flush()
+    down = RedisHuey("doctor-down", url="redis://127.0.0.1:1/0")  # nothing listens
+    [result] = doctor.check_queues(healthy, {"huey": down})
+    assert result.status == doctor.FAIL and "unreachable" in result.en
+
+
+def test_a_busy_import_consumer_counts_as_alive(healthy, tmp_path):
+    from portal.imports.job_models import ImportJob, JobStatus
+
+    queue = SqliteHuey("doctor-import", filename=str(tmp_path / "import.sqlite3"))
+    heartbeat.beat(queue, now=time.time() - 3600)  # its last beat an hour ago: an import since
+    assert doctor.check_queues(healthy, {"import_huey": queue})[0].status == doctor.FAIL
+    unit = db.session.scalar(select(AdminUnit).limit(1))
+    job = ImportJob(unit_id=unit.id, filename="lo.zip", path=str(tmp_path / "lo.zip"),
+                    status=JobStatus.RUNNING, heartbeat_at=datetime.now(UTC))
+    db.session.add(job)
+    db.session.commit()
+    [busy] = doctor.check_queues(healthy, {"import_huey": queue})
+    assert busy.status == doctor.OK and f"#{job.id}" in busy.en
