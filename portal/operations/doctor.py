@@ -322,9 +322,16 @@ def check_signing(app: Flask, now: datetime | None = None) -> list[Result]:
         certificates += [Path(p.strip()) for p in chain if p.strip()]
     else:
         units = keys.pki_dir(config) / "units"
-        pairs = [(d / "key.pem", d / "cert.pem") for d in sorted(units.iterdir())] if units.is_dir() else []
-        certificates += [d / "chain.pem" for _key, d in ((k, k.parent) for k, _c in pairs)
-                         if (d / "chain.pem").is_file()]
+        folders = sorted(d for d in units.iterdir() if d.is_dir()) if units.is_dir() else []
+        pairs = [(d / "key.pem", d / "cert.pem") for d in folders]
+        certificates += [d / "chain.pem" for d in folders if (d / "chain.pem").is_file()]
+        if not development:
+            # A unit whose clerks issue copies but that has no key: its copies fail (SigningUnavailable).
+            without = sorted(set(_units_with_staff()) - {d.name for d in folders})
+            if without:
+                shown = ", ".join(without[:5]) + (" …" if len(without) > 5 else "")
+                problems.append((f"{len(without)} đơn vị có cán bộ nhưng không có khóa ký ({shown})",
+                                 f"{len(without)} unit(s) with staff but no signing key ({shown})"))
     for key, cert in pairs:
         if not key.is_file() or not cert.is_file():
             problems.append((f"thiếu khóa hoặc chứng thư: {key} / {cert}",
@@ -381,6 +388,16 @@ def check_signing(app: Flask, now: datetime | None = None) -> list[Result]:
                                   f"{soonest:%d/%m/%Y}.",
                    f"{len(pairs)} signing key(s), {len(expiring)} certificate(s); the first expires "
                    f"{soonest:%Y-%m-%d}.")]
+
+
+def _units_with_staff() -> list[str]:
+    """Codes of the current units that have staff, hence may issue signed copies."""
+    from portal.extensions import db
+    from portal.identity.models import staff_unit
+    from portal.units.models import AdminUnit, UnitSystem
+
+    return list(db.session.scalars(select(AdminUnit.code).where(
+        AdminUnit.id.in_(select(staff_unit.c.unit_id)), AdminUnit.system == UnitSystem.CURRENT)))
 
 
 # -- OpenID discovery ------------------------------------------------------------------------

@@ -293,3 +293,19 @@ def test_a_busy_import_consumer_counts_as_alive(healthy, tmp_path):
     db.session.commit()
     [busy] = doctor.check_queues(healthy, {"import_huey": queue})
     assert busy.status == doctor.OK and f"#{job.id}" in busy.en
+
+
+def test_in_production_a_unit_with_staff_but_no_key_fails(make_app, app, make_staff, tmp_path):
+    unit = db.session.scalar(select(AdminUnit).where(AdminUnit.system == UnitSystem.CURRENT,
+                                                     AdminUnit.level == "commune").limit(1))
+    make_staff(role="clerk", units=[unit])
+    production = make_app(TESTING=False, ENV="production", SECRET_KEY="k" * 64,
+                          COPY_PKI_DIR=str(tmp_path / "pki"))
+    _certificate(tmp_path / "pki" / "units" / "99996", days_left=365)
+    with production.app_context():
+        [result] = doctor.check_signing(production)
+    assert result.status == doctor.FAIL and unit.code in result.en and "no signing key" in result.en
+    _certificate(tmp_path / "pki" / "units" / unit.code, days_left=365)
+    with production.app_context():
+        [result] = doctor.check_signing(production)
+    assert result.status == doctor.OK and "2 signing key(s)" in result.en
