@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+import errno
+
+from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from portal.extensions import db
 from portal.openapi import problem
 
 
@@ -53,3 +56,21 @@ def register_error_handlers(app: Flask) -> None:
     def unexpected(error: Exception):
         app.logger.exception("unhandled error")
         return _render(500, None)
+
+    @app.errorhandler(OSError)
+    def storage_full(error: OSError):
+        """A full disk (or quota) refuses clearly and asks to come back; anything else is a bug.
+        Nothing is half-written: files are written aside and renamed (portal.files.store), and the
+        request's transaction is never committed."""
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return unexpected(error)
+        app.logger.error("storage full, request refused: %s", error)
+        db.session.rollback()  # whatever the request added is dropped here, not left to a later commit
+        if request.path.startswith("/api/"):
+            answer = problem(503, "Máy chủ tạm hết chỗ lưu trữ; chưa có gì được lưu, vui lòng thử lại sau.",
+                             "The server's storage is full; nothing was saved, please try again later.")
+        else:
+            answer = current_app.make_response(
+                (render_template("errors/error.html", status=503, message=None), 503))
+        answer.headers["Retry-After"] = "300"
+        return answer
