@@ -101,6 +101,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.search.api_views import docs_bp as api_docs_bp
     from portal.search.batch_views import bp as batch_api_bp
     from portal.ocr.cli import ocr_cli
+    from portal.operations import metrics, static_urls
+    from portal.operations.backup_cli import backup_cli
+    from portal.operations.cli import doctor_command
+    from portal.operations.metrics_views import bp as metrics_bp
+    from portal.operations.views import bp as operations_bp
     from portal.search.cli import search_cli
     from portal.units.api_views import bp as units_api_bp
     from portal.units.views import bp as units_bp
@@ -145,10 +150,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(duplicates_staff_bp)
     app.register_blueprint(api_keys_admin_bp)
     app.register_blueprint(api_keys_api_bp)
+    app.register_blueprint(operations_bp)  # /readyz
     errors.register_error_handlers(app)
     security.init_app(app)
     api_conventions.init_app(app)  # CORS on public API reads; Deprecation/Sunset when set
     request_ids.init_app(app)  # X-Request-ID on every answer and in the portal's log lines
+    static_urls.init_app(app)  # /static/…?v=<content hash>: nginx lets browsers keep them a year
+    metrics.init_app(app)  # requests counted and timed, one JSON access-log line each (issue 16)
+    app.register_blueprint(metrics_bp)  # /metrics, for the monitoring's addresses or token only
     hops = int(app.config["PROXY_FIX_HOPS"])
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -161,6 +170,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.cli.add_command(command)
     app.cli.add_command(files_cli)
     app.cli.add_command(api_keys_cli)
+    app.cli.add_command(doctor_command)
+    app.cli.add_command(backup_cli)  # flask backup create | verify | restore (issue 16)
     return app
 
 

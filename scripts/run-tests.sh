@@ -17,6 +17,19 @@ if ! command -v chromium >/dev/null 2>&1; then
     fi
 fi
 
+# The production layout's test runs Debian's nginx, unprivileged, in front of the app
+# (tests/operations/test_nginx.py, deploy/nginx/).
+if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "==> Cài nginx cho kiểm thử bố cục triển khai / installing nginx for the deployment test"
+        apt-get update -qq && apt-get install -y -qq nginx
+    else
+        echo "Cần nginx cho kiểm thử triển khai / the deployment test needs nginx:" >&2
+        echo "  sudo apt-get install nginx   (then run this script again)" >&2
+        exit 1
+    fi
+fi
+
 # The login tests run a real OpenID provider (panva oidc-provider) on Node: install it from the
 # committed lock file when node_modules is missing or older than the lock.
 provider_dir="tests/identity/oidc_provider"
