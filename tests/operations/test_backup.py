@@ -79,8 +79,10 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-def invoke(app, *args):
-    return app.test_cli_runner().invoke(args=list(args), env={"PORTAL_BACKUP_PASSPHRASE": PASSPHRASE})
+def invoke(app, *args, passphrase: str = PASSPHRASE):
+    """Run a command in a context of its own on ``app`` (a command runs on the app current, if any)."""
+    with app.app_context():
+        return app.test_cli_runner().invoke(args=list(args), env={"PORTAL_BACKUP_PASSPHRASE": passphrase})
 
 
 def test_backup_while_serving_restores_everything(empty_target, app, make_app, make_record, issuable,  # noqa: F811
@@ -131,29 +133,28 @@ def test_backup_while_serving_restores_everything(empty_target, app, make_app, m
 
     data, url = empty_target("restored")
     restored = make_app(DATA_DIR=str(data), DATABASE_URL=url)
+    result = invoke(restored, "backup", "restore", str(backup_dir))
+    assert result.exit_code == 0, result.output
     with restored.app_context():
-        result = invoke(restored, "backup", "restore", str(backup_dir))
-        assert result.exit_code == 0, result.output
         assert canonical_dump(db.engine) == before
         assert store_hashes(Path(restored.config["FILES_ROOT"])) == files_before
         for sha in db.session.scalars(sa.select(Document.sha256)):
             assert files_before[sha] == sha
         copy = db.session.scalars(sa.select(IssuedCopy)).one()
         assert (copy.code, copy.sha256) == (issued.code, issued.sha256)
-        assert tree_bytes(Path(restored.config["COPY_PKI_DIR"])) == pki_before
-        assert Path(restored.config["AUDIT_CHECKPOINT_PATH"]).read_bytes() == checkpoints_before
-        verified = invoke(restored, "audit", "verify")
-        assert verified.exit_code == 0, verified.output
-        checked = invoke(restored, "search", "check")
-        assert checked.exit_code == 0, checked.output
-        # The copy verifies on the restored portal.
-        answer = restored.test_client().get(f"/api/v1/verifications/{issued.code}")
-        assert answer.status_code == 200 and answer.get_json()["outcome"] != "unknown"
-        # A second restore into the same place is refused: it is no longer empty.
-        again = invoke(restored, "backup", "restore", str(backup_dir))
-        assert again.exit_code == 1 and "empty" in again.output
         db.session.remove()
-        db.engine.dispose()
+    assert tree_bytes(Path(restored.config["COPY_PKI_DIR"])) == pki_before
+    assert Path(restored.config["AUDIT_CHECKPOINT_PATH"]).read_bytes() == checkpoints_before
+    verified = invoke(restored, "audit", "verify")
+    assert verified.exit_code == 0, verified.output
+    checked = invoke(restored, "search", "check")
+    assert checked.exit_code == 0, checked.output
+    # The copy verifies on the restored portal.
+    answer = restored.test_client().get(f"/api/v1/verifications/{issued.code}")
+    assert answer.status_code == 200 and answer.get_json()["outcome"] != "unknown"
+    # A second restore into the same place is refused: it is no longer empty.
+    again = invoke(restored, "backup", "restore", str(backup_dir))
+    assert again.exit_code == 1 and "empty" in again.output
 
 
 def test_tampered_backup_and_wrong_passphrase_are_refused(empty_target, app, make_app,
@@ -170,8 +171,7 @@ def test_tampered_backup_and_wrong_passphrase_are_refused(empty_target, app, mak
             db.engine.dispose()
         assert not list(Path(target.config["FILES_ROOT"]).rglob("*"))
 
-    wrong = target.test_cli_runner().invoke(args=["backup", "restore", str(backup_dir)],
-                                            env={"PORTAL_BACKUP_PASSPHRASE": "not the passphrase"})
+    wrong = invoke(target, "backup", "restore", str(backup_dir), passphrase="not the passphrase")
     assert wrong.exit_code == 1 and "wrong backup passphrase" in wrong.output
     nothing_written()
 
