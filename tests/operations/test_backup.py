@@ -184,3 +184,19 @@ def test_tampered_backup_and_wrong_passphrase_are_refused(empty_target, app, mak
         result = invoke(target, "backup", command, str(tampered))
         assert result.exit_code == 1 and f"file {name} does not match" in result.output
     nothing_written()
+
+
+@pytest.mark.skipif(TEST_DB == "postgresql", reason="the file store and the prompt: no database difference")
+def test_altered_blob_is_left_out_and_the_passphrase_is_asked(app, make_record, tmp_path):  # noqa: F811
+    make_record(files=True)
+    blob = next(p for p in Path(app.config["FILES_ROOT"]).rglob("*") if p.is_file())
+    blob.write_bytes(b"bit rot")
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["backup", "create", str(tmp_path / "b")],
+                                              input=f"{PASSPHRASE}\n{PASSPHRASE}\n",
+                                              env={"PORTAL_BACKUP_PASSPHRASE": None})
+    assert result.exit_code == 1, result.output
+    assert f"{blob} is altered in the store, left out" in result.output
+    assert "1 tệp/files" in result.output  # the other blob
+    assert not (tmp_path / "b" / "files" / blob.name[:2] / blob.name[2:4] / blob.name).exists()
+    assert invoke(app, "backup", "verify", str(tmp_path / "b")).exit_code == 0
