@@ -30,6 +30,19 @@ if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null 2>&1; then
     fi
 fi
 
+# `flask backup` dumps and restores PostgreSQL with pg_dump / pg_restore (tests/operations/test_backup.py);
+# Debian's postgresql-client must be of the server's major version or newer.
+if ! command -v pg_dump >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_dump >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "==> Cài postgresql-client cho kiểm thử sao lưu / installing postgresql-client for the backup test"
+        apt-get update -qq && apt-get install -y -qq postgresql-client
+    else
+        echo "Cần pg_dump cho kiểm thử sao lưu / the backup test needs pg_dump:" >&2
+        echo "  sudo apt-get install postgresql-client   (then run this script again)" >&2
+        exit 1
+    fi
+fi
+
 # The login tests run a real OpenID provider (panva oidc-provider) on Node: install it from the
 # committed lock file when node_modules is missing or older than the lock.
 provider_dir="tests/identity/oidc_provider"
