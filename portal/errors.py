@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 
 from flask import Flask, current_app, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db
@@ -65,12 +66,31 @@ def register_error_handlers(app: Flask) -> None:
         if error.errno not in (errno.ENOSPC, errno.EDQUOT):
             return unexpected(error)
         app.logger.error("storage full, request refused: %s", error)
-        db.session.rollback()  # whatever the request added is dropped here, not left to a later commit
-        if request.path.startswith("/api/"):
-            answer = problem(503, "Máy chủ tạm hết chỗ lưu trữ; chưa có gì được lưu, vui lòng thử lại sau.",
-                             "The server's storage is full; nothing was saved, please try again later.")
-        else:
-            answer = current_app.make_response(
-                (render_template("errors/error.html", status=503, message=None), 503))
-        answer.headers["Retry-After"] = "300"
-        return answer
+        return _unavailable("storage", 300, "Máy chủ tạm hết chỗ lưu trữ; chưa có gì được lưu, vui lòng thử lại sau.",
+                            "The server's storage is full; nothing was saved, please try again later.")
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError):
+        """The database went away mid-request (restarted, failed over, unreachable) or is busy: the
+        request's transaction died with its connection, so nothing was saved; the pool replaces the
+        connection (pool_pre_ping) and a retry a little later succeeds."""
+        app.logger.error("database unavailable, request refused: %s", str(error).splitlines()[0])
+        return _unavailable("database", 30, "Cơ sở dữ liệu tạm thời không trả lời; chưa có gì được lưu, "
+                            "vui lòng thử lại sau ít phút.",
+                            "The database is not answering for the moment; nothing was saved, please try again "
+                            "in a minute.")
+
+
+def _unavailable(kind: str, retry_after: int, vi: str, en: str):
+    """503 with Retry-After; whatever the request added is dropped here, not left to a later commit."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone: the pool discards it on its own
+        current_app.logger.warning("rollback after a %s failure did not complete", kind)
+    if request.path.startswith("/api/"):
+        answer = problem(503, vi, en)
+    else:
+        answer = current_app.make_response(
+            (render_template("errors/error.html", status=503, kind=kind, message=None), 503))
+    answer.headers["Retry-After"] = str(retry_after)
+    return answer

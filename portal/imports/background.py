@@ -167,8 +167,18 @@ def stalled_jobs(session: Session, stall_seconds: float) -> list[int]:
     return again
 
 
-def queued_jobs(session: Session) -> list[int]:
-    return list(session.scalars(select(ImportJob.id).where(ImportJob.status == JobStatus.QUEUED)))
+def unqueued_jobs(session: Session, stall_seconds: float) -> list[int]:
+    """Jobs waiting longer than the stall time while no job runs: their message never reached the
+    queue (Redis was down when the upload finished) or was lost with it. The row is the durable
+    record; these are queued again. While a job runs, waiting ones are taken to be behind it."""
+    stale = utcnow() - timedelta(seconds=stall_seconds)
+    running = session.scalar(select(func.count()).select_from(ImportJob).where(
+        ImportJob.status == JobStatus.RUNNING, ImportJob.heartbeat_at >= stale))
+    if running:
+        return []
+    return list(session.scalars(select(ImportJob.id).where(ImportJob.status == JobStatus.QUEUED,
+                                                           ImportJob.created_at < stale)
+                                .order_by(ImportJob.id)))
 
 
 class Superseded(Exception):

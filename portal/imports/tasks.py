@@ -35,15 +35,21 @@ def run_job(job_id: int) -> str:
 
 @import_huey.periodic_task(crontab(), name="imports.resume_stalled")
 def resume_stalled() -> int:
-    """Put back the jobs whose worker died; returns how many."""
+    """Put back the jobs whose worker died, and those whose message never reached the queue;
+    returns how many."""
     from portal.imports import background
 
     def work(session) -> int:
-        jobs = background.stalled_jobs(session, float(current_app.config["IMPORT_STALL_SECONDS"]))
+        stall = float(current_app.config["IMPORT_STALL_SECONDS"])
+        jobs = background.stalled_jobs(session, stall)
         for job_id in jobs:
             log.info("import job %s lost its worker: resuming it", job_id)
             run_job(job_id)
-        return len(jobs)
+        waiting = background.unqueued_jobs(session, stall)
+        for job_id in waiting:
+            log.info("import job %s was never taken from the queue: queuing it again", job_id)
+            run_job(job_id)
+        return len(jobs) + len(waiting)
 
     return with_session(work)
 
@@ -73,5 +79,12 @@ def resume_after_start() -> None:
 
 
 def enqueue(job_id: int) -> None:
-    """Queue a job (inline when huey is immediate, as in tests)."""
-    run_job(job_id)
+    """Queue a committed job (inline when huey is immediate, as in tests). A queue that cannot be
+    reached (Redis stopped) loses nothing: the job's row waits and `resume_stalled` queues it."""
+    if import_huey.immediate:
+        run_job(job_id)
+        return
+    try:
+        run_job(job_id)
+    except Exception:  # noqa: BLE001 - redis or sqlite errors alike: the periodic check takes over
+        log.warning("import job %s could not be queued now; it will be within a minute", job_id, exc_info=True)

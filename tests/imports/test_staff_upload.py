@@ -309,6 +309,30 @@ def test_a_job_that_keeps_killing_its_worker_is_given_up(app, db_session, operat
     assert job.status == "failed" and "5" in job.error_en
 
 
+def test_a_job_whose_message_never_reached_the_queue_is_queued_again_once_the_queue_is_idle(
+    app, db_session, operator, units, batch, tmp_path
+):
+    """The upload committed its job, then the queue was unreachable (Redis stopped): the row is the
+    durable record, and the periodic check queues it, but not while another job runs before it."""
+    path = tmp_path / "waiting.zip"
+    path.write_bytes(_batch_zip(batch, tmp_path))
+    waited = utcnow() - timedelta(seconds=121)
+    waiting = ImportJob(unit_id=units[0].id, staff_id=operator.id, filename="waiting.zip", path=str(path),
+                        status="queued", created_at=waited)
+    running = ImportJob(unit_id=units[0].id, staff_id=operator.id, filename="running.zip", path="/gone.zip",
+                        status="running", attempts=1, heartbeat_at=utcnow(), created_at=waited)
+    db_session.add_all([waiting, running])
+    db_session.commit()
+    assert tasks.resume_stalled.call_local() == 0  # it is taken to be queued behind the running one
+
+    running.status, running.finished_at = "completed", utcnow()
+    db_session.commit()
+    assert tasks.resume_stalled.call_local() == 1
+    db_session.expire_all()
+    assert db_session.get(ImportJob, waiting.id).status == "completed"
+    assert db_session.get(ImportJob, waiting.id).lines_done == 7
+
+
 def _zip(tmp_path, entries: dict[str, bytes]):
     path = tmp_path / "budget.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zipped:

@@ -56,7 +56,7 @@ def test_index_directory_removed_is_503_naming_search(ready_app):
     assert ready_app.test_client().get("/healthz").status_code == 200
 
 
-def test_database_unreachable_is_503_naming_it_never_500(tmp_path):
+def test_database_unreachable_is_503_naming_it_and_pages_say_so_never_500(tmp_path):
     url = (f"sqlite:///{tmp_path / 'no-such-dir' / 'portal.sqlite3'}" if TEST_DB == "sqlite"
            else "postgresql+psycopg://postgres@127.0.0.1:1/test")
     app = create_app({"TESTING": True, "DATABASE_URL": url, "DATA_DIR": str(tmp_path / "data"),
@@ -67,6 +67,14 @@ def test_database_unreachable_is_503_naming_it_never_500(tmp_path):
         body = response.get_json()
         assert "database" in body["failed"] and body["checks"]["database"] == "unavailable"
         assert body["status"] == "not ready"
+        # A page and an API call that need the database: 503, "nothing was saved", come back soon.
+        page = app.test_client().get("/results/HN-0001")
+        assert page.status_code == 503 and page.headers["Retry-After"] == "30"
+        assert "Cơ sở dữ liệu của cổng tạm thời không trả lời" in page.get_data(as_text=True)
+        api = app.test_client().get("/api/v1/units")
+        assert api.status_code == 503 and api.headers["Retry-After"] == "30"
+        assert api.content_type == "application/problem+json"
+        assert "nothing was saved" in api.get_json()["messages"]["en"]
     finally:
         with app.app_context():
             db.engine.dispose()
