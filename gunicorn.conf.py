@@ -1,7 +1,8 @@
 """gunicorn settings, read by `gunicorn app:app` from this folder.
 
 The access log leaves out query strings: a search may carry an identifier a person typed
-(even a personal id number, which the portal refuses to search but cannot stop people typing).
+(even a personal id number, which the portal refuses to search but cannot stop people typing);
+and the client's address: personal data, which the portal's JSON line keeps only as a daily tag.
 """
 
 import os
@@ -23,7 +24,7 @@ preload_app = True
 accesslog = "-"
 # The last field is the request id the portal answered with (portal/request_ids.py): the same id
 # is on the portal's own log lines of that request and in the client's X-Request-ID header.
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'
+access_log_format = '%(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'
 
 # /metrics adds up what every worker counted (portal/operations/metrics.py): each writes its counts to
 # files in this folder, emptied when the master starts. Set before the app is imported (preload_app);

@@ -283,6 +283,12 @@ class Config:
     DOCTOR_SEARCH_FULL_CHECK_MAX = 50_000
     #: /readyz: seconds the search probe may take before the index counts as unusable.
     READYZ_SEARCH_SECONDS = 2
+    #: /metrics: the networks that may read it, and a bearer token (32+ characters) that may from
+    #: anywhere; everyone else gets a 404 (docs/operations.md).
+    METRICS_ALLOW = "127.0.0.1/32 ::1/128"
+    METRICS_TOKEN = ""
+    #: One JSON line per request on the `portal.access` logger; None: on outside development and tests.
+    ACCESS_LOG_JSON = None
 
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = HANOI_NAME

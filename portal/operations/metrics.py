@@ -72,7 +72,6 @@ _CACHE = "portal.metrics.cache"
 _HEAD_KEY = "portal.metrics.head"
 _ON = {"1": True, "true": True, "on": True, "yes": True,
        "0": False, "false": False, "off": False, "no": False}
-DEFAULT_ALLOW = ("127.0.0.1/32", "::1/128")
 #: Seconds the scrape-time figures that grow with the database (OCR files done) are kept per process.
 SLOW_SECONDS = 300
 
@@ -404,9 +403,6 @@ def exposition(session: Session, app: Flask) -> bytes:
 
 def init_app(app: Flask) -> None:
     """Read the settings (a wrong one refuses to start), count every request, log it when asked."""
-    app.config.setdefault("METRICS_ALLOW", " ".join(DEFAULT_ALLOW))
-    app.config.setdefault("METRICS_TOKEN", "")
-    app.config.setdefault("ACCESS_LOG_JSON", None)
     app.extensions[_SETTINGS] = {"allow": _networks(app.config["METRICS_ALLOW"]),
                                  "token": _token(app.config["METRICS_TOKEN"])}
     app.extensions[_CACHE] = {}  # the scrape-time caches of this app
