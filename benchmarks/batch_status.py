@@ -27,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask, jsonify, request
@@ -115,14 +117,21 @@ def main() -> None:
     args = parser.parse_args()
     env = dict(os.environ, PORTAL_ENV="development", PORTAL_SECRET_KEY="benchmark-only",
                PORTAL_RATELIMIT_ENABLED="0", FLASK_APP="app")
-    data_dir = Path(args.data_dir).resolve()
+    with data_folder(args.data_dir, args.results, env) as data_dir:
+        measure(args, env, data_dir)
+
+
+@contextmanager
+def data_folder(path: str, results: int, env: dict[str, str]) -> Iterator[Path]:
+    """``path`` when it holds a portal, else a fresh demo of ``results`` results, removed afterwards;
+    PORTAL_DATA_DIR of ``env`` points to it."""
+    data_dir = Path(path).resolve()
     made = not (data_dir / "portal.sqlite3").exists()
     if made:
-        data_dir = demo_data(args.results, env)
-    else:
-        env["PORTAL_DATA_DIR"] = str(data_dir)
+        data_dir = demo_data(results, env)
+    env["PORTAL_DATA_DIR"] = str(data_dir)
     try:
-        measure(args, env, data_dir)
+        yield data_dir
     finally:
         if made:
             shutil.rmtree(data_dir, ignore_errors=True)

@@ -39,6 +39,7 @@ if [ -f var/portal.sqlite3 ]; then
 fi
 # Batch status API, 100 numbers a request with a key, beside bare Flask (issue 15); var/ or a fresh demo
 python benchmarks/batch_status.py --data-dir var
+python benchmarks/api_keyed.py --data-dir var
 python benchmarks/scorecard.py --requests 100000
 # Locust, 300 users for 5 minutes on 1,000,000 results in PostgreSQL (builds them the first time,
 # ~20 min, in ../bench-load; --reuse after), then the highest user count meeting p95 <= 300 ms.

@@ -63,6 +63,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
 
     from portal import copy_requests, feedback, identity, jobs, mail, mail_outbox, rate_limits, search
+    from portal.api_keys import init_app as init_api_keys
     from portal.api_keys.cli import api_keys_cli
     from portal.api_keys.views import admin_bp as api_keys_admin_bp
     from portal.api_keys.views import api_bp as api_keys_api_bp
@@ -116,6 +117,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     jobs.init_app(app)
     mail.init_app(app)  # checks the MAIL_* settings; `flask mail`
     rate_limits.init_app(app)
+    init_api_keys(app)  # the quota counter's Redis client, when REDIS_URL is set
     init_coverage(app)  # its mail topic
     copy_requests.init_app(app)  # its mail topic
     feedback.init_app(app)  # its mail topic

@@ -2,7 +2,8 @@
 
     huey_consumer portal.worker.index_huey --workers 1   # index writes: one writer, in order
     huey_consumer portal.worker.huey --workers 2         # everything else: e-mail from the outbox,
-                                                         # the scorecard's figures, old login sessions
+                                                         # the scorecard's figures, old login sessions,
+                                                         # the API keys' counts
     huey_consumer portal.worker.import_huey --workers 1  # staff batch imports (hours, resumable)
 
 Importing the task modules registers their tasks on their queues; tasks build their app with
@@ -10,6 +11,7 @@ Importing the task modules registers their tasks on their queues; tasks build th
 """
 
 from portal import create_app, jobs
+from portal.api_keys import tasks as api_key_tasks  # noqa: F401  (keys' counts from Redis, every minute)
 from portal import mail_outbox as mail_tasks  # noqa: F401  (e-mail from the outbox)
 from portal.fixity import tasks as fixity_tasks  # noqa: F401  (the nightly fixity slice)
 from portal.identity import tasks as identity_tasks  # noqa: F401  (old login sessions purged hourly)

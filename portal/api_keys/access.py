@@ -10,7 +10,8 @@
 
 - A key (``Authorization: Bearer hnp_…`` or ``X-API-Key: hnp_…``) that is unknown, malformed,
   revoked or rotated away → 401; a valid key without the scope → 403. A valid key is counted
-  against its daily quota (per Hanoi day, in the database: every worker sees one count); over it
+  against its daily quota (per Hanoi day, in Redis or the database: every worker sees one count,
+  portal/api_keys/quota.py); over it
   → 429 with ``Retry-After`` (seconds to Hanoi midnight). The key is in ``g.api_key``.
 - No key: allowed only where no scope is asked, counted per client address by Flask-Limiter's
   storage and strategy (Redis or the database, as the forms' limits), limit
@@ -35,7 +36,7 @@ from functools import wraps
 from flask import current_app, g, make_response, request
 from limits import parse_many
 
-from portal.api_keys import service
+from portal.api_keys import quota, service
 from portal.extensions import db
 from portal.openapi import problem
 from portal.rate_limits import limiter
@@ -123,7 +124,7 @@ def api_access(scope: str | None = None, *, key_required: bool = False) -> Calla
                 if scope is not None and scope not in key.scopes:
                     return _refuse(403, f"Khóa API không có quyền {scope}.",
                                    f"The API key does not have the scope {scope}.")
-                check = service.count_request(db.engine, key)
+                check = quota.count_request(db.engine, key)
                 allowed, headers = check.allowed, _headers(check.limit, check.remaining, check.reset)
                 g.api_key = key
             if not allowed:

@@ -6,9 +6,8 @@ no grace period: a key is rotated mostly because it leaked, and then the leak mu
 organization that wants a smooth switch asks for a second key, deploys it, then has the first
 revoked).
 
-Like the other services: an explicit session and actor, audited, never committed here — except
-`count_request`, whose count goes on its own connection, committed at once (a request that fails
-later still counted, and every worker sees the same number).
+Like the other services: an explicit session and actor, audited, never committed here. The
+counting of each key's requests against its quota is in `portal.api_keys.quota`.
 """
 
 from __future__ import annotations
@@ -17,14 +16,12 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from portal import audit, clock
-from portal.api_keys.models import ApiKey, ApiKeyUsage
+from portal.api_keys.models import ApiKey
 from portal.db import utcnow
 from portal.errors import InvalidInput, NotFound
 
@@ -45,15 +42,6 @@ class Issued:
     key: ApiKey
     #: The whole key, ``hnp_<prefix>_<secret>``: shown once, never stored.
     secret: str
-
-
-@dataclass(frozen=True)
-class QuotaCheck:
-    allowed: bool
-    limit: int
-    remaining: int
-    #: Seconds until the count starts again (Hanoi midnight).
-    reset: int
 
 
 def _hash(value: str) -> str:
@@ -131,39 +119,6 @@ def authenticate(session: Session, presented: str | None) -> ApiKey | None:
     if key is None or not hmac.compare_digest(key.secret_hash, _hash(presented.strip())):
         return None
     return key if key.revoked_at is None else None
-
-
-def seconds_to_hanoi_midnight(now: datetime) -> int:
-    tomorrow = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=clock.HANOI)
-    return max(1, int((tomorrow - now).total_seconds() + 0.999))
-
-
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-
-
-def count_request(engine, key: ApiKey) -> QuotaCheck:
-    """Count one request of ``key`` today (Hanoi) and say whether it is within the daily quota.
-
-    One atomic upsert on a connection of its own, committed at once: two workers counting at the
-    same moment both count, and the count survives the request's rollback.
-    """
-    now = clock.now()
-    table = ApiKeyUsage.__table__
-    insert = _INSERTS[engine.dialect.name](table).values(key_id=key.id, day=now.date(), count=1)
-    upsert = insert.on_conflict_do_update(index_elements=[table.c.key_id, table.c.day],
-                                          set_={"count": table.c.count + 1}).returning(table.c.count)
-    with engine.begin() as connection:
-        count = connection.execute(upsert).scalar_one()
-    return QuotaCheck(allowed=count <= key.daily_quota, limit=key.daily_quota,
-                      remaining=max(0, key.daily_quota - count), reset=seconds_to_hanoi_midnight(now))
-
-
-def usage(session: Session, key: ApiKey, days: int = 30) -> list[ApiKeyUsage]:
-    """The key's counts of the last ``days`` Hanoi days that had any, newest first."""
-    since: date = clock.today() - timedelta(days=days - 1)
-    return list(session.scalars(select(ApiKeyUsage)
-                                .where(ApiKeyUsage.key_id == key.id, ApiKeyUsage.day >= since)
-                                .order_by(ApiKeyUsage.day.desc())))
 
 
 def all_keys(session: Session) -> list[ApiKey]:

@@ -12,7 +12,7 @@ from datetime import date
 from flask import Blueprint, g, jsonify, render_template
 from pydantic import BaseModel, Field
 
-from portal.api_keys import service
+from portal.api_keys import quota, service
 from portal.api_keys.access import api_access
 from portal.api_keys.forms import IssueForm
 from portal.errors import InvalidInput
@@ -57,7 +57,7 @@ def issue():
 
 def _show(key, secret: str | None = None):
     return render_template("staff/api_keys/show.html", key=key, secret=secret, action_form=ActionForm(),
-                           usage=service.usage(db.session, key), scopes=service.SCOPES)
+                           usage=quota.usage(db.session, key), scopes=service.SCOPES)
 
 
 @admin_bp.get("/<int:key_id>")
@@ -113,4 +113,4 @@ def my_usage():
     return jsonify({"organization": key.organization, "prefix": key.prefix, "daily_quota": key.daily_quota,
                     "scopes": key.scopes,
                     "usage": [{"day": row.day.isoformat(), "requests": row.count}
-                              for row in service.usage(db.session, key)]})
+                              for row in quota.usage(db.session, key)]})
