@@ -5,43 +5,43 @@
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
 
+# found NAME-OR-GLOB…: true when one is a command on PATH or an existing file.
+found() {
+    local item
+    for item in "$@"; do
+        command -v "$item" >/dev/null 2>&1 && return 0
+        compgen -G "$item" >/dev/null && return 0
+    done
+    return 1
+}
+
+# require PACKAGE WHY_VI WHY_EN NAME-OR-GLOB…: install Debian's PACKAGE (as root) unless found.
+require() {
+    local package="$1" why_vi="$2" why_en="$3"
+    shift 3
+    found "$@" && return 0
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "==> Cài $package $why_vi / installing $package $why_en"
+        apt-get update -qq && apt-get install -y -qq "$package"
+    else
+        echo "Cần $package $why_vi / $package is needed $why_en:" >&2
+        echo "  sudo apt-get install $package   (then run this script again)" >&2
+        exit 1
+    fi
+}
+
 # The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
-if ! command -v chromium >/dev/null 2>&1; then
-    if [ "$(id -u)" -eq 0 ]; then
-        echo "==> Cài Chromium cho kiểm thử trình duyệt / installing Chromium for the browser tests"
-        apt-get update -qq && apt-get install -y -qq chromium
-    else
-        echo "Cần Chromium cho kiểm thử trình duyệt / the browser tests need Chromium:" >&2
-        echo "  sudo apt-get install chromium   (then run this script again)" >&2
-        exit 1
-    fi
-fi
-
-# The production layout's test runs Debian's nginx, unprivileged, in front of the app
-# (tests/operations/test_nginx.py, deploy/nginx/).
-if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null 2>&1; then
-    if [ "$(id -u)" -eq 0 ]; then
-        echo "==> Cài nginx cho kiểm thử bố cục triển khai / installing nginx for the deployment test"
-        apt-get update -qq && apt-get install -y -qq nginx
-    else
-        echo "Cần nginx cho kiểm thử triển khai / the deployment test needs nginx:" >&2
-        echo "  sudo apt-get install nginx   (then run this script again)" >&2
-        exit 1
-    fi
-fi
-
+require chromium "cho kiểm thử trình duyệt" "for the browser tests" chromium
+# The production layout's test runs nginx, unprivileged, in front of the app (tests/operations/test_nginx.py).
+require nginx "cho kiểm thử bố cục triển khai" "for the deployment test" nginx /usr/sbin/nginx
 # `flask backup` dumps and restores PostgreSQL with pg_dump / pg_restore (tests/operations/test_backup.py);
 # Debian's postgresql-client must be of the server's major version or newer.
-if ! command -v pg_dump >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_dump >/dev/null 2>&1; then
-    if [ "$(id -u)" -eq 0 ]; then
-        echo "==> Cài postgresql-client cho kiểm thử sao lưu / installing postgresql-client for the backup test"
-        apt-get update -qq && apt-get install -y -qq postgresql-client
-    else
-        echo "Cần pg_dump cho kiểm thử sao lưu / the backup test needs pg_dump:" >&2
-        echo "  sudo apt-get install postgresql-client   (then run this script again)" >&2
-        exit 1
-    fi
-fi
+require postgresql-client "cho kiểm thử sao lưu" "for the backup test" pg_dump '/usr/lib/postgresql/*/bin/pg_dump'
+# Fault tests restart a PostgreSQL server of their own (tests/pg_cluster.py: initdb, pg_ctl) and
+# run Redis servers of their own (tests/api_keys/test_quota_redis.py, tests/operations/test_redis_outage.py).
+require postgresql "cho kiểm thử khởi động lại cơ sở dữ liệu" "for the database-restart tests" \
+    pg_ctl '/usr/lib/postgresql/*/bin/pg_ctl'
+require redis-server "cho kiểm thử Redis" "for the Redis tests" redis-server
 
 # The login tests run a real OpenID provider (panva oidc-provider) on Node: install it from the
 # committed lock file when node_modules is missing or older than the lock.
