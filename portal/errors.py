@@ -29,10 +29,10 @@ class InvalidInput(PortalError):
 
 
 def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json"  # /api/ answers problem details, see _render
+    return request.accept_mimetypes.best == "application/json"  # /api/ answers problem details, see render_error
 
 
-def _render(status: int, message: str | None = None, error: HTTPException | None = None):
+def render_error(status: int, message: str | None = None, error: HTTPException | None = None):
     if request.path.startswith("/api/"):
         # The API's one error shape (RFC 9457, both languages); the site's pages are unchanged.
         answer = problem(status, message, message)
@@ -47,16 +47,16 @@ def _render(status: int, message: str | None = None, error: HTTPException | None
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PortalError)
     def portal_error(error: PortalError):
-        return _render(error.status, str(error) or None)
+        return render_error(error.status, str(error) or None)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        return _render(error.code or 500, None, error)
+        return render_error(error.code or 500, None, error)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         app.logger.exception("unhandled error")
-        return _render(500, None)
+        return render_error(500, None)
 
     @app.errorhandler(OSError)
     def storage_full(error: OSError):

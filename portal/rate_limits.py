@@ -16,11 +16,12 @@ view, so a refused try reads and writes nothing else (no lookup, no audit entry)
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 
 from flask import Flask, current_app
-from flask_limiter import Limiter
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits.storage import Storage
 from sqlalchemy import Double, Integer, String, case, delete, select, text
@@ -135,12 +136,43 @@ class DatabaseStorage(Storage):
             connection.execute(delete(RateLimitCounter).where(RateLimitCounter.key == key))
 
 
+class _IntoPortalLog(logging.Handler):
+    """Flask-Limiter logs a storage outage ("Failed to rate limit. Swallowing error") to its own
+    logger, whose only handler is a NullHandler: the lines reached no log, and an operator could not
+    tell that the forms went uncounted. Hand them to this module's logger, written with the portal's."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        log.handle(record)
+
+
+def _log_limiter_lines() -> None:
+    limiter_log = logging.getLogger("flask-limiter")
+    if not any(isinstance(handler, _IntoPortalLog) for handler in limiter_log.handlers):
+        limiter_log.addHandler(_IntoPortalLog())
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or DATABASE_STORAGE_URI)
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # No X-RateLimit-* on every answer of a limited form (the API has its own RateLimit-*), and no
+    # rewriting of another answer's Retry-After (a 503's): the refusal alone says when to come back.
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     # A storage outage must not take the forms down with it: let requests through and log it.
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, _refused)
+    _log_limiter_lines()
+
+
+def _refused(error: RateLimitExceeded):
+    """The 429 page (or problem details under /api/), with Retry-After: seconds until the window
+    of the limit that was hit ends."""
+    from portal.errors import render_error
+
+    response = current_app.make_response(render_error(429, None, error))
+    spent = limiter.current_limit
+    seconds = math.ceil(spent.reset_at - time.time()) if spent is not None else 60
+    response.headers["Retry-After"] = str(max(1, seconds))
+    return response
 
 
 def limit_posts(config_key: str) -> Callable:

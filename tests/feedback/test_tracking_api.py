@@ -153,6 +153,9 @@ def test_a_bad_key_is_401_and_a_key_is_counted(client, make_request):
     key = issue(scopes=("search",), quota=5)
     keyed = ask(client, COPY, request.reference, code, headers=bearer(key.secret))
     assert keyed.status_code == 200 and keyed.headers["RateLimit-Remaining"] == "4"
+    # Only the API's own headers: the form limit behind it adds no X-RateLimit-* and no Retry-After.
+    assert not [name for name in keyed.headers.keys() if name.startswith("X-RateLimit")]
+    assert "Retry-After" not in keyed.headers
     db.session.rollback()
 
 
