@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import Integer, cast, delete, func, select, tuple_
 from sqlalchemy.orm import Session, joinedload
 
-from portal import clock
+from portal import clock, figures
 from portal.coverage.models import IssuedCount
 from portal.db import utcnow
 from portal.errors import InvalidInput
@@ -361,21 +361,26 @@ def list_issued(session: Session, staff: StaffUser, limit: int = 200) -> list[tu
 # -- the pickers of the request form ---------------------------------------------------------------
 
 
-def unit_choices(session: Session) -> tuple[list[AdminUnit], list[AdminUnit]]:
-    """Today's communes and wards, and the old ones (before 1 July 2025) with their districts
-    loaded, each in Vietnamese alphabetical order: a result names the unit as it was then."""
-    olds = session.scalars(
-        select(AdminUnit)
-        .where(AdminUnit.system == UnitSystem.LEGACY, AdminUnit.level == UnitLevel.COMMUNE)
-        .options(joinedload(AdminUnit.parent))
-    )
-    return list_current_communes(session), sorted(
-        olds, key=lambda u: (fold(u.parent.name) if u.parent else "", fold(u.name), u.code)
-    )
+def unit_choices(session: Session) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(id, label) of today's communes and wards, and of the old ones (before 1 July 2025) labelled
+    with their districts, each in Vietnamese alphabetical order: a result names the unit as it was
+    then. Kept a while per process (portal.figures): ~700 units, read on every form page."""
+
+    def read() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+        olds = session.scalars(
+            select(AdminUnit)
+            .where(AdminUnit.system == UnitSystem.LEGACY, AdminUnit.level == UnitLevel.COMMUNE)
+            .options(joinedload(AdminUnit.parent))
+        )
+        ordered = sorted(olds, key=lambda u: (fold(u.parent.name) if u.parent else "", fold(u.name), u.code))
+        return ([(unit.id, unit.name) for unit in list_current_communes(session)],
+                [(unit.id, f"{unit.name} ({unit.parent.name})" if unit.parent else unit.name) for unit in ordered])
+
+    return figures.kept(session, "coverage.unit_choices", read)
 
 
 def procedure_choices(session: Session) -> list[tuple[str, str]]:
-    """(code, name) of every procedure, by name."""
-    return sorted(
+    """(code, name) of every procedure, by name; kept a while per process, as the units."""
+    return figures.kept(session, "coverage.procedure_choices", lambda: sorted(
         session.execute(select(Procedure.code, Procedure.name)).all(), key=lambda row: (fold(row[1]), row[0])
-    )
+    ))

@@ -80,10 +80,8 @@ def _form_page(
     current, olds = services.unit_choices(db.session)
     form.issuing_unit_id.choices = {
         "": [SelectChoice("", _("Choose a commune or ward"))],
-        _("Communes and wards since 1 July 2025"): [SelectChoice(str(u.id), u.name) for u in current],
-        _("Communes and wards before 1 July 2025"): [
-            SelectChoice(str(u.id), f"{u.name} ({u.parent.name})" if u.parent else u.name) for u in olds
-        ],
+        _("Communes and wards since 1 July 2025"): [SelectChoice(str(id_), label) for id_, label in current],
+        _("Communes and wards before 1 July 2025"): [SelectChoice(str(id_), label) for id_, label in olds],
     }
     form.procedure_code.choices = [SelectChoice("", _("I do not know"))] + [
         SelectChoice(code, f"{name} ({code})") for code, name in services.procedure_choices(db.session)
