@@ -21,6 +21,7 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
+from flask import session as browser_session
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -135,3 +136,14 @@ def valid_email(value: str) -> bool:
     name, address = parseaddr(value)
     return (address == value and len(value) <= 200 and value.count("@") == 1
             and "." in value.rsplit("@", 1)[1] and not any(c.isspace() for c in value))
+
+
+def show_once(reference: str, code: str) -> None:
+    """Keep ``code`` for this browser's next page only: the confirmation shows it once (the portal
+    stores only its hash; the e-mail carries it too)."""
+    browser_session[f"tracking_code:{reference}"] = code
+
+
+def take_shown_once(reference: str) -> str | None:
+    """The code `show_once` kept for ``reference``, forgotten as it is read (None on a reload)."""
+    return browser_session.pop(f"tracking_code:{reference}", None)

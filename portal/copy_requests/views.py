@@ -15,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -156,7 +155,7 @@ def create(source_id: str):
         return _form_page(record, form, 400)
     outbox.commit(db.session)  # then the worker sends the mail (and reindexes) at once
     # Shown once on the confirmation page (and e-mailed): the code is stored only as a hash.
-    session[f"copy_code:{copy_request.reference}"] = code
+    tracking.show_once(copy_request.reference, code)
     flash(_("Your request %(ref)s has been received.", ref=copy_request.reference))
     return redirect(url_for(".detail", reference=copy_request.reference), 303)
 
@@ -170,7 +169,7 @@ def _timeline(copy_request):
 @require_loa("view_personal")
 def detail(reference: str):
     copy_request = services.get_own(db.session, current_citizen(), reference)
-    code = session.pop(f"copy_code:{reference}", None)
+    code = tracking.take_shown_once(reference)
     return _private(render_template(
         "copy_requests/detail.html", req=copy_request, timeline=_timeline(copy_request),
         next_step=NEXT_STEPS.get(copy_request.state), tracking_code=code, tracked=False,

@@ -7,11 +7,11 @@ pages are per person: never kept by a shared cache.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
-from portal import outbox
+from portal import outbox, tracking
 from portal.coverage import digitization, services
 from portal.coverage.forms import EVENT_LABELS, FIELD_ERRORS, STATE_LABELS, RequestForm, TrackForm
 from portal.extensions import db
@@ -114,13 +114,13 @@ def new():
         return _form_page(form, 400, contact_error=str(FIELD_ERRORS["contact"][contact]) if contact else None)
     outbox.commit(db.session)  # then the worker sends the mail at once
     # Shown once on the confirmation page (and e-mailed): the code is stored only as a hash.
-    session[f"digitization_code:{sent.reference}"] = code
+    tracking.show_once(sent.reference, code)
     return redirect(url_for(".received", reference=sent.reference), 303)
 
 
 @bp.get("/digitization-requests/received/<reference>")
 def received(reference: str):
-    code = session.pop(f"digitization_code:{reference}", None)
+    code = tracking.take_shown_once(reference)
     if code is None:  # shown once: a reload or someone else's link goes to the tracking form
         return redirect(url_for(".track"), 303)
     return _private(render_template("coverage/request_received.html", reference=reference, code=code))

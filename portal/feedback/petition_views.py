@@ -6,12 +6,12 @@ The sender's name and contacts are never on the pages of published answers.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
-from portal import clock, outbox
+from portal import clock, outbox, tracking
 from portal.extensions import db
 from portal.feedback import petition_categories, petition_processing, petitions
 from portal.feedback.petition_forms import (
@@ -101,13 +101,13 @@ def new():
         return _form_page(form, 400, contact_error=_show_errors(form, error.errors))
     outbox.commit(db.session)  # then the worker sends the mail (and reindexes) at once
     # Shown once on the confirmation page (and e-mailed): the code is stored only as a hash.
-    session[f"petition_code:{petition.reference}"] = code
+    tracking.show_once(petition.reference, code)
     return redirect(url_for(".received", reference=petition.reference), 303)
 
 
 @bp.get("/feedback/petitions/received/<reference>")
 def received(reference: str):
-    code = session.pop(f"petition_code:{reference}", None)
+    code = tracking.take_shown_once(reference)
     if code is None:  # shown once: a reload or someone else's link goes to the tracking form
         return redirect(url_for(".track"), 303)
     return _private(render_template("feedback/petition_received.html", reference=reference, code=code))
