@@ -37,9 +37,16 @@ def last_beat(queue: Huey) -> float | None:
 
 
 def install(queue: Huey) -> None:
-    """Register the periodic beat (first in line: high priority) and the beat at consumer start."""
+    """Register the periodic beat and the beat at consumer start.
 
-    @queue.periodic_task(crontab(minute="*"), name="operations.heartbeat", priority=100, expires=EXPIRES)
+    The beat goes first in line where the queue's storage orders by priority (SQLite). huey's Redis
+    queue is a plain list that refuses any priority (NotImplementedError at every enqueue: on Redis
+    the periodic beat never ran, and doctor called a working consumer late, then dead); there the
+    beat waits its turn, and a backlog longer than EXPIRES shows as a late beat, which it is.
+    """
+    priority = 100 if queue.storage.priority else None
+
+    @queue.periodic_task(crontab(minute="*"), name="operations.heartbeat", priority=priority, expires=EXPIRES)
     def heartbeat() -> None:
         beat(queue)
 
