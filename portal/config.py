@@ -39,6 +39,10 @@ class Config:
     DATABASE_URL = ""
     #: Required outside development and tests: create_app refuses to start without it.
     SECRET_KEY = ""
+    #: Earlier secret keys, still accepted while their cookies and links live out (rotation:
+    #: docs/operations.md): JSON list or comma-separated. Sessions and signed links check them;
+    #: only SECRET_KEY signs.
+    SECRET_KEY_FALLBACKS: list[str] = []
     #: One of ENVIRONMENTS (anything else refuses to start). Development shortcuts (the development
     #: identity provider, the development signing authority, mails written to files) exist only
     #: where it is one of DEVELOPMENT_ENVIRONMENTS; "production" and "staging" refuse them.
@@ -305,6 +309,10 @@ class Config:
 
 def finalize(config: dict) -> None:
     """Derive paths and the database URL from DATA_DIR once all overrides are in."""
+    fallbacks = config.get("SECRET_KEY_FALLBACKS") or []
+    if isinstance(fallbacks, str):  # PORTAL_SECRET_KEY_FALLBACKS=old1,old2
+        fallbacks = [key.strip() for key in fallbacks.split(",") if key.strip()]
+    config["SECRET_KEY_FALLBACKS"] = [str(key) for key in fallbacks]
     # Copies: what one app changes in these mappings never reaches another app of the process.
     config["OIDC_CLAIMS"] = {**DEFAULT_OIDC_CLAIMS, **(config.get("OIDC_CLAIMS") or {})}
     config["OIDC_ACCOUNT_TYPES"] = dict(config["OIDC_ACCOUNT_TYPES"])

@@ -98,7 +98,10 @@ def init_app(app: Flask) -> None:
     if redis_url:
         import redis
 
-        store: BaseCache = RedisCache(host=redis.Redis.from_url(redis_url), key_prefix="portal:page:",
+        # Short timeouts: a Redis that does not answer (another host, packets dropped) costs a page
+        # half a second, never a hung worker.
+        client = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        store: BaseCache = RedisCache(host=client, key_prefix="portal:page:",
                                       default_timeout=timeout)
     else:
         store = SimpleCache(threshold=MEMORY_PAGES, default_timeout=timeout)

@@ -22,6 +22,11 @@ HEADERS = {
 }
 
 
+def secret_keys(config) -> list[str]:
+    """What an itsdangerous serializer is given: every key it may verify with, the signing one last."""
+    return [*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]]
+
+
 def csp_nonce() -> str:
     # Kept on the request, not on `g`: an app context can outlive one request (tests, CLI).
     return request.environ.setdefault("portal.csp_nonce", secrets.token_urlsafe(16))

@@ -30,6 +30,7 @@ from portal.identity.models import StaffUser
 from portal.mail import public_base_url
 from portal.records.access_log import record_access
 from portal.records.models import Record, ResultStatus
+from portal.security import secret_keys
 
 #: Printed on the copy as its kind.
 KIND_TITLES = {
@@ -189,7 +190,7 @@ def issue_copy(session: Session, request: CopyRequest, clerk: StaffUser, now: da
 
 
 def _serializer(config) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(config["SECRET_KEY"], salt=LINK_SALT)
+    return URLSafeTimedSerializer(secret_keys(config), salt=LINK_SALT)
 
 
 def download_token(issued: IssuedCopy, config=None) -> str:
