@@ -175,7 +175,8 @@ def test_no_log_entry_no_page(app, client, birth_extract, ward_clerk, login_staf
         event.remove(db.session, "before_commit", disk_full)
     db_session.rollback()
 
-    assert page.status_code == scan.status_code == 500
+    # The database refused the commit: "not answering, nothing saved, try again" (portal/errors.py).
+    assert page.status_code == scan.status_code == 503 and page.headers["Retry-After"] == "30"
     assert SUMMARY not in page.get_data(as_text=True) and CITIZEN_ID not in page.get_data(as_text=True)
     assert scan.mimetype != "image/png"
     assert entries(db_session) == []
