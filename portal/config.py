@@ -202,6 +202,13 @@ class Config:
     #: Addresses told when a fixity check finds a missing or altered file, comma-separated, besides
     #: every active admin account's e-mail address.
     ADMIN_EMAILS = ""
+    #: Following results (docs/citizens.md): days before a result's end date when its followers are
+    #: reminded (comma-separated in the environment), by the general worker's daily job (08:00 Hanoi).
+    FOLLOW_REMINDER_DAYS = (60, 30, 7)
+    #: A procedure's page on the national procedure catalogue, linked from reminders for procedures
+    #: that are catalogued; "{code}" becomes the procedure's code. Empty: no link.
+    FOLLOW_CATALOGUE_URL = ("https://dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html"
+                            "?ma_thu_tuc={code}")
     #: Absolute base of links printed on copies and sent by e-mail ("https://ketqua.hanoi.gov.vn");
     #: empty: the host of the request being served.
     PUBLIC_BASE_URL = ""

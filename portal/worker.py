@@ -14,6 +14,7 @@ from portal import create_app, jobs
 from portal.api_keys import tasks as api_key_tasks  # noqa: F401  (keys' counts from Redis, every minute)
 from portal import mail_outbox as mail_tasks  # noqa: F401  (e-mail from the outbox)
 from portal.fixity import tasks as fixity_tasks  # noqa: F401  (the nightly fixity slice)
+from portal.follows import tasks as follow_tasks  # noqa: F401  (reminders of followed results, daily)
 from portal.identity import tasks as identity_tasks  # noqa: F401  (old login sessions purged hourly)
 from portal.jobs import ocr_huey  # huey_consumer portal.worker.ocr_huey --workers 1: OCR of stored scans
 from portal.ocr import tasks as ocr_tasks  # noqa: F401  (reads waiting scans every minute)

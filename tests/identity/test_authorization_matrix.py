@@ -60,6 +60,7 @@ REFUSED = "refused"        # 403; a page saying why, with nothing of the result
 REPORT = "report"          # 200; the problem-report form names the result (type, number) and nothing more
 CORRECTION = "correction"  # 200; the correction form, prefilled with summary, holder and number; no id number
 STAFF_LOGIN = "staff login"  # redirect to the staff login page
+FOLLOW = "follow"          # 200; the follow form names the result (type, number) and nothing more
 
 L = "+log"
 
@@ -75,12 +76,13 @@ ENDPOINTS = {
     "copy_request": "/results/{source_id}/copy-request",
     "report": "/results/{source_id}/report",
     "correct": "/staff/records/{source_id}/correct",
+    "follow": "/results/{source_id}/follow",
 }
 #: Flask endpoints of the routes above that take a result's source id.
 SOURCE_ID_ROUTES = {"records.detail": "result", "records.page_view": "scan_page",
                     "records.preview": "scan_png", "copy_requests.new": "copy_request",
                     "reports.new": "report", "reports_staff.correct_record": "correct",
-                    "search_api.result": "api_result"}
+                    "search_api.result": "api_result", "follows.new": "follow"}
 
 # fmt: off
 MATRIX = {
@@ -96,6 +98,7 @@ MATRIX = {
     ("anonymous", "copy_request"):           (LOGIN,            LOGIN,            LOGIN),
     ("anonymous", "report"):                 (HIDDEN,           HIDDEN,           REPORT),
     ("anonymous", "correct"):                (STAFF_LOGIN,      STAFF_LOGIN,      STAFF_LOGIN),
+    ("anonymous", "follow"):                 (LOGIN,            LOGIN,            LOGIN),
 
     ("other_citizen", "result"):             (MINIMAL + L,      MINIMAL + L,      PUBLIC),
     ("other_citizen", "scan_page"):          (HIDDEN,           HIDDEN,           SCAN),
@@ -108,6 +111,7 @@ MATRIX = {
     ("other_citizen", "copy_request"):       (REFUSED,          REFUSED,          FORM),
     ("other_citizen", "report"):             (HIDDEN,           HIDDEN,           REPORT),
     ("other_citizen", "correct"):            (STAFF_LOGIN,      STAFF_LOGIN,      STAFF_LOGIN),
+    ("other_citizen", "follow"):             (HIDDEN,           HIDDEN,           REFUSED),
 
     ("subject", "result"):                   (FULL,             MINIMAL + L,      FULL),
     ("subject", "scan_page"):                (SCAN,             HIDDEN,           SCAN),
@@ -120,6 +124,7 @@ MATRIX = {
     ("subject", "copy_request"):             (FORM,             REFUSED,          FORM),
     ("subject", "report"):                   (REPORT,           HIDDEN,           REPORT),
     ("subject", "correct"):                  (STAFF_LOGIN,      STAFF_LOGIN,      STAFF_LOGIN),
+    ("subject", "follow"):                   (FOLLOW,           HIDDEN,           FOLLOW),
 
     ("representative", "result"):            (MINIMAL + L,      FULL,             PUBLIC),
     ("representative", "scan_page"):         (HIDDEN,           SCAN,             SCAN),
@@ -132,6 +137,7 @@ MATRIX = {
     ("representative", "copy_request"):      (REFUSED,          FORM,             FORM),
     ("representative", "report"):            (HIDDEN,           REPORT,           REPORT),
     ("representative", "correct"):           (STAFF_LOGIN,      STAFF_LOGIN,      STAFF_LOGIN),
+    ("representative", "follow"):            (HIDDEN,           FOLLOW,           FOLLOW),
 
     ("clerk", "result"):                     (FULL + L,         FULL + L,         FULL + L),
     ("clerk", "scan_page"):                  (SCAN + L,         SCAN + L,         SCAN),
@@ -144,6 +150,7 @@ MATRIX = {
     ("clerk", "copy_request"):               (LOGIN,            LOGIN,            LOGIN),
     ("clerk", "report"):                     (REPORT + L,       REPORT + L,       REPORT),
     ("clerk", "correct"):                    (CORRECTION + L,   CORRECTION + L,   CORRECTION),
+    ("clerk", "follow"):                     (LOGIN,            LOGIN,            LOGIN),
 
     ("clerk_elsewhere", "result"):           (MINIMAL + L,      MINIMAL + L,      PUBLIC),
     ("clerk_elsewhere", "scan_page"):        (HIDDEN,           HIDDEN,           SCAN),
@@ -156,6 +163,7 @@ MATRIX = {
     ("clerk_elsewhere", "copy_request"):     (LOGIN,            LOGIN,            LOGIN),
     ("clerk_elsewhere", "report"):           (HIDDEN,           HIDDEN,           REPORT),
     ("clerk_elsewhere", "correct"):          (HIDDEN,           HIDDEN,           HIDDEN),
+    ("clerk_elsewhere", "follow"):           (LOGIN,            LOGIN,            LOGIN),
 
     ("supervisor", "result"):                (FULL + L,         FULL + L,         FULL + L),
     ("supervisor", "scan_page"):             (SCAN + L,         SCAN + L,         SCAN),
@@ -168,6 +176,7 @@ MATRIX = {
     ("supervisor", "copy_request"):          (LOGIN,            LOGIN,            LOGIN),
     ("supervisor", "report"):                (REPORT + L,       REPORT + L,       REPORT),
     ("supervisor", "correct"):               (CORRECTION + L,   CORRECTION + L,   CORRECTION),
+    ("supervisor", "follow"):                (LOGIN,            LOGIN,            LOGIN),
 
     ("supervisor_elsewhere", "result"):      (MINIMAL + L,      MINIMAL + L,      PUBLIC),
     ("supervisor_elsewhere", "scan_page"):   (HIDDEN,           HIDDEN,           SCAN),
@@ -180,6 +189,7 @@ MATRIX = {
     ("supervisor_elsewhere", "copy_request"):(LOGIN,            LOGIN,            LOGIN),
     ("supervisor_elsewhere", "report"):      (HIDDEN,           HIDDEN,           REPORT),
     ("supervisor_elsewhere", "correct"):     (HIDDEN,           HIDDEN,           HIDDEN),
+    ("supervisor_elsewhere", "follow"):      (LOGIN,            LOGIN,            LOGIN),
 }
 # fmt: on
 
@@ -337,6 +347,10 @@ def check(endpoint: str, outcome: str, response, record) -> None:
         hides("id number", "birth date", "summary")
     elif outcome == REPORT:
         assert 'method="post"' in text and f'action="/results/{record.source_id}/report"' in text
+        shows("number")
+        hides("id number", "birth date", "summary")
+    elif outcome == FOLLOW:
+        assert 'method="post"' in text and f'action="/results/{record.source_id}/follow"' in text
         shows("number")
         hides("id number", "birth date", "summary")
     elif outcome == CORRECTION:

@@ -123,6 +123,21 @@ def _not_a_pdf(page, site):
     a11y_site.submit(page, "form[enctype='multipart/form-data'] button[type=submit]")
 
 
+def _unfollow_link_opened(page, site):
+    """The unfollow page as a reminder's link opens it: the citizen follows her result first."""
+    from flask import current_app
+    from sqlalchemy import select
+
+    from portal.follows import links
+    from portal.follows.models import Follow
+    from portal.records.models import Record
+
+    _fill_and_send({"#email": "lan@example.vn"}, SEND)(page, site)
+    follow = db.session.scalar(select(Follow).join(Record).where(Record.source_id == site.refs["own"]))
+    token = links.unfollow_token(follow.id, follow.link_nonce, current_app.config)
+    page.goto(f"{site.server}/follows/unfollow/{token}")
+
+
 def _password_step(username: str, password: str):
     return _fill_and_send({"#username": username, "#password": password}, "main form button[type=submit]")
 
@@ -178,6 +193,19 @@ PAGES = [
     Page("copy_requests.detail", CITIZEN, "issued", "/copy-requests/{issued}"),
     Page("copy_requests.detail", CITIZEN, "waiting", "/copy-requests/{waiting}"),
     Page("copy_requests.mine", CITIZEN, "with requests", "/my/copy-requests"),
+    # Following results (issue 17, item 1).
+    Page("follows.new", CITIZEN, "form", "/results/{own}/follow"),
+    Page("follows.new", CITIZEN, "address missing (400)", "/results/{own}/follow",
+         steps=_fill_and_send({"#email": ""}, SEND)),
+    Page("follows.new", CITIZEN, "not hers (404)", "/results/{not_hers}/follow", status=404),
+    Page("follows.new", CITIZEN, "a public result of others (403)", "/results/{public}/follow", status=403),
+    Page("follows.mine", CITIZEN, "following a result", "/results/{own}/follow",
+         steps=_fill_and_send({"#email": "lan@example.vn"}, SEND)),
+    Page("follows.mine", EMPTY, "nothing followed", "/my/follows"),
+    Page("follows.unfollow_link", CITIZEN, "asks before stopping (from a mail)", "/results/{own}/follow",
+         steps=_unfollow_link_opened),
+    Page("follows.unfollow_link", ANON, "not a link of the portal (404)", "/follows/unfollow/not-a-token",
+         status=404),
     Page("copy_requests.mine", EMPTY, "no requests", "/my/copy-requests"),
     Page("ratings.rate", CITIZEN, "issued: the form", "/copy-requests/{issued}/rating"),
     Page("ratings.rate", CITIZEN, "not handled yet (409)", "/copy-requests/{waiting}/rating", status=409),

@@ -1,0 +1,70 @@
+"""Following end to end in Chromium (Playwright, Debian's chromium): a logged-in citizen follows
+her result through the form, Hanoi's clock moves to 30 days before its end, the daily job runs,
+the reminder arrives at the real SMTP server, and its unfollow link, opened in the browser, stops
+the follow. Runs once, in the SQLite run, like the other browser checks."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import sync_playwright
+from sqlalchemy import func, select
+
+from portal.follows import tasks as follow_tasks
+from portal.follows.models import Follow
+from tests.follows.conftest import CITIZEN_ID, ENDS
+from tests.web.test_web_suggest_browser import ARGS, CHROMIUM, server  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("PORTAL_TEST_DB", "sqlite") == "postgresql",
+    reason="browser checks run once, in the SQLite run: the database does not change what a page shows")
+
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Chromium (portal follow test)"
+
+
+def test_follow_get_the_reminder_and_unfollow_from_it(app, server, client, login_citizen,  # noqa: F811
+                                                      own_record, set_today, smtp_server, db_session):
+    app.config["PUBLIC_BASE_URL"] = server  # the mail's links lead to this very server
+    record = own_record(CITIZEN_ID, access="personal", valid_to=ENDS, doc_type_name="Giấy phép lái xe")
+    # Logged in through the test provider by the test client, then the browser takes its cookie:
+    # same address and User-Agent, as the "strong" session protection of flask-login wants.
+    client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
+    login_citizen(client, "citizen")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        context = browser.new_context(locale="vi-VN", user_agent=USER_AGENT)
+        context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": server}
+                             for cookie in client._cookies.values()])
+        page = context.new_page()
+        page.goto(f"{server}/results/{record.source_id}")
+        with page.expect_navigation():
+            page.click("#follow-result")
+        page.fill("#email", "lan@example.vn")
+        with page.expect_navigation():
+            page.click("main form button[type=submit]")
+        assert page.url == f"{server}/my/follows"
+        assert "lan@example.vn" in page.locator("main table").inner_text()
+
+        set_today(ENDS - timedelta(days=30))
+        assert follow_tasks.send_follow_notices.call_local() == 1
+        [message] = smtp_server.messages
+        assert message["To"] == "lan@example.vn" and "(30 ngày)" in message["Subject"]
+        link = message["List-Unsubscribe"].strip("<>")
+        assert link.startswith(f"{server}/follows/unfollow/")
+
+        stranger = browser.new_context(locale="vi-VN").new_page()  # no login: the link is enough
+        stranger.goto(link)
+        assert "lan@example.vn" in stranger.locator("main").inner_text()
+        assert _follows(db_session) == 1  # opening the link changed nothing
+        with stranger.expect_navigation():
+            stranger.click("main form button[type=submit]")
+        assert stranger.locator("main [role=status]").is_visible()
+        browser.close()
+    assert _follows(db_session) == 0
+
+
+def _follows(db_session) -> int:
+    db_session.expire_all()
+    return db_session.scalar(select(func.count()).select_from(Follow))
