@@ -27,6 +27,7 @@ MODEL_MODULES = (
     "portal.coverage.models",
     "portal.scorecard.models",
     "portal.fixity.models",
+    "portal.follows.models",
     "portal.api_keys.models",
     "portal.rate_limits",
 )
@@ -88,6 +89,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.fixity import init_app as init_fixity
     from portal.fixity.cli import files_cli
     from portal.fixity.staff_views import bp as fixity_bp
+    from portal.follows import init_app as init_follows
+    from portal.follows.views import bp as follows_bp
     from portal.identity.staff_cli import staff_cli
     from portal.identity.staff_views import bp as staff_bp
     from portal.imports.cli import records_cli
@@ -122,6 +125,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     copy_requests.init_app(app)  # its mail topic
     feedback.init_app(app)  # its mail topic
     init_fixity(app)  # its mail topic
+    init_follows(app)  # its mail topic (and FOLLOW_REMINDER_DAYS checked)
     app.register_blueprint(main_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(search_api_bp)
@@ -147,6 +151,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(coverage_staff_bp)
     app.register_blueprint(ratings_bp)
     app.register_blueprint(fixity_bp)
+    app.register_blueprint(follows_bp)
 
     app.register_blueprint(procedures_staff_bp)
     app.register_blueprint(duplicates_staff_bp)
