@@ -105,8 +105,10 @@ def unfollow_own(session: Session, citizen: Citizen, follow_id: int) -> Follow:
 def find_by_link(session: Session, token: str, config) -> Follow | None:
     """The follow an unfollow link was made for, if the link is genuine and the follow still there."""
     signed = read_unfollow_token(token, config)
-    if signed is None:
-        return None
+    return _signed_follow(session, signed) if signed is not None else None
+
+
+def _signed_follow(session: Session, signed: tuple[int, str]) -> Follow | None:
     found = session.get(Follow, signed[0])
     return found if found is not None and found.link_nonce == signed[1] else None
 
@@ -118,9 +120,10 @@ def is_genuine_link(token: str, config) -> bool:
 def unfollow_by_link(session: Session, token: str, config) -> bool:
     """Stop following through a mail's link; False when it was already stopped. Raises NotFound
     for a link the portal did not sign."""
-    if not is_genuine_link(token, config):
+    signed = read_unfollow_token(token, config)
+    if signed is None:
         raise NotFound()
-    found = find_by_link(session, token, config)
+    found = _signed_follow(session, signed)
     if found is None:
         return False
     session.delete(found)

@@ -115,17 +115,21 @@ def test_index_out_of_step_fails(healthy):
 
 
 @sqlite_only
-def test_queue_consumer_alive_then_not(healthy, tmp_path):
-    queue = SqliteHuey("doctor-test", filename=str(tmp_path / "queue.sqlite3"))
-    heartbeat.install(queue)
-    never = SqliteHuey("doctor-idle", filename=str(tmp_path / "idle.sqlite3"))
-    # A real consumer: its worker beats on start, as huey_consumer does.
+def _start_a_consumer_until_it_beats(queue) -> None:
+    """A real consumer: its worker beats on start, as huey_consumer does; stopped once it has."""
     consumer = queue.create_consumer(workers=1, periodic=False, check_worker_health=False)
     consumer.start()
     deadline = time.monotonic() + 5
     while heartbeat.last_beat(queue) is None and time.monotonic() < deadline:
         time.sleep(0.05)
     consumer.stop(graceful=True)
+
+
+def test_queue_consumer_alive_then_not(healthy, tmp_path):
+    queue = SqliteHuey("doctor-test", filename=str(tmp_path / "queue.sqlite3"))
+    heartbeat.install(queue)
+    never = SqliteHuey("doctor-idle", filename=str(tmp_path / "idle.sqlite3"))
+    _start_a_consumer_until_it_beats(queue)
     queues = {"huey": queue, "ocr_huey": never}
     now = time.time()
     found = _by_name(doctor.check_queues(healthy, queues, now=now))
@@ -265,12 +269,7 @@ def test_queue_on_redis_alive_then_redis_unreachable(healthy):
     queue = RedisHuey(f"doctor-{uuid.uuid4().hex[:8]}", url=REDIS_URL)
     heartbeat.install(queue)
     try:
-        consumer = queue.create_consumer(workers=1, periodic=False, check_worker_health=False)
-        consumer.start()
-        deadline = time.monotonic() + 5
-        while heartbeat.last_beat(queue) is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        consumer.stop(graceful=True)
+        _start_a_consumer_until_it_beats(queue)
         [alive] = doctor.check_queues(healthy, {"huey": queue})
         assert alive.status == doctor.OK and "Redis" in alive.en
     finally:
