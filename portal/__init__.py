@@ -28,6 +28,9 @@ MODEL_MODULES = (
     "portal.scorecard.models",
     "portal.fixity.models",
     "portal.follows.models",
+    "portal.sharing.models",
+    "portal.counter.models",
+    "portal.privacy.models",
     "portal.api_keys.models",
     "portal.rate_limits",
 )
@@ -91,6 +94,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.fixity.staff_views import bp as fixity_bp
     from portal.follows import init_app as init_follows
     from portal.follows.views import bp as follows_bp
+    from portal.sharing import init_app as init_sharing
+    from portal.sharing.views import bp as sharing_bp
+    from portal.sharing.api_views import bp as sharing_api_bp
+    from portal.counter import init_app as init_counter
+    from portal.counter.staff_views import bp as counter_staff_bp
+    from portal.privacy import init_app as init_privacy
+    from portal.privacy.views import bp as privacy_bp
+    from portal.privacy.staff_views import bp as privacy_staff_bp
     from portal.identity.staff_cli import staff_cli
     from portal.identity.staff_views import bp as staff_bp
     from portal.imports.cli import records_cli
@@ -126,6 +137,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     feedback.init_app(app)  # its mail topic
     init_fixity(app)  # its mail topic
     init_follows(app)  # its mail topic (and FOLLOW_REMINDER_DAYS checked)
+    init_sharing(app)  # share links (issue 17, item 2)
+    init_counter(app)  # assisted mode at the counter (issue 17, item 3)
+    init_privacy(app)  # personal-data rights and retention (issue 17, item 4)
     app.register_blueprint(main_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(search_api_bp)
@@ -152,6 +166,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(ratings_bp)
     app.register_blueprint(fixity_bp)
     app.register_blueprint(follows_bp)
+    app.register_blueprint(sharing_bp)
+    app.register_blueprint(sharing_api_bp)
+    app.register_blueprint(counter_staff_bp)
+    app.register_blueprint(privacy_bp)
+    app.register_blueprint(privacy_staff_bp)
 
     app.register_blueprint(procedures_staff_bp)
     app.register_blueprint(duplicates_staff_bp)

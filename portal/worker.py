@@ -21,6 +21,9 @@ from portal.ocr import tasks as ocr_tasks  # noqa: F401  (reads waiting scans ev
 from portal.operations import heartbeat  # noqa: F401  (each consumer beats every minute: flask doctor)
 from portal.imports import tasks as import_tasks  # noqa: F401  (staff batch imports)
 from portal.jobs import huey, import_huey, index_huey
+from portal.counter import tasks as counter_tasks  # noqa: F401  (assisted counter sessions)
+from portal.privacy import tasks as privacy_tasks  # noqa: F401  (retention periods enforced, daily)
+from portal.sharing import tasks as sharing_tasks  # noqa: F401  (share links)
 from portal.scorecard import tasks as scorecard_tasks  # noqa: F401  (the scorecard's periodic refresh)
 from portal.search import tasks as search_tasks  # noqa: F401  (registers the index tasks)
 

@@ -1,0 +1,7 @@
+"""Routes of the area (see __init__.py)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("privacy", __name__)
