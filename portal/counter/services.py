@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from portal import audit, outbox
 from portal.copy_requests import services as copy_services
@@ -362,7 +362,7 @@ def person_requests(session: Session, counter: CounterSession, limit: int = 50) 
     citizen_ids = select(Citizen.id).where(Citizen.subject_id == counter.subject_id)
     return list(session.scalars(select(CopyRequest).where(
         CopyRequest.requester_id.in_(citizen_ids), CopyRequest.unit_id.in_(scope_ids(counter)))
-        .order_by(CopyRequest.id.desc()).limit(limit)))
+        .options(selectinload(CopyRequest.record)).order_by(CopyRequest.id.desc()).limit(limit)))
 
 
 def get_request(session: Session, counter: CounterSession, reference: str) -> tuple[CopyRequest, Citizen]:

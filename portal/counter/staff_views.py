@@ -243,10 +243,11 @@ def home():
     results = services.list_results(db.session, counter, page=_page_arg())
     requests = services.person_requests(db.session, counter)
     has_account = services.person_account(db.session, counter.subject_id) is not None
-    db.session.commit()  # the listing, on the audit chain
-    return render_template("staff/counter/session.html", counter=counter, results=results,
+    page = render_template("staff/counter/session.html", counter=counter, results=results,
                            requests=requests, has_account=has_account, end_form=EndForm(),
                            now=clock.now(), today=clock.today())
+    db.session.commit()  # the listing, on the audit chain (after rendering: nothing loaded twice)
+    return page
 
 
 @bp.get("/results/<source_id>")
@@ -255,9 +256,10 @@ def result(source_id: str):
     counter = g.counter
     record = services.view_result(db.session, counter, source_id)
     has_account = services.person_account(db.session, counter.subject_id) is not None
-    db.session.commit()  # the reading, on the person's access log
-    return render_template("staff/counter/result.html", counter=counter, record=record,
+    page = render_template("staff/counter/result.html", counter=counter, record=record,
                            has_account=has_account, today=clock.today(), end_form=EndForm())
+    db.session.commit()  # the reading, on the person's access log
+    return page
 
 
 def _copy_page(record, form, status: int = 200, error: str | None = None):

@@ -56,14 +56,16 @@ def world(own_record, make_staff, db_session) -> World:  # noqa: F811
     elsewhere = db_session.scalar(
         select(AdminUnit).where(AdminUnit.system == UnitSystem.CURRENT, AdminUnit.level == UnitLevel.COMMUNE,
                                 AdminUnit.id != ward.id).order_by(AdminUnit.code))
-    mine = own_record(PERSON_ID, access="personal", unit=old_unit, files=True, doc_type_name="Trích lục khai sinh",
-                      doc_number="77", doc_notation="TLKS", holder="NGUYỄN THỊ LAN",
+    mine = own_record(PERSON_ID, access="personal", unit=old_unit, files=True,
+                      doc_type_name="Trích lục khai sinh", doc_number="77", doc_notation="TLKS",
+                      holder="NGUYỄN THỊ LAN",
                       summary="Đăng ký khai sinh cho cháu Nguyễn Minh An")
     mine_elsewhere = own_record(PERSON_ID, access="personal", unit=elsewhere, files=True,
                                 doc_type_name="Giấy chứng nhận kết hôn", doc_number="12", doc_notation="KH",
                                 summary="Đăng ký kết hôn ở nơi khác")
-    other = own_record(OTHER_ID, access="personal", unit=old_unit, files=True, doc_type_name="Trích lục khai tử",
-                       doc_number="91", doc_notation="TLKT", summary="Kết quả của người khác")
+    other = own_record(OTHER_ID, access="personal", unit=old_unit, files=True,
+                       doc_type_name="Trích lục khai tử", doc_number="91", doc_notation="TLKT",
+                       summary="Kết quả của người khác")
     person = mine.subject
     person.name = "Nguyễn Thị Lan"
     account = Citizen(issuer="https://sso.example.vn", sub="counter-person", name=person.name,
