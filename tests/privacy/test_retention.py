@@ -29,7 +29,8 @@ def _case(db_session, record, store, *, content: bytes | None, state: str, resol
     case = ProblemReport(reference=f"PB-T-{record.id}-{state[:3]}-{len(content or b'')}", record=record,
                          unit=record.issuing_unit, kind="other", description="Mô tả sai sót đủ dài",
                          state=state, resolved_at=resolved_at, attachment_sha256=sha,
-                         attachment_name="anh.jpg" if sha else "", attachment_media_type="image/jpeg" if sha else "")
+                         attachment_name="anh.jpg" if sha else "",
+                         attachment_media_type="image/jpeg" if sha else "")
     db_session.add(case)
     return case
 
@@ -54,8 +55,8 @@ def test_old_things_go_recent_ones_stay_and_the_chain_holds(app, own_record, mak
     outbox.add(db_session, "email.follow", 1)
     outbox.add(db_session, "search.index", 2)  # not a mail: not this job's
     db_session.commit()
-    recent_mail = outbox.OutboxItem(topic="email.privacy", key="3", payload={}, created_at=now - timedelta(days=1))
-    db_session.add(recent_mail)
+    db_session.add(outbox.OutboxItem(topic="email.privacy", key="3", payload={},
+                                     created_at=now - timedelta(days=1)))
     db_session.commit()
     folder = Path(config["DATA_DIR"]) / "mail"
     folder.mkdir(parents=True, exist_ok=True)
@@ -72,7 +73,8 @@ def test_old_things_go_recent_ones_stay_and_the_chain_holds(app, own_record, mak
 
     report = retention.run(db_session, config, now)
 
-    assert (report.mail_files, report.unsent_mails, report.attachments, report.attachment_files) == (1, 1, 2, 1)
+    counts = (report.mail_files, report.unsent_mails, report.attachments, report.attachment_files)
+    assert counts == (1, 1, 2, 1)
     assert report.access_log_to_archive == 1  # the clerk's look: counted, never deleted
     assert not old_eml.exists() and new_eml.exists() and other.exists()
     topics = db_session.scalars(select(outbox.OutboxItem.topic).order_by(outbox.OutboxItem.id)).all()
@@ -95,7 +97,8 @@ def test_old_things_go_recent_ones_stay_and_the_chain_holds(app, own_record, mak
 
 def test_the_daily_task_runs_the_job(app, db_session):
     assert tasks.enforce_retention.call_local()["attachments"] == 0
-    assert db_session.scalar(select(AuditEntry.action).order_by(AuditEntry.id.desc()).limit(1)) == "privacy.retention"
+    last = db_session.scalar(select(AuditEntry.action).order_by(AuditEntry.id.desc()).limit(1))
+    assert last == "privacy.retention"
 
 
 @pytest.mark.parametrize("bad", [0, -3, "30", 1.5, True, None])

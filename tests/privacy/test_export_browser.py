@@ -1,0 +1,52 @@
+"""The data download end to end in Chromium (Playwright, Debian's chromium): a logged-in citizen
+opens "My data", clicks the JSON download, and the file the browser saved is parsed: her result
+is in it, another person's is not. Runs once, in the SQLite run, like the other browser checks."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.privacy.conftest import CITIZEN_ID, OTHER_ID
+from tests.web.test_web_suggest_browser import ARGS, CHROMIUM, server  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("PORTAL_TEST_DB", "sqlite") == "postgresql",
+    reason="browser checks run once, in the SQLite run: the database does not change what a page shows")
+
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Chromium (portal privacy test)"
+
+
+def test_download_my_data_as_json_in_the_browser(app, server, client, login_citizen, own_record,  # noqa: F811
+                                                 tmp_path):
+    mine = own_record(CITIZEN_ID, access="personal", doc_type_name="Trích lục khai sinh",
+                      summary="Đăng ký khai sinh cho cháu Nguyễn Minh An")
+    theirs = own_record(OTHER_ID, access="personal", summary="Nội dung riêng của người khác")
+    client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
+    login_citizen(client, "citizen")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        context = browser.new_context(locale="vi-VN", user_agent=USER_AGENT, accept_downloads=True)
+        context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": server}
+                             for cookie in client._cookies.values()])
+        page = context.new_page()
+        page.goto(f"{server}/")
+        with page.expect_navigation():
+            page.click("header a[href='/my/data']")
+        assert page.locator("h1").inner_text()
+        with page.expect_download() as waiting:
+            page.click("#export-json")
+        download = waiting.value
+        saved = tmp_path / download.suggested_filename
+        download.save_as(saved)
+        browser.close()
+    assert saved.name.startswith("du-lieu-ca-nhan-") and saved.suffix == ".json"
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    assert data["schema"] == "portal.personal-data/1"
+    assert [r["source_id"] for r in data["sections"]["results"]["items"]] == [mine.source_id]
+    assert data["sections"]["subjects"]["items"][0]["id_number"] == CITIZEN_ID
+    text = saved.read_text(encoding="utf-8")
+    assert theirs.source_id not in text and OTHER_ID not in text
