@@ -184,3 +184,26 @@ def test_an_admin_handles_them_and_an_unknown_reference_is_404(client, make_staf
     assert client.get("/staff/privacy/?tab=closed").status_code == 200
     assert client.get("/staff/privacy/DL-2026-999999").status_code == 404
     assert client.get("/staff/privacy/?tab=nonsense&page=x").status_code == 200
+
+
+def test_list_pages_run_a_fixed_number_of_statements(app, client, login_citizen, make_staff, login_staff,
+                                                      db_session):
+    from tests.web.test_sql_budget import statements_for
+
+    login_citizen(client, "citizen")
+    citizen = db_session.scalar(select(Citizen))
+    staff_client = app.test_client()
+    login_staff(staff_client, make_staff(role="supervisor"))
+
+    def add(n: int) -> None:
+        with app.test_request_context():
+            for _ in range(n):
+                services.request_objection(db_session, citizen, "restriction", "usage_statistics", "")
+        db_session.commit()
+
+    add(1)
+    few = statements_for(client, "/my/data"), statements_for(staff_client, "/staff/privacy/")
+    add(9)
+    many = statements_for(client, "/my/data"), statements_for(staff_client, "/staff/privacy/")
+    assert few == many, (few, many)
+    assert few[0] <= 25 and few[1] <= 12, few
