@@ -24,12 +24,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from portal.audit import AuditEntry
 from portal.copy_requests.models import CopyRequest
+from portal.counter.models import CounterSession
 from portal.db import utcnow
 from portal.feedback.models import Petition, ProblemReport, Rating
 from portal.follows.models import Follow
 from portal.identity.models import Citizen, LoginSession, StaffUser, Subject
 from portal.privacy.models import DataRightsRequest
 from portal.records.models import Record
+from portal.sharing.models import ShareLink
 
 SCHEMA = "portal.personal-data/1"
 #: Rows read per query.
@@ -252,6 +254,31 @@ def _rights_row(request: DataRightsRequest) -> dict:
             "answered_at": iso(request.answered_at), "answer": request.answer}
 
 
+def _share_links(who: Who) -> Select:
+    return select(ShareLink).where(ShareLink.citizen_id.in_(who.account_ids))
+
+
+def _share_row(link: ShareLink) -> dict:  # never the token's hash
+    return {"result": link.record.source_id, "recipient": link.recipient, "fields": list(link.fields or []),
+            "created_at": iso(link.created_at), "expires_at": iso(link.expires_at), "one_time": link.one_time,
+            "used_at": iso(link.used_at), "revoked_at": iso(link.revoked_at), "openings": link.openings,
+            "last_opened_at": iso(link.last_opened_at)}
+
+
+def _counter_sessions(who: Who) -> Select:
+    return select(CounterSession).where(CounterSession.subject_id.in_(who.subject_ids))
+
+
+def _counter_row(visit: CounterSession) -> dict:  # never the one-time code's hash
+    return {"unit": visit.unit.name, "clerk": visit.staff.full_name, "state": visit.state,
+            "consent_method": visit.consent_method, "contact_email": visit.contact_email,
+            "consent_form": ({"media_type": visit.consent_media_type, "sha256": visit.consent_sha256}
+                             if visit.consent_sha256 else None),
+            "created_at": iso(visit.created_at), "started_at": iso(visit.started_at),
+            "expires_at": iso(visit.expires_at), "ended_at": iso(visit.ended_at),
+            "ended_reason": visit.ended_reason}
+
+
 SECTIONS: list[Section] = [
     Section("accounts", _l("Login accounts"), _accounts, _account_row),
     Section("subjects", _l("Identity (the person and organizations represented)"), _subjects, _subject_row),
@@ -264,6 +291,8 @@ SECTIONS: list[Section] = [
     Section("petitions", _l("Petitions sent while logged in"), _petitions, _petition_row),
     Section("ratings", _l("Ratings"), _ratings, _rating_row),
     Section("follows", _l("Results followed"), _follows, _follow_row),
+    Section("share_links", _l("Share links you made"), _share_links, _share_row),
+    Section("counter_sessions", _l("Assisted sessions at the counter"), _counter_sessions, _counter_row),
     Section("access_log", _l("Who looked at your data"), _access_log, _access_row,
             enrich=_name_staff_readers),
     Section("login_sessions", _l("Login sessions"), _sessions, _session_row),

@@ -5,8 +5,8 @@ its configured period (RETENTION_* settings, docs/privacy.md), in bounded batche
   outbox after RETENTION_MAIL_DAYS (a sent mail leaves the outbox at once: portal.mail_outbox).
 - Uploads: the attachment of a problem report closed more than RETENTION_UPLOAD_DAYS ago: the
   case keeps the file's name, forgets its hash, and the file leaves the store unless something
-  else stored the same content (a scan, a signed copy, another report). Unfinished batch uploads
-  are removed by the imports worker after UPLOAD_BATCH_KEEP_HOURS.
+  else stored the same content (a scan, a signed copy, another report, a consent form).
+  Unfinished batch uploads are removed by the imports worker after UPLOAD_BATCH_KEEP_HOURS.
 - Login sessions: the identity worker deletes them hourly after LOGIN_SESSION_RETENTION_DAYS.
 - Access-log entries are links of the audit chain (portal.audit.chain): deleting one breaks every
   later hash and the signed checkpoints, and they are the record of who read personal data. They
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from portal import audit, outbox
 from portal.copy_requests.models import IssuedCopy
+from portal.counter.models import CounterSession
 from portal.feedback.models import ProblemReport, ReportState
 from portal.files.store import FileStore
 from portal.records.models import Document
@@ -94,7 +95,8 @@ def _still_used(session: Session, sha256: str) -> bool:
     return any(session.scalar(query) for query in (
         select(func.count()).select_from(Document).where(Document.sha256 == sha256),
         select(func.count()).select_from(IssuedCopy).where(IssuedCopy.sha256 == sha256),
-        select(func.count()).select_from(ProblemReport).where(ProblemReport.attachment_sha256 == sha256)))
+        select(func.count()).select_from(ProblemReport).where(ProblemReport.attachment_sha256 == sha256),
+        select(func.count()).select_from(CounterSession).where(CounterSession.consent_sha256 == sha256)))
 
 
 def _attachments(session: Session, store: FileStore, cutoff: datetime, report: RetentionReport) -> None:

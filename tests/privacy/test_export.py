@@ -144,3 +144,34 @@ def test_the_sections_are_read_in_pages_and_bounded(app, client, login_citizen, 
     results = built.data["sections"]["results"]
     assert (results["count"], len(results["items"]), results["truncated"]) == (5, 3, True)
     assert db_session.scalar(select(func.count()).select_from(DataRightsRequest)) == 0
+
+
+def test_share_links_and_counter_sessions_are_exported_without_their_secrets(client, login_citizen, two_people,
+                                                                            make_staff, db_session):
+    from datetime import timedelta
+
+    from portal.counter.models import CounterSession
+    from portal.db import utcnow
+    from portal.sharing.models import ShareLink
+
+    mine, theirs = two_people
+    login_citizen(client, "citizen")
+    citizen = db_session.scalar(select(Citizen).where(Citizen.sub != ""))
+    clerk = make_staff(role="clerk", full_name="Lê Thị Thu")
+    db_session.add_all([
+        ShareLink(citizen_id=citizen.id, record_id=mine.id, token_hash="a" * 64, recipient="Ngân hàng A",
+                  fields=["summary"], expires_at=utcnow() + timedelta(days=7)),
+        CounterSession(staff_id=clerk.id, subject_id=mine.subject_id, unit_id=mine.issuing_unit_id,
+                       state="ended", consent_method="code", code_hash="b" * 64, contact_email="lan@example.vn"),
+        CounterSession(staff_id=clerk.id, subject_id=theirs.subject_id, unit_id=theirs.issuing_unit_id,
+                       state="ended", consent_method="form", contact_email="khac@example.vn"),
+    ])
+    db_session.commit()
+    data = json.loads(download(client).get_data(as_text=True))
+    [link] = data["sections"]["share_links"]["items"]
+    assert (link["result"], link["recipient"], link["fields"]) == (mine.source_id, "Ngân hàng A", ["summary"])
+    [visit] = data["sections"]["counter_sessions"]["items"]
+    assert (visit["clerk"], visit["consent_method"], visit["contact_email"]) == ("Lê Thị Thu", "code",
+                                                                                 "lan@example.vn")
+    text = json.dumps(data)
+    assert "a" * 64 not in text and "b" * 64 not in text and "khac@example.vn" not in text
