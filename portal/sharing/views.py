@@ -18,7 +18,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -188,6 +187,8 @@ def scan(token: str, position: int, page: int):
     except (FileNotFoundError, EOFError, ValueError):
         current_app.logger.warning("no preview for %s page %s", document.sha256, page)
         abort(404)
-    response = send_file(path, mimetype="image/png", max_age=0, conditional=False, etag=False)
+    # Read whole (a preview is tens of KB): no file handle stays open if the reader goes away mid-way.
+    response = make_response(path.read_bytes())
+    response.mimetype = "image/png"
     response.headers.update(LINK_HEADERS)
     return response

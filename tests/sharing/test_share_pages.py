@@ -298,3 +298,13 @@ def test_sql_statements_per_request_are_bounded(app, client, login_citizen, pers
     with counting() as statements:
         assert client.get("/my/shares").status_code == 200
     assert len(statements) == listed  # the same for 3 links or 8
+
+
+def test_the_access_log_names_the_link_and_its_recipient(app, client, login_citizen, personal):
+    login_citizen(client, "citizen")
+    token = make_share(client, personal.source_id, recipient="Công ty Cổ phần Việc Làm Tốt")
+    app.test_client().get(f"/s/{token}")
+    log = client.get("/my/access-log").get_data(as_text=True)
+    row = next(r for r in log.split("<tr>") if f"/results/{personal.source_id}" in r)
+    assert "Liên kết chia sẻ" in row and "Liên kết chia sẻ cho Công ty Cổ phần Việc Làm Tốt" in row
+    assert "share:" not in row
