@@ -146,8 +146,8 @@ def test_the_sections_are_read_in_pages_and_bounded(app, client, login_citizen, 
     assert db_session.scalar(select(func.count()).select_from(DataRightsRequest)) == 0
 
 
-def test_share_links_and_counter_sessions_are_exported_without_their_secrets(client, login_citizen, two_people,
-                                                                            make_staff, db_session):
+def test_share_links_and_counter_sessions_are_exported_without_their_secrets(client, login_citizen,
+                                                                            two_people, make_staff, db_session):
     from datetime import timedelta
 
     from portal.counter.models import CounterSession
@@ -162,7 +162,8 @@ def test_share_links_and_counter_sessions_are_exported_without_their_secrets(cli
         ShareLink(citizen_id=citizen.id, record_id=mine.id, token_hash="a" * 64, recipient="Ngân hàng A",
                   fields=["summary"], expires_at=utcnow() + timedelta(days=7)),
         CounterSession(staff_id=clerk.id, subject_id=mine.subject_id, unit_id=mine.issuing_unit_id,
-                       state="ended", consent_method="code", code_hash="b" * 64, contact_email="lan@example.vn"),
+                       state="ended", consent_method="code", code_hash="b" * 64,
+                       contact_email="lan@example.vn"),
         CounterSession(staff_id=clerk.id, subject_id=theirs.subject_id, unit_id=theirs.issuing_unit_id,
                        state="ended", consent_method="form", contact_email="khac@example.vn"),
     ])
