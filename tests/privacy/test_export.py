@@ -146,8 +146,8 @@ def test_the_sections_are_read_in_pages_and_bounded(app, client, login_citizen, 
     assert db_session.scalar(select(func.count()).select_from(DataRightsRequest)) == 0
 
 
-def test_share_links_and_counter_sessions_are_exported_without_their_secrets(client, login_citizen,
-                                                                            two_people, make_staff, db_session):
+def test_share_links_and_counter_sessions_are_exported_without_secrets(client, login_citizen, two_people,
+                                                                       make_staff, db_session):
     from datetime import timedelta
 
     from portal.counter.models import CounterSession
