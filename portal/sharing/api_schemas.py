@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-
-class SharedUnit(BaseModel):
-    code: str = Field(description="Mã đơn vị / unit code")
-    name: str = Field(description="Tên / name")
-    system: str = Field(description="Hệ đơn vị (trước/sau 2025) / unit system (before/after 2025)")
+from portal.search.api_schemas import Unit as SharedUnit
 
 
 class SharedScan(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -37,3 +37,14 @@ def login_another(sso, login_citizen):
         return login_citizen(client, account)
 
     return login
+
+
+@pytest.fixture
+def personal(own_record, db_session):  # noqa: F811  (the fixture, not the import)
+    """The citizen's birth extract (personal), with scans (a 2-page PDF and a JPEG), valid to 2030."""
+    record = own_record(CITIZEN_ID, access="personal", files=True, doc_type_name="Trích lục khai sinh",
+                        doc_number="77", doc_notation="TLKS", holder="NGUYỄN THỊ LAN",
+                        summary="Đăng ký khai sinh cho cháu Nguyễn Minh An", valid_to=date(2030, 1, 1))
+    record.subject.birth_date = date(1985, 3, 12)
+    db_session.commit()
+    return record

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from portal import clock
@@ -31,16 +30,6 @@ def make_share(client, source_id: str, *, recipient: str = "Ngân hàng Thử ng
     match = LINK.search(page)
     assert match, "the new link is not shown"
     return match.group(1)
-
-
-@pytest.fixture
-def personal(own_record, db_session):
-    record = own_record(CITIZEN_ID, access="personal", files=True, doc_type_name="Trích lục khai sinh",
-                        doc_number="77", doc_notation="TLKS", holder="NGUYỄN THỊ LAN",
-                        summary="Đăng ký khai sinh cho cháu Nguyễn Minh An", valid_to=date(2030, 1, 1))
-    record.subject.birth_date = date(1985, 3, 12)
-    db_session.commit()
-    return record
 
 
 def links(db_session) -> list[ShareLink]:
