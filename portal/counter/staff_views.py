@@ -59,6 +59,9 @@ REFUSALS = {
     "wrong_code": lambda f: _("Mã không đúng. Còn %(remaining)s lần thử.", **f),
     "too_many_codes": lambda f: _("Nhập sai mã quá số lần cho phép: phiên bị từ chối. Chỉ có thể mở lại "
                                   "bằng phiếu đồng ý có chữ ký."),
+    "copy_no_pages": lambda f: _("Kết quả này chưa có trang số hóa nên chưa cấp bản sao trên cổng được."),
+    "copy_not_valid": lambda f: _("Kết quả này đã bị thu hồi hoặc hủy bỏ: bản sao không có giá trị."),
+    "copy_not_yours": lambda f: _("Kết quả này không thuộc người dân đang được hỗ trợ."),
     "no_account": lambda f: _("Người dân chưa có tài khoản trên cổng: chưa thể đề nghị cấp bản sao thay. "
                               "Hãy tiếp nhận đề nghị bằng giấy tại quầy."),
 }
@@ -290,7 +293,7 @@ def copy_request(source_id: str):
                                            rules=copy_services.rules_from_config(current_app.config))
     except copy_services.CopyRefused as refused:
         db.session.rollback()
-        return _copy_page(record, form, 403, str(refused.reason))
+        return _copy_page(record, form, 403, _refusal(services.CounterRefused(f"copy_{refused.reason}")))
     except InvalidInput:
         db.session.rollback()
         return _copy_page(record, form, 400)
