@@ -22,6 +22,7 @@ from portal.identity.citizens import require_loa
 from portal.privacy import export, pdf, services
 from portal.privacy.forms import CorrectionRequestForm, ObjectionForm
 from portal.privacy.models import RightsKind
+from portal.rate_limits import limit_posts, limit_posts_as
 
 bp = Blueprint("privacy", __name__)
 
@@ -111,6 +112,7 @@ def export_pdf():
 
 
 @bp.post("/my/data/correction")
+@limit_posts_as("reports.new", "FEEDBACK_REPORT_RATE_LIMIT")  # a problem report by another door
 @require_loa("view_personal")
 def correction():
     form = CorrectionRequestForm()
@@ -140,6 +142,7 @@ def correction():
 
 
 @bp.post("/my/data/objection")
+@limit_posts("FEEDBACK_REPORT_RATE_LIMIT")
 @require_loa("view_personal")
 def objection():
     form = ObjectionForm()
