@@ -58,7 +58,7 @@ def test_holder_shares_chosen_fields_and_a_stranger_sees_only_those(app, client,
     assert answer.headers["Cache-Control"] == "no-store"
     assert '<meta name="robots" content="noindex, nofollow">' in text
     assert "Trích lục khai sinh" in text and "77/TLKS" in text and "NGUYỄN THỊ LAN" in text
-    assert "01/01/2030" in text and "Còn hiệu lực" in text or "valid" in text
+    assert "01/01/2030" in text and 'class="badge badge--valid"' in text and 'id="as-of"' in text
     for hidden in (CITIZEN_ID, "12/03/1985", "Nguyễn Minh An", "/files/"):
         assert hidden not in text, hidden
     assert 'id="verification-code"' in text
@@ -297,3 +297,29 @@ def test_the_access_log_names_the_link_and_its_recipient(app, client, login_citi
     row = next(r for r in log.split("<tr>") if f"/results/{personal.source_id}" in r)
     assert "Liên kết chia sẻ" in row and "Liên kết chia sẻ cho Công ty Cổ phần Việc Làm Tốt" in row
     assert "share:" not in row
+
+
+def test_the_status_is_the_one_of_the_moment_of_opening(app, client, login_citizen, personal, db_session,
+                                                         set_now):
+    set_now(datetime(2029, 12, 31, 9, 0))
+    login_citizen(client, "citizen")
+    token = make_share(client, personal.source_id, expiry="90d")
+    stranger = app.test_client()
+    assert 'class="badge badge--valid"' in stranger.get(f"/s/{token}").get_data(as_text=True)
+    set_now(datetime(2030, 1, 2, 9, 30))  # past its end date: expired, said as of now
+    text = stranger.get(f"/s/{token}").get_data(as_text=True)
+    assert 'class="badge badge--expired"' in text and "09:30" in text and "02/01/2030" in text
+    personal.status = "revoked"  # revoked by the unit: the link still opens, and says so
+    db_session.commit()
+    text = stranger.get(f"/s/{token}").get_data(as_text=True)
+    assert 'class="badge badge--revoked"' in text
+    assert stranger.get(f"/api/v1/shares/{token}").get_json()["status"] == "revoked"
+
+
+def test_the_page_leads_nowhere_else_in_the_holders_data(app, client, login_citizen, personal, own_record):
+    own_record(CITIZEN_ID, access="personal", doc_number="91", doc_notation="GPLX", summary="Hạng B2")
+    login_citizen(client, "citizen")
+    token = make_share(client, personal.source_id, fields=["holder_name", "summary", "scans"])
+    text = app.test_client().get(f"/s/{token}").get_data(as_text=True)
+    for elsewhere in (personal.source_id, "91/GPLX", "Hạng B2", "/my/", "/results/"):
+        assert elsewhere not in text, elsewhere
