@@ -17,7 +17,6 @@ from flask import Flask
 from portal import mail_outbox
 from portal.privacy.mails import TOPIC
 
-
 #: The area's settings (documented in portal/config.py), for an app configured without them.
 DEFAULTS = {"PRIVACY_CONTROLLER": "Ủy ban nhân dân thành phố Hà Nội",
             "PRIVACY_CONTACT_EMAIL": "dulieucanhan@hanoi.gov.vn", "PRIVACY_DEADLINES_FILE": "",
