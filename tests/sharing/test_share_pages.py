@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from portal import clock
@@ -323,3 +324,21 @@ def test_the_page_leads_nowhere_else_in_the_holders_data(app, client, login_citi
     text = app.test_client().get(f"/s/{token}").get_data(as_text=True)
     for elsewhere in (personal.source_id, "91/GPLX", "Hạng B2", "/my/", "/results/"):
         assert elsewhere not in text, elsewhere
+
+
+def test_max_days_is_checked_at_boot(make_app):
+    for bad in (0, 91, "abc"):
+        with pytest.raises(RuntimeError, match="SHARE_MAX_DAYS"):
+            make_app(SHARE_MAX_DAYS=bad)
+
+
+def test_revoking_twice_changes_nothing_more(client, login_citizen, personal, db_session):
+    login_citizen(client, "citizen")
+    make_share(client, personal.source_id)
+    (link,) = links(db_session)
+    for _ in range(2):
+        token_field = {"csrf_token": csrf_token(client, "/my/shares")}
+        assert client.post(f"/my/shares/{link.id}/revoke", data=token_field).status_code == 303
+    assert db_session.scalar(select(func.count()).select_from(AuditEntry)
+                             .where(AuditEntry.action == "share.revoke")) == 1
+    assert f'action="/my/shares/{link.id}/revoke"' not in client.get("/my/shares").get_data(as_text=True)
