@@ -26,6 +26,8 @@ GONE = {
     "used": ("Liên kết chỉ mở được một lần và đã được mở.", "The link could be opened once and has been."),
     "annulled": ("Kết quả đã bị hủy: liên kết không còn hiệu lực.", "The result was annulled: the link no "
                                                                     "longer works."),
+    "not_holder": ("Người tạo liên kết không còn đại diện cho tổ chức được cấp kết quả.",
+                   "The link's maker no longer represents the organization the result was issued to."),
 }
 
 

@@ -41,5 +41,6 @@ class ShareLink(Base):
     openings: Mapped[int] = mapped_column(Integer, default=0)
     last_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    citizen: Mapped[Citizen] = relationship(lazy="select")
+    #: Joined: whether its maker still holds the result is checked at every opening.
+    citizen: Mapped[Citizen] = relationship(lazy="joined")
     record: Mapped[Record] = relationship(lazy="joined")

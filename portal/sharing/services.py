@@ -56,6 +56,8 @@ class State(StrEnum):
     EXPIRED = "expired"
     REVOKED = "revoked"
     ANNULLED = "annulled"
+    #: Its maker no longer holds the result (a representative who left the organization).
+    NOT_HOLDER = "not_holder"
 
 
 def token_hash(token: str) -> str:
@@ -79,6 +81,8 @@ def state(link: ShareLink, now: datetime | None = None) -> State:
         return State.REVOKED
     if link.record.status == ResultStatus.ANNULLED:
         return State.ANNULLED
+    if not is_subject(link.citizen, link.record):
+        return State.NOT_HOLDER
     if link.one_time and link.used_at is not None:
         return State.USED
     if link.expires_at <= now:

@@ -342,3 +342,20 @@ def test_revoking_twice_changes_nothing_more(client, login_citizen, personal, db
     assert db_session.scalar(select(func.count()).select_from(AuditEntry)
                              .where(AuditEntry.action == "share.revoke")) == 1
     assert f'action="/my/shares/{link.id}/revoke"' not in client.get("/my/shares").get_data(as_text=True)
+
+
+def test_a_representative_who_left_the_organization_stops_sharing_its_results(
+        app, client, login_citizen, own_record, db_session):
+    from portal.identity.models import Citizen
+
+    org = own_record(ENTERPRISE, kind="organization", access="personal", holder="CÔNG TY TNHH HOA SEN")
+    login_citizen(client, "business")
+    token = make_share(client, org.source_id, fields=["holder_name"])
+    stranger = app.test_client()
+    assert stranger.get(f"/s/{token}").status_code == 200
+    representative = db_session.scalar(select(Citizen).where(Citizen.organization_subject_id.is_not(None)))
+    representative.organization_subject_id = None
+    db_session.commit()
+    answer = stranger.get(f"/s/{token}")
+    assert answer.status_code == 410 and "CÔNG TY TNHH HOA SEN" not in answer.get_data(as_text=True)
+    assert stranger.get(f"/api/v1/shares/{token}").status_code == 410
