@@ -11,11 +11,12 @@ from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 
 
 class StartForm(FlaskForm):
-    id_number = StringField(_l("Số định danh cá nhân của người dân"), validators=[
-        DataRequired(_l("Nhập số định danh cá nhân (12 chữ số).")),
-        Regexp(r"^\s*\d[\d\s]{10,20}\s*$", message=_l("Nhập số định danh cá nhân (12 chữ số)."))])
-    unit_id = SelectField(_l("Bộ phận một cửa"), coerce=int, validate_choice=True,
-                          validators=[InputRequired(_l("Chọn bộ phận một cửa nơi ông/bà đang làm việc."))])
+    id_number = StringField(_l("The person's personal identification number"), validators=[
+        DataRequired(_l("Enter the personal identification number (12 digits).")),
+        Regexp(r"^\s*\d[\d\s]{10,20}\s*$",
+               message=_l("Enter the personal identification number (12 digits)."))])
+    unit_id = SelectField(_l("One-stop desk"), coerce=int, validate_choice=True,
+                          validators=[InputRequired(_l("Choose the one-stop desk you are working at."))])
 
     def __init__(self, *args, units=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -28,13 +29,13 @@ class SendCodeForm(FlaskForm):
 
 
 class CodeForm(FlaskForm):
-    code = StringField(_l("Mã xác nhận người dân đọc cho cán bộ"), validators=[
-        DataRequired(_l("Nhập mã 6 chữ số người dân nhận được.")),
-        Length(max=20, message=_l("Nhập mã 6 chữ số người dân nhận được."))])
+    code = StringField(_l("Consent code the person reads out to you"), validators=[
+        DataRequired(_l("Enter the 6-digit code the person received.")),
+        Length(max=20, message=_l("Enter the 6-digit code the person received."))])
 
 
 class ConsentFormUpload(FlaskForm):
-    consent = FileField(_l("Phiếu đồng ý đã ký, bản quét (PDF, JPEG hoặc PNG)"))
+    consent = FileField(_l("Signed consent form, scanned (PDF, JPEG or PNG)"))
 
 
 class EndForm(FlaskForm):

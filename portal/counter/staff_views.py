@@ -48,28 +48,33 @@ bp.before_request(staff_guard(StaffRole.CLERK, StaffRole.SUPERVISOR))
 KEY = "counter_session"
 
 REFUSALS = {
-    "unknown_person": lambda f: _("Cổng chưa có kết quả nào của người có số định danh này."),
-    "not_pending": lambda f: _("Phiên này không còn chờ người dân đồng ý. Hãy mở phiên mới."),
-    "no_contact": lambda f: _("Người dân chưa để lại địa chỉ thư điện tử nào trên cổng: hãy dùng phiếu "
-                              "đồng ý có chữ ký."),
-    "too_many_sends": lambda f: _("Đã gửi mã quá số lần cho phép. Hãy dùng phiếu đồng ý có chữ ký."),
-    "too_soon": lambda f: _("Mã vừa được gửi. Có thể gửi lại sau %(seconds)s giây.", **f),
-    "no_code": lambda f: _("Chưa gửi mã nào: hãy bấm \"Gửi mã\" trước."),
-    "code_expired": lambda f: _("Mã đã hết hạn. Hãy gửi mã mới."),
-    "wrong_code": lambda f: _("Mã không đúng. Còn %(remaining)s lần thử.", **f),
-    "too_many_codes": lambda f: _("Nhập sai mã quá số lần cho phép: phiên bị từ chối. Chỉ có thể mở lại "
-                                  "bằng phiếu đồng ý có chữ ký."),
-    "copy_no_pages": lambda f: _("Kết quả này chưa có trang số hóa nên chưa cấp bản sao trên cổng được."),
-    "copy_not_valid": lambda f: _("Kết quả này đã bị thu hồi hoặc hủy bỏ: bản sao không có giá trị."),
-    "copy_not_yours": lambda f: _("Kết quả này không thuộc người dân đang được hỗ trợ."),
-    "no_account": lambda f: _("Người dân chưa có tài khoản trên cổng: chưa thể đề nghị cấp bản sao thay. "
-                              "Hãy tiếp nhận đề nghị bằng giấy tại quầy."),
+    "unknown_person": lambda f: _("The portal has no results yet for the person with this "
+                                  "identification number."),
+    "not_pending": lambda f: _("This session is no longer waiting for the person's consent. "
+                               "Open a new session."),
+    "no_contact": lambda f: _("The person has left no e-mail address on the portal: use the signed "
+                              "consent form."),
+    "too_many_sends": lambda f: _("The code has been sent as many times as allowed. Use the signed "
+                                  "consent form."),
+    "too_soon": lambda f: _("A code was just sent. It can be sent again in %(seconds)s seconds.", **f),
+    "no_code": lambda f: _("No code has been sent yet: press \"Send the code\" first."),
+    "code_expired": lambda f: _("The code has expired. Send a new one."),
+    "wrong_code": lambda f: _("Wrong code. Tries left: %(remaining)s.", **f),
+    "too_many_codes": lambda f: _("Too many wrong codes: the session is refused. It can be opened "
+                                  "again only with the signed consent form."),
+    "copy_no_pages": lambda f: _("This result has no digitized pages yet, so no copy of it can be "
+                                 "issued on the portal."),
+    "copy_not_valid": lambda f: _("This result has been revoked or annulled: a copy of it would not "
+                                  "be valid."),
+    "copy_not_yours": lambda f: _("This result does not belong to the person being assisted."),
+    "no_account": lambda f: _("The person has no account on the portal, so no copy can be requested "
+                              "for them here. Take the request on paper at the desk."),
 }
 GONE = {
-    "none": lambda: _("Chưa có phiên hỗ trợ nào đang mở."),
-    "pending": lambda: _("Người dân chưa đồng ý: phiên chưa bắt đầu."),
-    "ended": lambda: _("Phiên hỗ trợ đã kết thúc."),
-    "expired": lambda: _("Phiên hỗ trợ đã hết thời gian và đã được kết thúc."),
+    "none": lambda: _("No assisted session is open."),
+    "pending": lambda: _("The person has not consented yet: the session has not started."),
+    "ended": lambda: _("The assisted session has ended."),
+    "expired": lambda: _("The assisted session ran out of time and has been ended."),
 }
 
 
@@ -177,14 +182,14 @@ def send_code():
     if away:
         return away
     if not SendCodeForm().validate():
-        return _consent_page(counter, 400, _("Trang đã hết hạn. Vui lòng thử lại."))
+        return _consent_page(counter, 400, _("The page had expired. Please try again."))
     try:
         services.send_code(db.session, counter, _settings(), current_app.secret_key, clock.now())
     except services.CounterRefused as refused:
         db.session.rollback()
         return _consent_page(counter, 409, _refusal(refused))
     outbox.commit(db.session)  # the worker mails the code at once
-    flash(_("Đã gửi mã đến %(address)s. Mã dùng được trong %(minutes)s phút.",
+    flash(_("The code was sent to %(address)s. It can be used for %(minutes)s minutes.",
             address=services.mask_email(counter.contact_email), minutes=_settings().code_minutes))
     return redirect(url_for(".consent"), 303)
 
@@ -218,10 +223,10 @@ def consent_form():
         return away
     form = ConsentFormUpload()
     if not form.validate():
-        return _consent_page(counter, 400, _("Trang đã hết hạn. Vui lòng thử lại."))
+        return _consent_page(counter, 400, _("The page had expired. Please try again."))
     storage = form.consent.data
     if storage is None or not getattr(storage, "filename", ""):
-        return _consent_page(counter, 400, _("Chọn tệp bản quét phiếu đồng ý."))
+        return _consent_page(counter, 400, _("Choose the file of the scanned consent form."))
     limit = _settings().consent_max_bytes
     try:
         services.consent_by_form(db.session, counter, Attachment(filename=storage.filename,
@@ -298,7 +303,7 @@ def copy_request(source_id: str):
         db.session.rollback()
         return _copy_page(record, form, 400)
     outbox.commit(db.session)  # the citizen's usual mails (to the address given on the form)
-    flash(_("Đã gửi đề nghị %(ref)s thay người dân. Mã tra cứu (đưa cho người dân): %(code)s",
+    flash(_("Request %(ref)s was filed for the person. Tracking code (give it to the person): %(code)s",
             ref=made.reference, code=tracking.format_code(code)))
     return redirect(url_for(".home"), 303)
 
@@ -340,7 +345,7 @@ def rate(reference: str):
         form.add_errors(invalid.errors)
         return page(form, 400)
     db.session.commit()
-    flash(_("Đã ghi đánh giá của người dân cho đề nghị %(ref)s.", ref=reference))
+    flash(_("The person's rating of request %(ref)s was recorded.", ref=reference))
     return redirect(url_for(".home"), 303)
 
 
@@ -350,7 +355,7 @@ def rate(reference: str):
 def end():
     counter = _mine()
     if not EndForm().validate():
-        flash(_("Trang đã hết hạn. Vui lòng thử lại."), "warning")
+        flash(_("The page had expired. Please try again."), "warning")
         return redirect(url_for(".index"), 303)
     session.pop(KEY, None)
     if counter is None:

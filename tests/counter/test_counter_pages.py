@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+from flask import g
 from sqlalchemy import func, select
 
 from portal.audit import AuditEntry
@@ -70,3 +71,14 @@ def test_wrong_codes_on_the_page_then_the_session_is_refused(client, world, logi
     assert response.status_code == 303 and response.location.endswith("/staff/counter")
     assert "quá số lần" in client.get(response.location).get_data(as_text=True)
     assert client.get("/staff/counter/session").status_code == 303
+
+
+def test_the_pages_are_vietnamese_by_default_and_english_on_request(client, world, open_counter):
+    open_counter(client)
+    page = client.get("/staff/counter/session").get_data(as_text=True)
+    assert "Đang hỗ trợ thay mặt Nguyễn Thị Lan" in page and "Hỗ trợ tại quầy" in page  # banner, menu
+    g.pop("_flask_babel", None)  # the test's app context outlives requests: forget the locale found
+    page = client.get("/staff/counter/session?lang=en").get_data(as_text=True)
+    assert "Acting for Nguyễn Thị Lan" in page and "End the session" in page
+    assert "Assisted service at the counter" in page and "The person's copy requests" in page
+    assert "Đang hỗ trợ" not in page
