@@ -12,12 +12,13 @@ import json
 import os
 import stat
 import threading
-from datetime import UTC
+from datetime import UTC, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from portal import audit, create_app
+from portal.db import utcnow
 from tests.conftest import TEST_DB
 
 
@@ -344,3 +345,52 @@ def test_concurrent_writers_keep_one_chain(make_app):
         assert report.checked == len(committed) == 45 - len(errors)
         if TEST_DB == "postgresql":
             assert not errors
+
+
+def _age(session, ids: list[int], days: int) -> None:
+    """Entries written `days` ago: `at` is in the hash, so rehash them with the key, as written then."""
+    keyring = audit.current().keyring
+    from portal.audit.chain import _digest
+
+    previous = audit.GENESIS
+    for entry in session.scalars(sa.select(audit.AuditEntry).order_by(audit.AuditEntry.id)).all():
+        if entry.id in ids:
+            entry.at = entry.at - timedelta(days=days)
+        entry.prev_hash = previous
+        entry.hash = _digest(entry, keyring)
+        previous = entry.hash
+    session.commit()
+    _append(session, 1, start=99)  # a new head, checkpointed after the rehash
+
+
+def test_retention_removes_the_oldest_entries_and_the_chain_still_verifies(app, db_session):
+    ids = _append(db_session, 6)
+    _age(db_session, ids[:4], days=400)
+    removed = audit.prune_before(db_session, utcnow() - timedelta(days=365), batch=2)
+    assert removed == 4
+    left = db_session.scalars(sa.select(audit.AuditEntry.id).order_by(audit.AuditEntry.id)).all()
+    assert left[:2] == ids[4:] and db_session.get(audit.AuditEntry, left[-1]).action == audit.PRUNED
+    assert audit.verify(db_session).ok
+    assert audit.prune_before(db_session, utcnow() - timedelta(days=365)) == 0  # nothing twice
+    _append(db_session, 2, start=10)
+    assert audit.verify(db_session).ok
+
+
+def test_removing_more_than_retention_removed_is_caught(app, db_session):
+    ids = _append(db_session, 6)
+    _age(db_session, ids[:3], days=400)
+    audit.prune_before(db_session, utcnow() - timedelta(days=365))
+    db_session.execute(sa.text("DELETE FROM audit_log WHERE id = :id"), {"id": ids[3]})  # the first kept
+    db_session.commit()
+    report = audit.verify(db_session)
+    assert report.broken_at == ids[4] and "removed" in report.reason
+
+
+def test_a_crash_between_the_marker_and_the_removal_still_verifies(app, db_session):
+    ids = _append(db_session, 5)
+    _age(db_session, ids[:2], days=400)
+    audit.prune_before(db_session, utcnow() - timedelta(days=365), max_batches=0)  # marker only
+    assert db_session.get(audit.AuditEntry, ids[0]) is not None
+    assert audit.verify(db_session).ok  # the rows still waiting are outside the chain
+    assert audit.prune_before(db_session, utcnow() - timedelta(days=365)) == 2  # the next run ends it
+    assert audit.verify(db_session).ok

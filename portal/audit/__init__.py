@@ -12,13 +12,13 @@ from pathlib import Path
 from flask import Flask
 
 from portal.audit import keys
-from portal.audit.chain import EXTENSION, GENESIS, AuditEntry, ChainReport, current, record, verify
+from portal.audit.chain import EXTENSION, GENESIS, PRUNED, AuditEntry, ChainReport, current, prune_before, record, verify
 from portal.audit.checkpoints import Checkpoints
 from portal.audit.cli import audit_cli
 from portal.audit.keys import AuditKeyMissing
 
-__all__ = ["GENESIS", "AuditEntry", "AuditKeyMissing", "ChainReport", "audit_cli", "current", "init_app",
-           "record", "verify"]
+__all__ = ["GENESIS", "PRUNED", "AuditEntry", "AuditKeyMissing", "ChainReport", "audit_cli", "current",
+           "init_app", "prune_before", "record", "verify"]
 
 
 def init_app(app: Flask) -> None:

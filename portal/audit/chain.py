@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import current_app
-from sqlalchemy import JSON, ForeignKey, String, select, text
+from sqlalchemy import JSON, ForeignKey, String, delete, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
 from portal.audit.checkpoints import Checkpoint, Checkpoints, Problem, remember
@@ -158,9 +158,54 @@ def _check(entry: AuditEntry, previous: str, keyed: bool, keyring: Keyring) -> P
     return None
 
 
+#: The entry appended when the oldest entries are removed (retention): it names the first entry kept
+#: and the hash that entry points back to, so the chain still starts somewhere the key vouches for.
+PRUNED = "audit.pruned"
+
+
+def prune_before(session: Session, cutoff: datetime, *, batch: int = 5_000, max_batches: int = 200) -> int:
+    """Remove the entries older than ``cutoff`` (a prefix of the chain; the newest entry always
+    stays). A keyed ``audit.pruned`` entry, committed first, records where the chain now starts;
+    the rows go after it, in batches (a crash in between leaves old rows that verify skips and the
+    next run removes). Returns how many rows were removed."""
+    first_kept = session.scalar(select(func.min(AuditEntry.id)).where(AuditEntry.at >= cutoff))
+    head = session.scalar(select(func.max(AuditEntry.id)))
+    if head is None:
+        return 0
+    first_kept = min(first_kept or head, head)
+    marker = _newest_marker(session)
+    if marker is None or int(marker.details["first_kept"]) < first_kept:
+        kept = session.get(AuditEntry, first_kept)
+        if session.scalar(select(func.min(AuditEntry.id))) < first_kept:
+            record(session, "system", PRUNED, f"audit:{first_kept}", channel="worker",
+                   details={"first_kept": first_kept, "prev_hash": kept.prev_hash,
+                            "before": cutoff.isoformat()})
+            session.commit()
+    marker = _newest_marker(session)
+    if marker is None:
+        return 0
+    removed, start = 0, int(marker.details["first_kept"])
+    for _ in range(max_batches):
+        ids = session.scalars(select(AuditEntry.id).where(AuditEntry.id < start)
+                              .order_by(AuditEntry.id).limit(batch)).all()
+        if not ids:
+            break
+        session.execute(delete(AuditEntry).where(AuditEntry.id.in_(ids)))
+        session.commit()
+        removed += len(ids)
+    return removed
+
+
+def _newest_marker(session: Session) -> AuditEntry | None:
+    return session.scalars(select(AuditEntry).where(AuditEntry.action == PRUNED)
+                           .order_by(AuditEntry.id.desc()).limit(1)).first()
+
+
 def verify(session: Session, batch: int = 5_000, settings: Checkpoints | None = None) -> ChainReport:
     """Walk the chain from the first entry with the keys, then hold it to the newest checkpoint;
-    stop at the first thing that does not hold."""
+    stop at the first thing that does not hold. After a prune the walk starts at the first entry
+    kept, linked to the hash the newest ``audit.pruned`` entry recorded; that entry is itself
+    checked on the way, so whoever lacks the key can neither forge one nor remove more."""
     settings = settings or current()
     # The file first: every line in it names an entry committed before it was written.
     reading = settings.read()
@@ -169,7 +214,12 @@ def verify(session: Session, batch: int = 5_000, settings: Checkpoints | None = 
     if reading.problem:
         return ChainReport(0, reading.problem, **report)
     previous, checked, legacy, keyed, head, seen = GENESIS, 0, 0, {}, None, False
-    entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=batch))
+    marker = _newest_marker(session)
+    start = int(marker.details["first_kept"]) if marker is not None else None
+    if marker is not None:
+        previous = str(marker.details["prev_hash"])
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.id >= (start or 0))
+                              .order_by(AuditEntry.id).execution_options(yield_per=batch))
     try:  # a server-side cursor on PostgreSQL: close it when stopping early
         for entry in entries:
             problem = _check(entry, previous, bool(keyed), settings.keyring)

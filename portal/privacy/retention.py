@@ -8,10 +8,9 @@ its configured period (RETENTION_* settings, docs/privacy.md), in bounded batche
   else stored the same content (a scan, a signed copy, another report, a consent form).
   Unfinished batch uploads are removed by the imports worker after UPLOAD_BATCH_KEEP_HOURS.
 - Login sessions: the identity worker deletes them hourly after LOGIN_SESSION_RETENTION_DAYS.
-- Access-log entries are links of the audit chain (portal.audit.chain): deleting one breaks every
-  later hash and the signed checkpoints, and they are the record of who read personal data. They
-  are never deleted here: entries older than RETENTION_ACCESS_LOG_DAYS are counted, for the
-  operators' yearly archiving of the chain (docs/audit.md).
+- The access log is the audit chain (portal.audit.chain): entries older than
+  RETENTION_ACCESS_LOG_DAYS leave it from the oldest on, after a keyed ``audit.pruned`` entry that
+  records where the chain now starts, so `flask audit verify` still holds it end to end.
 
 Each run writes one audit entry with its counts.
 """
@@ -58,7 +57,7 @@ class RetentionReport:
     unsent_mails: int = 0
     attachments: int = 0
     attachment_files: int = 0
-    access_log_to_archive: int = 0
+    access_log_removed: int = 0
 
 
 def _mail_files(config, cutoff: datetime) -> int:
@@ -122,18 +121,14 @@ def _attachments(session: Session, store: FileStore, cutoff: datetime, report: R
 
 def run(session: Session, config, now: datetime) -> RetentionReport:
     """One pass over everything kept for a while; commits as it goes, then audits its counts."""
-    from portal.audit import AuditEntry
-
     report = RetentionReport()
     mail_cutoff = now - timedelta(days=int(config["RETENTION_MAIL_DAYS"]))
     report.mail_files = _mail_files(config, mail_cutoff)
     report.unsent_mails = _unsent_mails(session, mail_cutoff)
     upload_cutoff = now - timedelta(days=int(config["RETENTION_UPLOAD_DAYS"]))
     _attachments(session, FileStore.from_config(config), upload_cutoff, report)
-    archive_cutoff = now - timedelta(days=int(config["RETENTION_ACCESS_LOG_DAYS"]))
-    report.access_log_to_archive = session.scalar(
-        select(func.count()).select_from(AuditEntry).where(AuditEntry.subject_id.is_not(None),
-                                                          AuditEntry.at < archive_cutoff)) or 0
+    access_cutoff = now - timedelta(days=int(config["RETENTION_ACCESS_LOG_DAYS"]))
+    report.access_log_removed = audit.prune_before(session, access_cutoff, batch=BATCH * 10)
     counts = asdict(report)
     audit.record(session, "system", "privacy.retention", f"retention:{now.date().isoformat()}",
                  channel="worker", details=counts)
