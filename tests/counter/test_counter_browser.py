@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 
 import pytest
-from playwright.sync_api import sync_playwright
 from sqlalchemy import select
 
 from portal.audit import AuditEntry
 from portal.copy_requests.models import CopyRequest
 from tests.counter.conftest import CONTACT, PERSON_ID, last_code
 from tests.web.a11y_site import axe_violations
-from tests.web.test_web_suggest_browser import ARGS, CHROMIUM, server  # noqa: F401  (the fixture)
+from tests.web.browser import chromium_as
+from tests.web.test_web_suggest_browser import server  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("PORTAL_TEST_DB", "sqlite") == "postgresql",
@@ -36,11 +36,7 @@ def test_a_clerk_acts_for_a_consenting_person_and_it_is_logged_for_her(  # noqa:
     app.config["PUBLIC_BASE_URL"] = server
     client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
     login_staff(client, world.clerk)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(locale="vi-VN", user_agent=USER_AGENT)
-        context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": server}
-                             for cookie in client._cookies.values()])
+    with chromium_as(client, server) as (browser, context):
         page = context.new_page()
         page.goto(f"{server}/staff/counter")
         accessible(page)

@@ -9,13 +9,13 @@ import os
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import sync_playwright
 from sqlalchemy import func, select
 
 from portal.follows import tasks as follow_tasks
 from portal.follows.models import Follow
 from tests.follows.conftest import CITIZEN_ID, ENDS
-from tests.web.test_web_suggest_browser import ARGS, CHROMIUM, server  # noqa: F401  (the fixture)
+from tests.web.browser import chromium_as
+from tests.web.test_web_suggest_browser import server  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("PORTAL_TEST_DB", "sqlite") == "postgresql",
@@ -32,11 +32,7 @@ def test_follow_get_the_reminder_and_unfollow_from_it(app, server, client, login
     # same address and User-Agent, as the "strong" session protection of flask-login wants.
     client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
     login_citizen(client, "citizen")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(locale="vi-VN", user_agent=USER_AGENT)
-        context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": server}
-                             for cookie in client._cookies.values()])
+    with chromium_as(client, server) as (browser, context):
         page = context.new_page()
         page.goto(f"{server}/results/{record.source_id}")
         with page.expect_navigation():

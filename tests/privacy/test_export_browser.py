@@ -8,10 +8,10 @@ import json
 import os
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from tests.privacy.conftest import CITIZEN_ID, OTHER_ID
-from tests.web.test_web_suggest_browser import ARGS, CHROMIUM, server  # noqa: F401  (the fixture)
+from tests.web.browser import chromium_as
+from tests.web.test_web_suggest_browser import server  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("PORTAL_TEST_DB", "sqlite") == "postgresql",
@@ -27,11 +27,7 @@ def test_download_my_data_as_json_in_the_browser(app, server, client, login_citi
     theirs = own_record(OTHER_ID, access="personal", summary="Nội dung riêng của người khác")
     client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
     login_citizen(client, "citizen")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(locale="vi-VN", user_agent=USER_AGENT, accept_downloads=True)
-        context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": server}
-                             for cookie in client._cookies.values()])
+    with chromium_as(client, server, accept_downloads=True) as (browser, context):
         page = context.new_page()
         page.goto(f"{server}/")
         with page.expect_navigation():
