@@ -11,28 +11,28 @@ from portal.sharing.services import MAX_RECIPIENT
 
 #: Labels of the optional fields (services.OPTIONAL_FIELDS).
 FIELD_LABELS = {
-    "holder_name": _l("Tên người (tổ chức) được cấp"),
-    "holder_id_number": _l("Số định danh cá nhân (mã số doanh nghiệp) và ngày sinh"),
-    "summary": _l("Nội dung ghi trên kết quả (trích yếu, phạm vi, địa chỉ)"),
-    "scans": _l("Bản quét của kết quả"),
+    "holder_name": _l("Name of the holder (person or organization)"),
+    "holder_id_number": _l("Personal identification number (enterprise code) and date of birth"),
+    "summary": _l("What the result says (abstract, scope, address)"),
+    "scans": _l("Scans of the result"),
 }
-EXPIRY_LABELS = {"1h": _l("1 giờ"), "1d": _l("1 ngày"), "7d": _l("7 ngày"), "30d": _l("30 ngày"),
-                 "90d": _l("90 ngày")}
+EXPIRY_LABELS = {"1h": _l("1 hour"), "1d": _l("1 day"), "7d": _l("7 days"), "30d": _l("30 days"),
+                 "90d": _l("90 days")}
 
 
 class ShareForm(FlaskForm):
     recipient = StringField(
-        _l("Chia sẻ cho"), filters=[lambda v: " ".join((v or "").split())],
-        validators=[DataRequired(_l("Nhập tên người nhận, ví dụ: Ngân hàng A, chi nhánh Cầu Giấy.")),
-                    Length(max=MAX_RECIPIENT, message=_l("Tên người nhận quá dài (tối đa %(max)d ký tự).",
-                                                         max=MAX_RECIPIENT))])
+        _l("Share with"), filters=[lambda v: " ".join((v or "").split())],
+        validators=[DataRequired(_l("Enter the recipient's name, for example: Bank A, Cau Giay branch.")),
+                    Length(max=MAX_RECIPIENT, message=_l("The recipient's name is too long (at most "
+                                                         "%(max)d characters).", max=MAX_RECIPIENT))])
     holder_name = BooleanField(FIELD_LABELS["holder_name"])
     holder_id_number = BooleanField(FIELD_LABELS["holder_id_number"])
     summary = BooleanField(FIELD_LABELS["summary"])
     scans = BooleanField(FIELD_LABELS["scans"])
-    expiry = RadioField(_l("Hiệu lực của liên kết"), default="7d",
-                        validators=[DataRequired(_l("Chọn thời hạn của liên kết."))])
-    one_time = BooleanField(_l("Chỉ mở được một lần"))
+    expiry = RadioField(_l("Link valid for"), default="7d",
+                        validators=[DataRequired(_l("Choose how long the link stays valid."))])
+    one_time = BooleanField(_l("Can be opened only once"))
 
     def offer(self, choices: list[str]) -> ShareForm:
         self.expiry.choices = [(key, EXPIRY_LABELS[key]) for key in choices]

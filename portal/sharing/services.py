@@ -100,10 +100,10 @@ def get_shareable(session: Session, citizen: Citizen, source_id: str) -> Record:
     if not is_subject(citizen, record):
         if record.access != Access.PUBLIC:
             raise NotFound()
-        raise Forbidden(_l("Chỉ người được cấp kết quả (hoặc người đại diện của tổ chức được cấp) mới tạo "
-                           "được liên kết chia sẻ kết quả này."))
+        raise Forbidden(_l("Only the holder of this result (or a representative of the organization it was "
+                           "issued to) can create a share link for it."))
     if record.status == ResultStatus.ANNULLED:
-        raise Forbidden(_l("Kết quả này đã bị hủy: không thể chia sẻ."))
+        raise Forbidden(_l("This result has been annulled: it cannot be shared."))
     return record
 
 

@@ -125,7 +125,7 @@ def revoke(link_id: int):  # CSRFProtect has checked the form's token before thi
     link = services.revoke(db.session, current_citizen(), link_id)
     recipient = link.recipient
     db.session.commit()
-    flash(_("Đã thu hồi liên kết chia sẻ cho %(recipient)s: liên kết không còn mở được.",
+    flash(_("The share link for %(recipient)s has been revoked: it no longer opens.",
             recipient=recipient))
     return redirect(url_for(".mine"), 303)
 

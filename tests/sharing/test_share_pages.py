@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
+from flask_babel import refresh
 from sqlalchemy import func, select
 
 from portal import clock
@@ -265,7 +266,7 @@ def test_the_list_is_empty_at_first_then_paged(app, client, login_citizen, perso
                                  expires_at=now + timedelta(days=1)))
     db_session.commit()
     first = client.get("/my/shares").get_data(as_text=True)
-    assert "25 liên kết" in first and "trang 1 / 2" in first
+    assert "25 liên kết" in first and "trang 1/2" in first
     assert "page=2" in first
     assert client.get("/my/shares?page=2").status_code == 200
     assert client.get("/my/shares?page=999").status_code == 200
@@ -359,3 +360,35 @@ def test_a_representative_who_left_the_organization_stops_sharing_its_results(
     answer = stranger.get(f"/s/{token}")
     assert answer.status_code == 410 and "CÔNG TY TNHH HOA SEN" not in answer.get_data(as_text=True)
     assert stranger.get(f"/api/v1/shares/{token}").status_code == 410
+
+
+def test_the_pages_read_in_english_with_lang_en(app, client, login_citizen, personal, db_session):
+    """Message ids are English (docs/ui.md "Language"): ?lang=en shows them; Vietnamese is the default."""
+    login_citizen(client, "citizen")
+    form = client.get(f"/my/results/{personal.source_id}/share?lang=en").get_data(as_text=True)
+    assert "Share a result" in form and "Share with" in form and "7 days" in form and "Chia sẻ" not in form
+    invalid = client.post(f"/my/results/{personal.source_id}/share?lang=en", data={
+        "csrf_token": csrf_token(client, f"/my/results/{personal.source_id}/share"), "recipient": "",
+        "expiry": "7d"}).get_data(as_text=True)
+    assert "Enter the recipient's name, for example" in invalid
+    assert "Please correct the items marked below." in invalid
+    token = make_share(client, personal.source_id, fields=["holder_name"])
+    mine = client.get("/my/shares?lang=en").get_data(as_text=True)
+    assert "My share links" in mine and "Link active" in mine and "Cross-check code" in mine
+    assert "Name of the holder (person or organization)" in mine and "liên kết" not in mine.lower()
+
+    stranger = app.test_client()
+    shared = stranger.get(f"/s/{token}?lang=en").get_data(as_text=True)
+    assert "Shared result" in shared and "The holder shared this result with:" in shared
+    assert "Issued to" in shared and "Người được cấp" not in shared
+    assert "There is no such share link" in stranger.get("/s/unknown-token?lang=en").get_data(as_text=True)
+    refresh()  # the test's app context keeps the locale between requests (g._flask_babel)
+    assert "Không có liên kết chia sẻ này" in stranger.get("/s/unknown-token?lang=vi").get_data(as_text=True)
+    refresh()
+
+    client.post(f"/my/shares/{links(db_session)[0].id}/revoke?lang=en",
+                data={"csrf_token": csrf_token(client, "/my/shares")})
+    assert "has been revoked: it no longer opens." in client.get("/my/shares?lang=en").get_data(as_text=True)
+    gone = stranger.get(f"/s/{token}?lang=en")
+    assert gone.status_code == 410
+    assert "The holder of the result has revoked this link." in gone.get_data(as_text=True)
