@@ -209,6 +209,34 @@ class Config:
     #: that are catalogued; "{code}" becomes the procedure's code. Empty: no link.
     FOLLOW_CATALOGUE_URL = ("https://dichvucong.gov.vn/p/home/dvc-tthc-thu-tuc-hanh-chinh-chi-tiet.html"
                             "?ma_thu_tuc={code}")
+    #: Assisted mode at the counter (docs/staff.md): how long a clerk may act for a consenting person,
+    #: how long a one-time consent code lives, and its wrong tries / sends per session.
+    COUNTER_SESSION_MINUTES = 30
+    COUNTER_CODE_MINUTES = 10
+    COUNTER_CODE_MAX_ATTEMPTS = 5
+    COUNTER_CODE_MAX_SENDS = 3
+    #: Largest scanned consent form (PDF, JPEG or PNG), checked like a problem report's attachment.
+    COUNTER_CONSENT_MAX_BYTES = 10 * 1024 * 1024
+    #: Share links (docs/citizens.md): the longest a holder may let one live (days; 1 to 90), and
+    #: openings of unknown share tokens per client address (Flask-Limiter syntax), so that guessing
+    #: tokens costs time; real links, even expired ones, are not counted.
+    SHARE_MAX_DAYS = 90
+    SHARE_UNKNOWN_RATE_LIMIT = "30 per 15 minutes;200 per day"
+    #: Personal data (docs/privacy.md): the controller named on the privacy notice (/privacy) and
+    #: the address people write to about their data.
+    PRIVACY_CONTROLLER = "Ủy ban nhân dân thành phố Hà Nội"
+    PRIVACY_CONTACT_EMAIL = "dulieucanhan@hanoi.gov.vn"
+    #: Deadlines of rights requests, a JSON file of the shape of portal/privacy/data/deadlines.json;
+    #: empty: that file.
+    PRIVACY_DEADLINES_FILE = ""
+    #: Retention, whole days, enforced by the general worker's daily job (privacy.retention, 02:30
+    #: Hanoi): mails written to DATA_DIR/mail and mails left unsent in the outbox; attachments of
+    #: problem reports closed that long ago; the audit chain (the access log) older than
+    #: RETENTION_ACCESS_LOG_DAYS, from its oldest entry on, after a keyed marker (docs/privacy.md).
+    #: Login sessions: LOGIN_SESSION_RETENTION_DAYS (hourly job).
+    RETENTION_ACCESS_LOG_DAYS = 5 * 365
+    RETENTION_MAIL_DAYS = 90
+    RETENTION_UPLOAD_DAYS = 365
     #: Absolute base of links printed on copies and sent by e-mail ("https://ketqua.hanoi.gov.vn");
     #: empty: the host of the request being served.
     PUBLIC_BASE_URL = ""

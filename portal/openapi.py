@@ -79,6 +79,7 @@ STANDARD_PROBLEMS = {
     404: ("Not Found", "Không tìm thấy địa chỉ này.", "There is nothing at this address."),
     405: ("Method Not Allowed", "Phương thức không được hỗ trợ ở địa chỉ này.",
           "This method is not allowed at this address."),
+    410: ("Gone", "Liên kết không còn hiệu lực.", "The link no longer works."),
     413: ("Content Too Large", "Nội dung gửi lên quá lớn.", "The request body is too large."),
     429: ("Too Many Requests", "Quá nhiều yêu cầu, vui lòng thử lại sau.",
           "Too many requests; try again later."),

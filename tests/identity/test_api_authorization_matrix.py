@@ -22,6 +22,7 @@ operation without its row here: a new operation cannot ship without saying who m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -30,6 +31,8 @@ from portal import tracking
 from portal.api_keys import service
 from portal.audit import AuditEntry
 from portal.feedback import petitions
+from portal.identity.models import Citizen
+from portal.sharing import services as sharing
 from tests.copy_requests.signing_builders import dev_ca, issuable, issue, stored_bytes  # noqa: F401
 from tests.identity.oidc_fixtures import ACCOUNTS
 from tests.web.conftest import legacy_unit_with_successor
@@ -52,6 +55,7 @@ VERIFIED = "verified"      # verification: authentic, the result's type, number 
 TRACKED = "tracked"        # a copy request's or a petition's state; no name, e-mail or id number
 NO_KEY = "401"             # 401 problem: a key is required
 NO_SCOPE = "403"           # 403 problem: the key lacks the scope
+SHARED = "shared"          # a share link its holder made (name and summary): those, never the id number
 
 L = "+log"
 
@@ -71,6 +75,7 @@ ROWS = {
     "getUnit":           ((OK, OK),                      (OK, OK),                       (OK, OK),                       (OK, OK)),
     "listProcedures":    ((OK, OK),                      (OK, OK),                       (OK, OK),                       (OK, OK)),
     "getProcedure":      ((OK, OK),                      (OK, OK),                       (OK, OK),                       (OK, OK)),
+    "getShare":          ((SHARED + L, SHARED + L),      (SHARED + L, SHARED + L),       (SHARED + L, SHARED + L),       (SHARED + L, SHARED + L)),
 }
 # fmt: on
 #: Callers whose row is the anonymous one: the API reads keys, not logins...
@@ -87,6 +92,7 @@ class World:
     records: dict
     copies: dict   # record name → IssuedCopy of it
     tracked: dict  # "copy" / "petition" → (reference, code)
+    shares: dict   # record name → the token of a link its holder made (holder name and summary shown)
     unit_code: str
     keys: dict     # actor → headers
 
@@ -115,12 +121,19 @@ def world(app, own_record, issuable, issue, make_staff, db_session) -> World:  #
     keys = {actor: {"X-API-Key": service.issue(db_session, "cli", organization="Ngân hàng Thử nghiệm",
                                                 scopes=scopes, daily_quota=1000).secret}
             for actor, scopes in KEYS.items()}
+    holder = Citizen(issuer="matrix", sub="holder", subject_id=records["personal"].subject_id)
+    db_session.add(holder)
+    db_session.flush()
+    shares = {name: sharing.create(db_session, holder, record.source_id, recipient="Ngân hàng Thử nghiệm",
+                                   fields=["holder_name", "summary"], lifetime=timedelta(days=1),
+                                   one_time=False, max_days=90).token
+              for name, record in records.items()}
     db_session.commit()
     # Every call comes from one address: the anonymous limit must not be what the cells measure.
     app.config["API_ANONYMOUS_RATE_LIMIT"] = "100000 per minute"
     return World(records, copies, {"copy": (request.reference, shown), "petition": (petition.reference,
                                                                                      petition_code)},
-                 old_unit.code, keys)
+                 shares, old_unit.code, keys)
 
 
 def call(client, app, world: World, operation: str, record, headers: dict):
@@ -146,6 +159,7 @@ def call(client, app, world: World, operation: str, record, headers: dict):
         "getUnit": lambda: client.get(f"/api/v1/units/{world.unit_code}?system=legacy", headers=headers),
         "listProcedures": lambda: client.get("/api/v1/procedures?per_page=5", headers=headers),
         "getProcedure": lambda: client.get(f"/api/v1/procedures/{record.procedure_code}", headers=headers),
+        "getShare": lambda: client.get(f"/api/v1/shares/{world.shares[name]}", headers=headers),
     }
     return requests[operation]()
 
@@ -197,6 +211,10 @@ def check(outcome: str, response, record) -> None:
     elif outcome == TRACKED:
         assert body["reference"] and body["state"]
         assert "hoa.tran@example.vn" not in text and "0912 345 678" not in text and subject.name not in text
+    elif outcome == SHARED:
+        assert (body["number"], body["holder_name"], body["summary"]) == (
+            record.number_display, subject.name, record.summary)
+        assert "holder_id_number" not in body and body["status"] == "valid"
     else:
         raise AssertionError(f"unknown outcome {outcome!r}")
 

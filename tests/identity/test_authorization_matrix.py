@@ -18,13 +18,15 @@ with or without a scope sees, on every API operation, is tests/identity/test_api
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from portal.audit import AuditEntry
+from portal.identity.models import Citizen
 from portal.records import services
+from portal.sharing import services as sharing
 from portal.units.models import AdminUnit, UnitLevel, UnitSystem
 from tests.identity.oidc_fixtures import ACCOUNTS
 from tests.web.conftest import legacy_unit_with_successor
@@ -61,6 +63,8 @@ REPORT = "report"          # 200; the problem-report form names the result (type
 CORRECTION = "correction"  # 200; the correction form, prefilled with summary, holder and number; no id number
 STAFF_LOGIN = "staff login"  # redirect to the staff login page
 FOLLOW = "follow"          # 200; the follow form names the result (type, number) and nothing more
+SHARE = "share"            # 200; the share form names the result (type, number) and nothing more
+SHARED = "shared"          # 200; a link its holder made showing every field: as FULL, scans through the link
 
 L = "+log"
 
@@ -77,12 +81,15 @@ ENDPOINTS = {
     "report": "/results/{source_id}/report",
     "correct": "/staff/records/{source_id}/correct",
     "follow": "/results/{source_id}/follow",
+    "share": "/my/results/{source_id}/share",
+    "shared": "/s/{token}",  # a link its holder made showing every optional field
 }
 #: Flask endpoints of the routes above that take a result's source id.
 SOURCE_ID_ROUTES = {"records.detail": "result", "records.page_view": "scan_page",
                     "records.preview": "scan_png", "copy_requests.new": "copy_request",
                     "reports.new": "report", "reports_staff.correct_record": "correct",
-                    "search_api.result": "api_result", "follows.new": "follow"}
+                    "search_api.result": "api_result", "follows.new": "follow",
+                    "share.new": "share"}
 
 # fmt: off
 MATRIX = {
@@ -99,6 +106,8 @@ MATRIX = {
     ("anonymous", "report"):                 (HIDDEN,           HIDDEN,           REPORT),
     ("anonymous", "correct"):                (STAFF_LOGIN,      STAFF_LOGIN,      STAFF_LOGIN),
     ("anonymous", "follow"):                 (LOGIN,            LOGIN,            LOGIN),
+    ("anonymous", "share"):                  (LOGIN,            LOGIN,            LOGIN),
+    ("anonymous", "shared"):                 (SHARED + L,       SHARED + L,       SHARED + L,),
 
     ("other_citizen", "result"):             (MINIMAL + L,      MINIMAL + L,      PUBLIC),
     ("other_citizen", "scan_page"):          (HIDDEN,           HIDDEN,           SCAN),
@@ -112,6 +121,8 @@ MATRIX = {
     ("other_citizen", "report"):             (HIDDEN,           HIDDEN,           REPORT),
     ("other_citizen", "correct"):            (STAFF_LOGIN,      STAFF_LOGIN,      STAFF_LOGIN),
     ("other_citizen", "follow"):             (HIDDEN,           HIDDEN,           REFUSED),
+    ("other_citizen", "share"):              (HIDDEN,           HIDDEN,           REFUSED),
+    ("other_citizen", "shared"):             (SHARED + L,       SHARED + L,       SHARED + L,),
 
     ("subject", "result"):                   (FULL,             MINIMAL + L,      FULL),
     ("subject", "scan_page"):                (SCAN,             HIDDEN,           SCAN),
@@ -125,6 +136,8 @@ MATRIX = {
     ("subject", "report"):                   (REPORT,           HIDDEN,           REPORT),
     ("subject", "correct"):                  (STAFF_LOGIN,      STAFF_LOGIN,      STAFF_LOGIN),
     ("subject", "follow"):                   (FOLLOW,           HIDDEN,           FOLLOW),
+    ("subject", "share"):                    (SHARE,            HIDDEN,           SHARE),
+    ("subject", "shared"):                   (SHARED,           SHARED + L,       SHARED,),
 
     ("representative", "result"):            (MINIMAL + L,      FULL,             PUBLIC),
     ("representative", "scan_page"):         (HIDDEN,           SCAN,             SCAN),
@@ -138,6 +151,8 @@ MATRIX = {
     ("representative", "report"):            (HIDDEN,           REPORT,           REPORT),
     ("representative", "correct"):           (STAFF_LOGIN,      STAFF_LOGIN,      STAFF_LOGIN),
     ("representative", "follow"):            (HIDDEN,           FOLLOW,           FOLLOW),
+    ("representative", "share"):             (HIDDEN,           SHARE,            REFUSED),
+    ("representative", "shared"):            (SHARED + L,       SHARED,           SHARED + L,),
 
     ("clerk", "result"):                     (FULL + L,         FULL + L,         FULL + L),
     ("clerk", "scan_page"):                  (SCAN + L,         SCAN + L,         SCAN),
@@ -151,6 +166,8 @@ MATRIX = {
     ("clerk", "report"):                     (REPORT + L,       REPORT + L,       REPORT),
     ("clerk", "correct"):                    (CORRECTION + L,   CORRECTION + L,   CORRECTION),
     ("clerk", "follow"):                     (LOGIN,            LOGIN,            LOGIN),
+    ("clerk", "share"):                      (LOGIN,            LOGIN,            LOGIN),
+    ("clerk", "shared"):                     (SHARED + L,       SHARED + L,       SHARED + L,),
 
     ("clerk_elsewhere", "result"):           (MINIMAL + L,      MINIMAL + L,      PUBLIC),
     ("clerk_elsewhere", "scan_page"):        (HIDDEN,           HIDDEN,           SCAN),
@@ -164,6 +181,8 @@ MATRIX = {
     ("clerk_elsewhere", "report"):           (HIDDEN,           HIDDEN,           REPORT),
     ("clerk_elsewhere", "correct"):          (HIDDEN,           HIDDEN,           HIDDEN),
     ("clerk_elsewhere", "follow"):           (LOGIN,            LOGIN,            LOGIN),
+    ("clerk_elsewhere", "share"):            (LOGIN,            LOGIN,            LOGIN),
+    ("clerk_elsewhere", "shared"):           (SHARED + L,       SHARED + L,       SHARED + L,),
 
     ("supervisor", "result"):                (FULL + L,         FULL + L,         FULL + L),
     ("supervisor", "scan_page"):             (SCAN + L,         SCAN + L,         SCAN),
@@ -177,6 +196,8 @@ MATRIX = {
     ("supervisor", "report"):                (REPORT + L,       REPORT + L,       REPORT),
     ("supervisor", "correct"):               (CORRECTION + L,   CORRECTION + L,   CORRECTION),
     ("supervisor", "follow"):                (LOGIN,            LOGIN,            LOGIN),
+    ("supervisor", "share"):                 (LOGIN,            LOGIN,            LOGIN),
+    ("supervisor", "shared"):                (SHARED + L,       SHARED + L,       SHARED + L,),
 
     ("supervisor_elsewhere", "result"):      (MINIMAL + L,      MINIMAL + L,      PUBLIC),
     ("supervisor_elsewhere", "scan_page"):   (HIDDEN,           HIDDEN,           SCAN),
@@ -190,11 +211,46 @@ MATRIX = {
     ("supervisor_elsewhere", "report"):      (HIDDEN,           HIDDEN,           REPORT),
     ("supervisor_elsewhere", "correct"):     (HIDDEN,           HIDDEN,           HIDDEN),
     ("supervisor_elsewhere", "follow"):      (LOGIN,            LOGIN,            LOGIN),
+    ("supervisor_elsewhere", "share"):       (LOGIN,            LOGIN,            LOGIN),
+    ("supervisor_elsewhere", "shared"):      (SHARED + L,       SHARED + L,       SHARED + L,),
 }
 # fmt: on
 
+# Assisted mode at the counter (portal.counter): a clerk acting for a consenting person. Without a
+# counter session of their own, staff are sent to the counter's start page; "clerk_at_counter" serves
+# the ward and has an active session for the holder of the personal and public results (not for the
+# enterprise); everywhere else they see what any clerk of the ward sees.
+COUNTER = "counter"              # 200; the counter's result page: summary and number, no id number
+COUNTER_COPY = "counter copy"    # 200; the counter's copy-request form for the person, naming the result
+COUNTER_START = "counter start"  # redirect to the counter's start page
+ENDPOINTS.update({"counter_result": "/staff/counter/results/{source_id}",
+                  "counter_copy": "/staff/counter/results/{source_id}/copy-request"})
+SOURCE_ID_ROUTES.update({"counter.result": "counter_result", "counter.copy_request": "counter_copy"})
+STAFF["clerk_at_counter"] = ("clerk", "ward")
+ACTORS = (*ACTORS, "clerk_at_counter")
+for _actor in ACTORS:
+    for _endpoint in ("counter_result", "counter_copy"):
+        MATRIX[_actor, _endpoint] = (STAFF_LOGIN,) * 3 if _actor not in STAFF else (COUNTER_START,) * 3
+MATRIX.update({("clerk_at_counter", e): cells for (a, e), cells in list(MATRIX.items()) if a == "clerk"})
+MATRIX[("clerk_at_counter", "counter_result")] = (COUNTER + L, HIDDEN, COUNTER + L)
+MATRIX[("clerk_at_counter", "counter_copy")] = (COUNTER_COPY, HIDDEN, COUNTER_COPY)
+
 #: Pages that list several results at once: one request, a cell per result.
 LIST_PAGES = {"my_results", "access_log"}
+
+# Personal data (portal.privacy): /my/data offers exactly the results of "My results" for a
+# correction, and its JSON download holds exactly those; nothing of anyone else's is on either.
+CHOOSABLE = "choosable"      # 200; the result is an option of the correction form (type, number)
+UNCHOOSABLE = "unchoosable"  # 200; nothing of the result on the page
+EXPORTED = "exported"        # 200 JSON; the result with its summary, holder and holder id number
+UNEXPORTED = "unexported"    # 200 JSON; nothing of the result
+ENDPOINTS.update({"my_data": "/my/data", "my_data_json": "/my/data/export.json"})
+LIST_PAGES |= {"my_data", "my_data_json"}
+_AS_MY_RESULTS = {LISTED: (CHOOSABLE, EXPORTED), UNLISTED: (UNCHOOSABLE, UNEXPORTED), LOGIN: (LOGIN, LOGIN)}
+for (_actor, _endpoint), _cells in list(MATRIX.items()):
+    if _endpoint == "my_results":
+        MATRIX[_actor, "my_data"] = tuple(_AS_MY_RESULTS[cell][0] for cell in _cells)
+        MATRIX[_actor, "my_data_json"] = tuple(_AS_MY_RESULTS[cell][1] for cell in _cells)
 #: Name of the clerk whose earlier views the subjects find in their access log.
 EARLIER_READER = "Phạm Thu Hà"
 
@@ -226,12 +282,25 @@ def world(own_record, make_staff, db_session) -> World:
     }
     records["personal"].subject.birth_date = date(1985, 3, 12)
     db_session.commit()
+    # A link each holder made of each result, showing every optional field (the "shared" row).
+    tokens = {}
+    for name, record in records.items():
+        holds = "organization_subject_id" if name == "org" else "subject_id"
+        holder = Citizen(issuer="matrix", sub=f"holder-{name}", **{holds: record.subject_id})
+        db_session.add(holder)
+        db_session.flush()
+        tokens[name] = sharing.create(db_session, holder, record.source_id, recipient="Ngân hàng Thử nghiệm",
+                                      fields=list(sharing.OPTIONAL_FIELDS), lifetime=timedelta(days=1),
+                                      one_time=False, max_days=90).token
+    db_session.commit()
     # Earlier looks by a clerk of the ward: what the subjects' access logs have to show.
     earlier = make_staff(role="clerk", units=[ward], full_name=EARLIER_READER)
     for record in records.values():
         services.view_record(db_session, record.source_id, actor=earlier)
     db_session.commit()
-    return World(records, ward, elsewhere)
+    world = World(records, ward, elsewhere)
+    world.tokens = tokens
+    return world
 
 
 @pytest.fixture
@@ -241,9 +310,29 @@ def act_as(world, login_citizen, login_staff, make_staff):
             login_citizen(client, CITIZENS[actor])
         elif actor in STAFF:
             role, where = STAFF[actor]
-            login_staff(client, make_staff(role=role, units=[getattr(world, where)]))
+            staff = make_staff(role=role, units=[getattr(world, where)])
+            login_staff(client, staff)
+            if actor == "clerk_at_counter":
+                open_counter_session(client, staff, world)
 
     return act
+
+
+def open_counter_session(client, staff, world) -> None:
+    """An active counter session of ``staff`` for the citizen, consent taken (as by a signed form)."""
+    from portal.counter import services as counter
+    from portal.db import utcnow
+    from portal.extensions import db
+
+    session = counter.open_session(db.session, staff, CITIZEN_ID, world.ward.id)
+    if counter.person_account(db.session, session.subject_id) is None:  # copies are filed in it
+        db.session.add(Citizen(issuer="matrix", sub="counter-person", subject_id=session.subject_id))
+    session.state, session.consent_method = "active", "form"
+    session.started_at = utcnow()
+    session.expires_at = session.started_at + timedelta(minutes=30)
+    db.session.commit()
+    with client.session_transaction() as browser:
+        browser["counter_session"] = session.id
 
 
 def facts(record) -> dict[str, str | None]:
@@ -285,6 +374,16 @@ def check(endpoint: str, outcome: str, response, record) -> None:
         return
     if outcome == STAFF_LOGIN:
         assert response.status_code == 302 and response.location.startswith("/staff/login"), response.location
+        return
+    if outcome == COUNTER_START:
+        assert response.status_code == 303 and response.location.endswith("/staff/counter"), response.location
+        return
+    if outcome in (COUNTER, COUNTER_COPY):
+        assert response.status_code == 200, (response.status_code, text[:400])
+        shows("number", *(("summary",) if outcome == COUNTER else ()))
+        hides("id number", "birth date")
+        if outcome == COUNTER_COPY:
+            assert f'action="/staff/counter/results/{record.source_id}/copy-request"' in text
         return
     if outcome == TO_RESULT:
         assert response.status_code == 302 and response.location == f"/results/{record.source_id}"
@@ -353,10 +452,32 @@ def check(endpoint: str, outcome: str, response, record) -> None:
         assert 'method="post"' in text and f'action="/results/{record.source_id}/follow"' in text
         shows("number")
         hides("id number", "birth date", "summary")
+    elif outcome == SHARE:
+        assert 'method="post"' in text and f'action="/my/results/{record.source_id}/share"' in text
+        shows("number")
+        hides("id number", "birth date", "summary")
+    elif outcome == SHARED:
+        shows("id number", "birth date", "summary", "holder", "number")
+        assert f"/s/{response.request.path.split('/')[2]}/files/1/pages/1.png" in text
     elif outcome == CORRECTION:
         assert 'method="post"' in text and f'action="/staff/records/{record.source_id}/correct"' in text
         shows("summary", "holder", "number")
         hides("id number", "birth date")
+    elif outcome in (CHOOSABLE, UNCHOOSABLE):
+        assert (f'<option value="{record.source_id}">' in text) == (outcome == CHOOSABLE)
+        hides("id number", "summary")
+        if outcome == CHOOSABLE:
+            shows("number")
+        else:
+            hides("number")
+    elif outcome in (EXPORTED, UNEXPORTED):
+        exported = {r["source_id"] for r in response.get_json()["sections"]["results"]["items"]}
+        if outcome == EXPORTED:
+            assert record.source_id in exported
+            shows("summary", "holder", "id number")
+        else:
+            assert record.source_id not in text
+            hides("summary", "id number")
     else:
         raise AssertionError(f"unknown outcome {outcome!r}")
 
@@ -375,7 +496,7 @@ def test_who_sees_what(actor, endpoint, client, world, act_as, db_session):
         record = world.records[name]
         outcome, logged = cell.removesuffix(L), cell.endswith(L)
         before = log_entries(db_session, record)
-        response = client.get(ENDPOINTS[endpoint].format(source_id=record.source_id,
+        response = client.get(ENDPOINTS[endpoint].format(source_id=record.source_id, token=world.tokens[name],
                                                          number=record.number_display))
         try:
             check(endpoint, outcome, response, record)

@@ -138,6 +138,55 @@ def _unfollow_link_opened(page, site):
     page.goto(f"{site.server}/follows/unfollow/{token}")
 
 
+def _share_link(site, revoked: bool = False) -> str:
+    """A link the holder of the "own" result made, showing every field (revoked at once if asked)."""
+    import uuid
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from portal.identity.models import Citizen
+    from portal.records.models import Record
+    from portal.sharing import services
+
+    record = db.session.scalar(select(Record).where(Record.source_id == site.refs["own"]))
+    holder = Citizen(issuer="a11y", sub=f"share-holder-{uuid.uuid4()}", subject_id=record.subject_id)
+    db.session.add(holder)
+    db.session.flush()
+    created = services.create(db.session, holder, record.source_id, recipient="Ngân hàng Thử nghiệm",
+                              fields=list(services.OPTIONAL_FIELDS), lifetime=timedelta(days=7),
+                              one_time=False, max_days=90)
+    if revoked:
+        services.revoke(db.session, holder, created.link.id)
+    db.session.commit()
+    return created.token
+
+
+def _share_link_opened(page, site):
+    page.goto(f"{site.server}/s/{_share_link(site)}")
+
+
+def _revoked_share_link_opened(page, site):
+    page.goto(f"{site.server}/s/{_share_link(site, revoked=True)}")
+
+
+def _privacy_request_opened(page, site):
+    """A person's objection, opened by staff from the list of personal-data requests."""
+    from sqlalchemy import select
+
+    from portal.identity.models import Citizen
+    from portal.privacy import services
+
+    citizen = db.session.scalar(select(Citizen).order_by(Citizen.id))
+    if citizen is None:
+        citizen = Citizen(issuer="a11y", sub="privacy", name="Nguyễn Thị Lan")
+        db.session.add(citizen)
+        db.session.flush()
+    made = services.request_objection(db.session, citizen, "objection", "public_search", "Không muốn hiển thị")
+    db.session.commit()
+    page.goto(f"{site.server}/staff/privacy/{made.reference}")
+
+
 def _password_step(username: str, password: str):
     return _fill_and_send({"#username": username, "#password": password}, "main form button[type=submit]")
 
@@ -206,7 +255,27 @@ PAGES = [
          steps=_unfollow_link_opened),
     Page("follows.unfollow_link", ANON, "not a link of the portal (404)", "/follows/unfollow/not-a-token",
          status=404),
+    # Share links (issue 17, item 2).
+    Page("share.new", CITIZEN, "form", "/my/results/{own}/share"),
+    Page("share.new", CITIZEN, "recipient missing (400)", "/my/results/{own}/share",
+         steps=_fill_and_send({"#recipient": ""}, SEND)),
+    Page("share.new", CITIZEN, "not hers (404)", "/my/results/{not_hers}/share", status=404),
+    Page("share.mine", CITIZEN, "link just made", "/my/results/{own}/share",
+         steps=_fill_and_send({"#recipient": "Ngân hàng Thử nghiệm"}, SEND)),
+    Page("share.mine", EMPTY, "no links", "/my/shares"),
+    Page("share.open_page", ANON, "a link opened by its recipient", "/", steps=_share_link_opened),
+    Page("share.open_page", ANON, "revoked link (410)", "/", steps=_revoked_share_link_opened, status=410),
+    Page("share.open_page", ANON, "unknown link (404)", "/s/not-a-token", status=404),
     Page("copy_requests.mine", EMPTY, "no requests", "/my/copy-requests"),
+    # Personal data (issue 17, item 4).
+    Page("privacy.notice", ANON, "notice", "/privacy"),
+    Page("privacy.mine", CITIZEN, "with results", "/my/data"),
+    Page("privacy.mine", EMPTY, "nothing yet", "/my/data"),
+    Page("privacy.correction", CITIZEN, "correction: description missing (400)", "/my/data",
+         steps=_choose_and_send("", "#send-correction")),
+    Page("privacy.mine", CITIZEN, "objection sent", "/my/data", steps=_choose_and_send("", "#send-objection")),
+    Page("privacy_staff.index", ADMIN, "requests", "/staff/privacy/"),
+    Page("privacy_staff.detail", ADMIN, "one request", "/staff/", steps=_privacy_request_opened),
     Page("ratings.rate", CITIZEN, "issued: the form", "/copy-requests/{issued}/rating"),
     Page("ratings.rate", CITIZEN, "not handled yet (409)", "/copy-requests/{waiting}/rating", status=409),
     # Feedback.
@@ -300,17 +369,30 @@ PAGES = [
     Page("digitization_staff.detail", CLERK, "a request", "/", steps=_digitization_opened),
     Page("coverage_staff.issued", ADMIN, "upload form", "/staff/coverage/issued"),
     Page("coverage_staff.issued", CLERK, "forbidden to a clerk (403)", "/staff/coverage/issued", status=403),
+    # Assisted mode at the counter: the start page; the pages behind a person's consent are checked with
+    # axe-core by tests/counter/test_counter_browser.py, which gets the consent code from the mail.
+    Page("counter.index", CLERK, "start form", "/staff/counter"),
 ]
 
 #: GET routes not checked, and why: none of them answers with an HTML page of its own.
 SKIPPED = {
+    "privacy.export_json": "JSON download of one's personal data (tests/privacy)",
+    "privacy.export_pdf": "PDF download of one's personal data (tests/privacy)",
     "static": "CSS, scripts and images",
     "main.healthz": "JSON for the load balancer",
     "operations.readyz": "JSON for the load balancer",
     "search_api.search": "JSON API",
     "search_api.suggest": "JSON for the search box's suggestions",
     "search_api.result": "JSON API: one result",
+    "share.scan": "PNG of a scanned page through a share link (tests/sharing)",
+    "share_api.share": "JSON API: a share link (its page is share.open_page)",
     "search_api.openapi": "JSON: the API's OpenAPI document (its page is /api/docs)",
+    "counter.consent": "in a counter session: axe-checked in tests/counter/test_counter_browser.py",
+    "counter.home": "in a counter session: axe-checked in tests/counter/test_counter_browser.py",
+    "counter.result": "in a counter session: axe-checked in tests/counter/test_counter_browser.py",
+    "counter.copy_request": "in a counter session: axe-checked in tests/counter/test_counter_browser.py",
+    "counter.rate": "in a counter session, a handled request: tests/counter/test_actions.py",
+    "counter.summary": "after a counter session: axe-checked in tests/counter/test_counter_browser.py",
     "api_keys_api.my_usage": "JSON: an API key's own use per day",
     "units_api.list_units": "JSON API: units, old and current, for pickers (their pages are units.*)",
     "units_api.get_unit": "JSON API: one unit with its successors and predecessors",
