@@ -8,11 +8,16 @@ Widths are rounded up to a few steps so that a crawler cannot fill the disk with
 from __future__ import annotations
 
 import io
+import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 from PIL import Image
 
-from portal.files.store import replaced_atomically
+from portal.errors import NotFound
+from portal.files.store import FileStore, replaced_atomically
+
+log = logging.getLogger(__name__)
 
 #: The widths we render; a requested width is rounded up to the next one (and capped at the last).
 WIDTHS = (240, 480, 800)
@@ -29,6 +34,20 @@ def snap_width(requested: int | None) -> int:
 
 def preview_path(data_dir: str | Path, sha256: str, page: int, width: int) -> Path:
     return Path(data_dir) / "previews" / sha256 / f"{page}-{width}.png"
+
+
+def served_preview(config: Mapping, sha256: str, media_type: str, page: int,
+                   requested_width: int | None) -> tuple[Path, int]:
+    """The cached preview of a stored file's page and its width, as every page of scans serves it;
+    NotFound (404) when the stored file is missing or cannot be rendered (logged)."""
+    width = snap_width(requested_width)
+    cache = preview_path(config["DATA_DIR"], sha256, page, width)
+    source = FileStore.from_config(config).path_for(sha256)
+    try:
+        return get_preview(source, media_type, cache, page, width), width
+    except (FileNotFoundError, EOFError, ValueError):
+        log.warning("no preview for %s page %s", sha256, page)
+        raise NotFound() from None
 
 
 def get_preview(source: Path, media_type: str, cache: Path, page: int, width: int) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     make_response,
     redirect,
@@ -18,7 +17,6 @@ from portal import clock
 from portal.db import commit_read
 from portal.extensions import db
 from portal.feedback import corrections
-from portal.files.store import FileStore
 from portal.identity import current_staff
 from portal.identity.citizens import reading_actor, require_loa
 from portal.records import previews, services
@@ -152,14 +150,8 @@ def preview(source_id: str, position: int, page: int):
     document = services.get_preview_document(db.session, source_id, position, page, actor=actor)
     commit_read(db.session)  # the access log entry of a personal scan
     record = services.get_record(db.session, source_id)
-    width = previews.snap_width(request.args.get("w", type=int))
-    cache = previews.preview_path(current_app.config["DATA_DIR"], document.sha256, page, width)
-    source = FileStore.from_config(current_app.config).path_for(document.sha256)
-    try:
-        path = previews.get_preview(source, document.media_type, cache, page, width)
-    except (FileNotFoundError, EOFError, ValueError):
-        current_app.logger.warning("no preview for %s page %s", document.sha256, page)
-        abort(404)
+    path, width = previews.served_preview(current_app.config, document.sha256, document.media_type, page,
+                                          request.args.get("w", type=int))
     # The content behind this URL only changes if the result's files change: cache for a day,
     # unless it is a personal scan, which only its reader's browser may keep, and only while shown.
     response = send_file(path, mimetype="image/png", etag=f"{document.sha256[:16]}-{page}-{width}",

@@ -26,7 +26,6 @@ from portal import clock
 from portal.db import commit_read
 from portal.errors import Forbidden, NotFound
 from portal.extensions import db
-from portal.files.store import FileStore
 from portal.identity import current_citizen
 from portal.identity.citizens import reading_actor, require_loa
 from portal.records import previews
@@ -179,14 +178,8 @@ def scan(token: str, position: int, page: int):
         db.session.rollback()
         abort(404)
     commit_read(db.session)  # the access-log entry of the scan
-    width = previews.snap_width(request.args.get("w", type=int))
-    cache = previews.preview_path(current_app.config["DATA_DIR"], document.sha256, page, width)
-    source = FileStore.from_config(current_app.config).path_for(document.sha256)
-    try:
-        path = previews.get_preview(source, document.media_type, cache, page, width)
-    except (FileNotFoundError, EOFError, ValueError):
-        current_app.logger.warning("no preview for %s page %s", document.sha256, page)
-        abort(404)
+    path, _width = previews.served_preview(current_app.config, document.sha256, document.media_type, page,
+                                           request.args.get("w", type=int))
     # Read whole (a preview is tens of KB): no file handle stays open if the reader goes away mid-way.
     response = make_response(path.read_bytes())
     response.mimetype = "image/png"
