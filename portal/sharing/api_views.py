@@ -73,7 +73,7 @@ def share_json(link, token: str) -> dict:
 
 
 @bp.get("/shares/<token>")
-@spec.validate(resp=responses(ShareAnswer, "HTTP_404", "HTTP_410", ok_description=(
+@spec.validate(resp=responses(ShareAnswer, "HTTP_401", "HTTP_404", "HTTP_410", ok_description=(
     "Các trường được chia sẻ và hiệu lực lúc này / the shared fields and the status now")),
     tags=["shares"], skip_validation=True, operation_id="getShare")
 @api_access()
