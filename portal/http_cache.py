@@ -24,6 +24,8 @@ after_request functions in reverse order) and sees the cookies they set.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, Response, current_app, g, request, session
 from flask_login import current_user
 
@@ -52,6 +54,7 @@ PUBLIC_PAGES = frozenset({
 PRIVATE = "private, no-store"
 
 _PRIVATE_MARK = "portal.cache_privately"
+_COPY_GATES = "portal.copy_gates"
 
 
 def cache_privately() -> str:
@@ -97,11 +100,23 @@ def cache_public_page(response: Response) -> Response:
     return response.make_conditional(request)
 
 
+def gate_copies(app: Flask, endpoint: str, gate: Callable[[Response], Response]) -> None:
+    """Pass every kept copy of ``endpoint`` through ``gate`` before it is served.
+
+    An API answer kept for anonymous callers is still counted against the caller's address and
+    carries that caller's RateLimit headers (portal.api_keys.access.counted_copy), so the server's
+    copy never becomes a way around the anonymous limit.
+    """
+    app.extensions.setdefault(_COPY_GATES, {})[endpoint] = gate
+
+
 def answer_from_copy() -> Response | None:
     """Before the view: a public page the server kept (portal/page_cache.py) answers at once."""
-    if request.endpoint in PUBLIC_PAGES:
-        return page_cache.copy()
-    return None
+    if request.endpoint not in PUBLIC_PAGES:
+        return None
+    kept = page_cache.copy()
+    gate = current_app.extensions.get(_COPY_GATES, {}).get(request.endpoint)
+    return gate(kept) if kept is not None and gate is not None else kept
 
 
 def init_app(app: Flask) -> None:

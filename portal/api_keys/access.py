@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from functools import wraps
 
-from flask import current_app, g, make_response, request
+from flask import Response, current_app, g, make_response, request
 from limits import parse_many
 
 from portal.api_keys import quota, service
@@ -97,6 +97,25 @@ def _anonymous_check() -> tuple[bool, dict[str, str]]:
     return allowed, _headers(limit, remaining, reset)
 
 
+def _too_many(headers: dict[str, str]) -> Response:
+    headers["Retry-After"] = headers.get("RateLimit-Reset", "60")
+    return _refuse(429, None, None, headers)  # the standard words, as the limiter's own 429
+
+
+def _counted(response: Response, headers: dict[str, str]) -> Response:
+    response.headers.update(headers)
+    response.vary.update(KEY_HEADERS)
+    return response
+
+
+def counted_copy(kept: Response) -> Response:
+    """An anonymous answer served from the server's copy (portal/page_cache.py) is counted like
+    one the view made: the same per-address limit, the same RateLimit headers, 429 when spent.
+    Registered for public API views with `portal.http_cache.gate_copies`."""
+    allowed, headers = _anonymous_check()
+    return _counted(kept, headers) if allowed else _too_many(headers)
+
+
 def api_access(scope: str | None = None, *, key_required: bool = False) -> Callable:
     """``scope``: a key with it is required; ``key_required``: any valid key is (a key's own data)."""
     if scope is not None and scope not in service.SCOPES:
@@ -128,12 +147,8 @@ def api_access(scope: str | None = None, *, key_required: bool = False) -> Calla
                 allowed, headers = check.allowed, _headers(check.limit, check.remaining, check.reset)
                 g.api_key = key
             if not allowed:
-                headers["Retry-After"] = headers.get("RateLimit-Reset", "60")
-                return _refuse(429, None, None, headers)  # the standard words, as the limiter's own 429
-            response = make_response(view(*args, **kwargs))
-            response.headers.update(headers)
-            response.vary.update(KEY_HEADERS)
-            return response
+                return _too_many(headers)
+            return _counted(make_response(view(*args, **kwargs)), headers)
 
         # Read by portal.openapi.document() (through spectree's wrapper, which copies it): each
         # operation's documented security is the rule applied here, never a second copy of it.

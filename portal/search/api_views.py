@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal import clock
-from portal.api_keys.access import api_access
+from portal.api_keys.access import api_access, counted_copy
 from portal.db import commit_read
 from portal.extensions import db
-from portal.http_cache import cache_privately
+from portal.http_cache import cache_privately, gate_copies
 from portal.identity.citizens import reading_actor
 from portal.openapi import document, problem, responses, schema_label, short_name, spec
 from portal.paging import page_links
@@ -33,6 +33,8 @@ from portal.search.service import search_records
 from portal.units.services import successors
 
 bp = Blueprint("search_api", __name__, url_prefix="/api/v1")
+# The search answer is kept for anonymous callers (http_cache.PUBLIC_PAGES); a kept copy still counts.
+bp.record_once(lambda state: gate_copies(state.app, "search_api.search", counted_copy))
 #: The parameters a page link keeps.
 SEARCH_PARAMETERS = tuple(SearchQuery.model_fields)
 #: /api/docs: the reference page, outside the versioned prefix (one page describes each version).

@@ -57,3 +57,26 @@ def test_a_keyed_request_never_gets_or_leaves_the_public_copy(client, make_recor
     again, statements = get_counting(client, URL, headers={"X-API-Key": issued.secret})
     assert statements > 0 and again.headers["RateLimit-Remaining"] == "8"
     assert "public" not in again.headers["Cache-Control"]
+
+
+def test_an_answer_from_the_servers_copy_is_still_counted_per_address(client, make_record, db_session):
+    make_record()
+    reindex(db_session)
+    address = {"REMOTE_ADDR": "203.0.113.20"}
+    made = client.get(URL, environ_base=address)
+    assert made.status_code == 200 and made.headers["RateLimit-Remaining"] == "2"
+    make_record()
+    reindex(db_session)
+    kept = client.get(URL, environ_base=address)
+    # Served from the copy (no search ran: the new result is not in it yet), yet counted...
+    assert kept.status_code == 200 and kept.get_data() == made.get_data() and kept.json["total"] == 1
+    assert kept.headers["RateLimit-Remaining"] == "1" and kept.headers["RateLimit-Limit"] == "3"
+    assert {"Authorization", "X-API-Key"} <= set(kept.vary)
+    assert client.get(URL, environ_base=address).headers["RateLimit-Remaining"] == "0"
+    # ...so the copy is no way around the limit: the fourth call is refused.
+    refused = client.get(URL, environ_base=address)
+    assert refused.status_code == 429 and refused.mimetype == "application/problem+json"
+    assert int(refused.headers["Retry-After"]) > 0
+    # Another address still gets the kept copy.
+    other = client.get(URL, environ_base={"REMOTE_ADDR": "203.0.113.21"})
+    assert other.status_code == 200 and other.headers["RateLimit-Remaining"] == "2"
