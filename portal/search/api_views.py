@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from portal import clock
 from portal.api_keys.access import api_access, counted_copy
@@ -222,8 +222,9 @@ def result(source_id: str):
     issuing and successor units, status history; a personal result is 404 without the personal:read
     scope; a merged result redirects (308) to the kept one.
     """
+    # The answer never reads the scans: their rows (and documents) are not loaded at all.
     record = db.session.scalar(select(Record).where(Record.source_id == source_id).options(
-        selectinload(Record.status_history), joinedload(Record.issuing_unit)))
+        selectinload(Record.status_history), joinedload(Record.issuing_unit), lazyload(Record.files)))
     if record is not None and record.merged_into_id is not None:
         kept = db.session.get(Record, record.merged_into_id)
         # 308, not the kept one's body: a client learns the id to keep using (and caches one copy).

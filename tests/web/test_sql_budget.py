@@ -27,6 +27,8 @@ BUDGETS = {
     "search page": 6,
     "search API": 4,
     "result page": 7,
+    # The result with its unit, its status history, the unit's successors: never its scans' rows.
+    "result API": 3,
     # The total comes from the per-unit counts (portal.figures), made afresh in tests (3 statements,
     # where one count was before); outside tests they are kept 5 minutes and the page runs 6.
     "unit page": 11,
@@ -76,6 +78,7 @@ def pages(record, unit_slug: str) -> dict[str, str]:
         "search page": "/search?q=giay+phep+xay+dung",
         "search API": "/api/v1/search?q=giay+phep+xay+dung",
         "result page": f"/results/{record.source_id}",
+        "result API": f"/api/v1/results/{record.source_id}",
         "unit page": f"/units/{unit_slug}",
         "home": "/",
         "coverage page": f"/units/{unit_slug}/coverage",
