@@ -113,7 +113,9 @@ def main() -> None:
     args = parser.parse_args()
     data_dir = Path(args.data_dir).resolve()
     env = dict(os.environ, PORTAL_ENV="development", PORTAL_DATA_DIR=str(data_dir),
-               PORTAL_SECRET_KEY="benchmark-only", PORTAL_RATELIMIT_ENABLED="0")
+               PORTAL_SECRET_KEY="benchmark-only", PORTAL_RATELIMIT_ENABLED="0",
+               # wrk calls from one address: the per-address API limit would answer 429 after 60.
+               PORTAL_API_ANONYMOUS_RATE_LIMIT="10000000 per minute")
     bare_port = free_port()
     bare_process = start("bare_flask:app", bare_port, env, ROOT / "benchmarks")
     try:

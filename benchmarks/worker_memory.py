@@ -61,7 +61,8 @@ def main() -> None:
     args = parser.parse_args()
     env = dict(os.environ, PORTAL_ENV="development", PORTAL_DATA_DIR=str(Path(args.data_dir).resolve()),
                PORTAL_SECRET_KEY="benchmark-only", PORTAL_PUBLIC_PAGE_SERVER_CACHE="false",
-               PORTAL_RATELIMIT_ENABLED="0")
+               PORTAL_RATELIMIT_ENABLED="0",  # and the API's per-address limit (one address here):
+               PORTAL_API_ANONYMOUS_RATE_LIMIT="10000000 per minute")
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
                                "--chdir", str(ROOT), "--bind", f"127.0.0.1:{args.port}", "app:app"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
