@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, MetaData, delete, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -59,3 +59,18 @@ def commit_read(session) -> None:
         session.commit()
     finally:
         session.expire_on_commit = kept
+
+
+def delete_in_batches(session, entity, *where, batch: int, max_batches: int) -> int:
+    """Delete ``entity``'s rows matching ``where``, lowest id first, ``batch`` rows a transaction
+    and at most ``max_batches`` transactions (a purge never holds one long lock; the next run takes
+    the rest). Commits each batch; returns how many rows went."""
+    removed = 0
+    for _ in range(max_batches):
+        ids = session.scalars(select(entity.id).where(*where).order_by(entity.id).limit(batch)).all()
+        if not ids:
+            break
+        session.execute(delete(entity).where(entity.id.in_(ids)))
+        session.commit()
+        removed += len(ids)
+    return removed

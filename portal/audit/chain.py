@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import current_app
-from sqlalchemy import JSON, ForeignKey, String, delete, func, select, text
+from sqlalchemy import JSON, ForeignKey, String, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
 from portal.audit.checkpoints import Checkpoint, Checkpoints, Problem, remember
 from portal.audit.keys import KEY_ID_LENGTH, Keyring
-from portal.db import Base, UTCDateTime, utcnow
+from portal.db import Base, UTCDateTime, delete_in_batches, utcnow
 
 GENESIS = "0" * 64
 #: Where create_app keeps the app's Checkpoints (keyring, checkpoint file) in app.extensions.
@@ -184,16 +184,8 @@ def prune_before(session: Session, cutoff: datetime, *, batch: int = 5_000, max_
     marker = _newest_marker(session)
     if marker is None:
         return 0
-    removed, start = 0, int(marker.details["first_kept"])
-    for _ in range(max_batches):
-        ids = session.scalars(select(AuditEntry.id).where(AuditEntry.id < start)
-                              .order_by(AuditEntry.id).limit(batch)).all()
-        if not ids:
-            break
-        session.execute(delete(AuditEntry).where(AuditEntry.id.in_(ids)))
-        session.commit()
-        removed += len(ids)
-    return removed
+    return delete_in_batches(session, AuditEntry, AuditEntry.id < int(marker.details["first_kept"]),
+                             batch=batch, max_batches=max_batches)
 
 
 def _newest_marker(session: Session) -> AuditEntry | None:

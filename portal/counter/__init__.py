@@ -16,10 +16,9 @@ from portal.counter.services import TOPIC
 
 def init_app(app: Flask) -> None:
     """The mail topic, and the settings checked at boot."""
-    defaults = {"COUNTER_SESSION_MINUTES": 30, "COUNTER_CODE_MINUTES": 10, "COUNTER_CODE_MAX_ATTEMPTS": 5,
-                "COUNTER_CODE_MAX_SENDS": 3, "COUNTER_CONSENT_MAX_BYTES": 10 * 1024 * 1024}
-    for name, default in defaults.items():  # portal/config.py documents them; these keep the area bootable
-        value = app.config.setdefault(name, default)
+    for name in ("COUNTER_SESSION_MINUTES", "COUNTER_CODE_MINUTES", "COUNTER_CODE_MAX_ATTEMPTS",
+                 "COUNTER_CODE_MAX_SENDS", "COUNTER_CONSENT_MAX_BYTES"):  # defaults: portal/config.py
+        value = app.config.get(name)
         if not isinstance(value, int) or value < 1:
             raise RuntimeError(f"{name}={value!r}: expected a whole number, at least 1")
     mail_outbox.register(TOPIC, "portal.counter.mails:render_item")

@@ -17,18 +17,11 @@ from flask import Flask
 from portal import mail_outbox
 from portal.privacy.mails import TOPIC
 
-#: The area's settings (documented in portal/config.py), for an app configured without them.
-DEFAULTS = {"PRIVACY_CONTROLLER": "Ủy ban nhân dân thành phố Hà Nội",
-            "PRIVACY_CONTACT_EMAIL": "dulieucanhan@hanoi.gov.vn", "PRIVACY_DEADLINES_FILE": "",
-            "RETENTION_ACCESS_LOG_DAYS": 5 * 365, "RETENTION_MAIL_DAYS": 90, "RETENTION_UPLOAD_DAYS": 365}
-
 
 def init_app(app: Flask) -> None:
     from portal.privacy.deadlines import load
     from portal.privacy.retention import check_settings
 
-    for name, value in DEFAULTS.items():
-        app.config.setdefault(name, value)
     check_settings(app.config)  # refuse a bad setting at boot, not in the worker's first night
     try:
         load(app.config.get("PRIVACY_DEADLINES_FILE") or None)

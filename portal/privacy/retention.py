@@ -23,12 +23,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal import audit, outbox
 from portal.copy_requests.models import IssuedCopy
 from portal.counter.models import CounterSession
+from portal.db import delete_in_batches
 from portal.feedback.models import ProblemReport, ReportState
 from portal.files.store import FileStore
 from portal.records.models import Document
@@ -77,17 +78,8 @@ def _mail_files(config, cutoff: datetime) -> int:
 
 def _unsent_mails(session: Session, cutoff: datetime) -> int:
     table = outbox.OutboxItem
-    removed = 0
-    for _ in range(MAX_BATCHES):
-        ids = session.scalars(select(table.id).where(table.topic.startswith(MAIL_TOPIC_PREFIX),
-                                                     table.created_at < cutoff)
-                              .order_by(table.id).limit(BATCH)).all()
-        if not ids:
-            break
-        session.execute(delete(table).where(table.id.in_(ids)))
-        session.commit()
-        removed += len(ids)
-    return removed
+    return delete_in_batches(session, table, table.topic.startswith(MAIL_TOPIC_PREFIX),
+                             table.created_at < cutoff, batch=BATCH, max_batches=MAX_BATCHES)
 
 
 def _still_used(session: Session, sha256: str) -> bool:
