@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -21,6 +20,7 @@ from portal.copy_requests.notifications import TOPIC
 from portal.copy_requests.processing import REJECT_REASONS
 from portal.copy_requests.workflow import Action
 from portal.extensions import db
+from tests.at_once import run_at_once
 
 #: Wednesday 10 February 2027 09:00 in Hanoi, a few days after Tết.
 SUBMITTED = datetime(2027, 2, 10, 2, 0, tzinfo=UTC)
@@ -215,11 +215,7 @@ def test_two_drains_at_once_send_each_mail_once(app, make_request, smtp_server):
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=drain) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    run_at_once(drain, drain, timeout=60)
     assert sorted(r.envelope_to[0] for r in smtp_server.received) == [
         "person0@example.vn", "person1@example.vn", "person2@example.vn"]
     assert sum(r.sent for r in results) == 3

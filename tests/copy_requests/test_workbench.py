@@ -11,6 +11,7 @@ import itertools
 import re
 import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import func, select
@@ -25,6 +26,7 @@ from portal.extensions import db
 from portal.files.store import FileStore
 from portal.identity.models import Citizen, StaffUser
 from portal.units.models import AdminUnit
+from tests.at_once import run_at_once
 from tests.conftest import csrf_token
 from tests.web.conftest import legacy_unit_with_successor
 
@@ -512,11 +514,7 @@ def test_two_staff_issuing_at_the_same_moment_sign_one_copy(app, clerk, new_requ
             finally:
                 session.close()
 
-    threads = [threading.Thread(target=press, args=(staff.id,)) for staff in (clerk, supervisor)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    run_at_once(*(partial(press, staff.id) for staff in (clerk, supervisor)), timeout=60)
     assert sorted(outcomes) == ["already processed", "issued"]
     assert db.session.scalar(select(func.count()).select_from(IssuedCopy)) == 1
     assert [e.action for e in fresh(request).events] == ["submit", "assign", "issue"]

@@ -7,21 +7,16 @@ run, like the other browser checks."""
 
 from __future__ import annotations
 
-import os
-
-import pytest
 from sqlalchemy import select
 
 from portal.audit import AuditEntry
 from portal.copy_requests.models import CopyRequest
 from tests.counter.conftest import CONTACT, PERSON_ID, last_code
 from tests.web.a11y_site import axe_violations
-from tests.web.browser import chromium_as
+from tests.web.browser import ONCE_IN_THE_SQLITE_RUN, chromium_as
 from tests.web.test_web_suggest_browser import server  # noqa: F401  (the fixture)
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("PORTAL_TEST_DB", "sqlite") == "postgresql",
-    reason="browser checks run once, in the SQLite run: the database does not change what a page shows")
+pytestmark = ONCE_IN_THE_SQLITE_RUN
 
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Chromium (portal counter test)"
 

@@ -5,21 +5,17 @@ the follow. Runs once, in the SQLite run, like the other browser checks."""
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from portal.follows import tasks as follow_tasks
 from portal.follows.models import Follow
 from tests.follows.conftest import CITIZEN_ID, ENDS
-from tests.web.browser import chromium_as
+from tests.web.browser import ONCE_IN_THE_SQLITE_RUN, chromium_as
 from tests.web.test_web_suggest_browser import server  # noqa: F401  (the fixture)
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("PORTAL_TEST_DB", "sqlite") == "postgresql",
-    reason="browser checks run once, in the SQLite run: the database does not change what a page shows")
+pytestmark = ONCE_IN_THE_SQLITE_RUN
 
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Chromium (portal follow test)"
 

@@ -22,6 +22,7 @@ from portal.follows.models import FollowNotice
 from portal.identity.models import Citizen
 from portal.procedures.models import Procedure
 from portal.records.models import ResultStatus, StatusChange
+from tests.at_once import run_at_once
 from tests.follows.conftest import BASE, CITIZEN_ID, ENDS
 
 
@@ -234,10 +235,6 @@ def test_two_workers_at_the_same_moment_send_one_mail(app, holder, set_today, sm
             queued.append(events.queue(db.session, list(due)))
             db.session.remove()
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    run_at_once(worker, worker)
     assert sorted(queued) == [0, 1]
     assert len(smtp_server.messages) == 1

@@ -11,6 +11,7 @@ from portal.audit import AuditEntry
 from portal.extensions import db
 from portal.sharing import services
 from portal.sharing.models import ShareLink
+from tests.at_once import run_at_once
 from tests.sharing.conftest import CITIZEN_ID
 from tests.sharing.test_share_pages import links, make_share
 
@@ -102,11 +103,7 @@ def test_two_openings_at_once_of_a_one_time_link_give_one_page(app, client, logi
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=opening) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    run_at_once(opening, opening)
     assert sorted(outcomes) == ["opened", "used"]
     with app.app_context():
         (link,) = db.session.scalars(select(ShareLink)).all()

@@ -5,18 +5,15 @@ in the SQLite run, like the other browser checks."""
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
-import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.sharing.conftest import CITIZEN_ID
+from tests.web.browser import ONCE_IN_THE_SQLITE_RUN
 from tests.web.test_web_suggest_browser import ARGS, CHROMIUM, server  # noqa: F401  (the fixture)
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("PORTAL_TEST_DB", "sqlite") == "postgresql",
-    reason="browser checks run once, in the SQLite run: the database does not change what a page shows")
+pytestmark = ONCE_IN_THE_SQLITE_RUN
 
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) Chromium (portal share test)"
 

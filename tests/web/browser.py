@@ -5,12 +5,19 @@ wants: set ``client.environ_base["HTTP_USER_AGENT"]`` before logging in."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 from tests.web.test_web_suggest_browser import ARGS, CHROMIUM
+
+#: A browser module's ``pytestmark``: its checks run once, in the SQLite run.
+ONCE_IN_THE_SQLITE_RUN = pytest.mark.skipif(
+    os.environ.get("PORTAL_TEST_DB", "sqlite") == "postgresql",
+    reason="browser checks run once, in the SQLite run: the database does not change what a page shows")
 
 
 @contextmanager

@@ -15,7 +15,6 @@ Browser checks need no second database: the suite's PostgreSQL run skips this mo
 
 from __future__ import annotations
 
-import os
 import tempfile
 import threading
 from collections.abc import Callable
@@ -32,11 +31,10 @@ from portal.extensions import db
 from portal.files.store import FileStore
 from tests.identity.staff_builders import make_staff
 from tests.web import a11y_site
+from tests.web.browser import ONCE_IN_THE_SQLITE_RUN
 from tests.web.conftest import add_document, make_record
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("PORTAL_TEST_DB", "sqlite") == "postgresql",
-    reason="browser checks run once, in the SQLite run: the database does not change what a page shows")
+pytestmark = ONCE_IN_THE_SQLITE_RUN
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -4,16 +4,12 @@ inside it leads somewhere. It runs once, in the SQLite run, like the other brows
 
 from __future__ import annotations
 
-import os
-
-import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.web.browser import ONCE_IN_THE_SQLITE_RUN
 from tests.web.test_web_suggest_browser import ARGS, CHROMIUM, server  # noqa: F401, F811  (the fixture)
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("PORTAL_TEST_DB", "sqlite") == "postgresql",
-    reason="browser checks run once, in the SQLite run: the database does not change the page")
+pytestmark = ONCE_IN_THE_SQLITE_RUN
 
 
 def test_the_reference_renders_every_operation_without_error_or_csp_violation(server, client):  # noqa: F811

@@ -28,11 +28,9 @@ from portal.jobs import import_huey
 from portal.units.models import AdminUnit
 from tests.imports.builders import BatchBuilder, png_scan, zip_batch
 from tests.web.a11y_site import login_staff
+from tests.web.browser import ONCE_IN_THE_SQLITE_RUN
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("PORTAL_TEST_DB", "sqlite") == "postgresql",
-    reason="browser checks run once, in the SQLite run: the database does not change what a page shows",
-)
+pytestmark = ONCE_IN_THE_SQLITE_RUN
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
